@@ -1,0 +1,115 @@
+"""Throughput of the hello endpoint, plain vs instrumented, measured by wrk side by side.
+
+    python -m benchmarks.bench_http [--rounds 3] [--seconds 5] [--json OUT]
+
+Each variant runs in its own server process; rounds interleave the variants so drift on
+the machine hits all of them alike. Reports the median req/s per variant and the ratio to
+plain. Sends traffic only to 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.http_targets import VARIANTS
+
+_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(port: int, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start within {timeout_s} s")
+
+
+def _wrk(wrk: str, port: int, seconds: float, connections: int) -> float:
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", f"http://127.0.0.1:{port}/hello"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    match = _RPS.search(out)
+    if match is None:
+        raise RuntimeError(f"wrk printed no Requests/sec:\n{out}")
+    return float(match.group(1))
+
+
+def run(rounds: int, seconds: float, connections: int) -> dict[str, object]:
+    """Median req/s per variant over `rounds` interleaved wrk runs, and ratios to plain."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("bench_http: wrk is not installed (apt-get install wrk)")
+    ports = {variant: _free_port() for variant in VARIANTS}
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.http_targets", "--variant", v, "--port", str(p)],
+            stdout=subprocess.DEVNULL,
+        )
+        for v, p in ports.items()
+    ]
+    results: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    try:
+        for port in ports.values():
+            _wait_ready(port)
+        for port in ports.values():
+            _wrk(wrk, port, 1, connections)  # warm-up
+        for n in range(rounds):
+            for variant, port in ports.items():
+                rps = _wrk(wrk, port, seconds, connections)
+                results[variant].append(rps)
+                print(f"  round {n + 1}/{rounds} {variant:<10} {rps:10.0f} req/s", flush=True)
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+    medians = {v: statistics.median(r) for v, r in results.items()}
+    return {
+        "command": f"wrk -t1 -c{connections} -d{seconds:g}s, {rounds} interleaved rounds",
+        "req_per_s": medians,
+        "ratio_to_plain": {v: medians[v] / medians["plain"] for v in VARIANTS},
+        "runs": results,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = run(args.rounds, args.seconds, args.connections)
+    for variant in VARIANTS:
+        print(
+            f"{variant:<10} {result['req_per_s'][variant]:10.0f} req/s"  # type: ignore[index]
+            f"  ratio {result['ratio_to_plain'][variant]:.3f}"  # type: ignore[index]
+        )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

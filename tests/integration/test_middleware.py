@@ -1,0 +1,219 @@
+"""The aiohttp instrumentation against a real server on 127.0.0.1 (port 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as parse_openmetrics,
+)
+from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+from collector import conventions as names
+from collector.middleware import INSTRUMENTATION_KEY, instrument
+from collector.sla import default_sla
+from tests.conftest import TIMEOUT_UNIT_S
+
+
+async def wait_for(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
+    """Poll `condition` until it is truthy or the (scaled) deadline passes."""
+    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s * TIMEOUT_UNIT_S} s")
+        await asyncio.sleep(0.02)
+
+
+def build_app(registry: CollectorRegistry, gate: asyncio.Event | None = None) -> web.Application:
+    async def item(request: web.Request) -> web.Response:
+        return web.json_response({"id": request.match_info["item_id"]})
+
+    async def fail(request: web.Request) -> web.Response:
+        raise RuntimeError("boom")
+
+    async def teapot(request: web.Request) -> web.Response:
+        raise web.HTTPConflict(text="conflict")
+
+    async def wait(request: web.Request) -> web.Response:
+        assert gate is not None
+        await gate.wait()
+        return web.Response(text="done")
+
+    api = web.Application()
+    api.router.add_get("/ping", ping)
+
+    app = web.Application()
+    app.router.add_get("/items/{item_id}", item)
+    app.router.add_post("/items/{item_id}", item)
+    app.router.add_get("/fail", fail)
+    app.router.add_get("/conflict", teapot)
+    app.router.add_get("/wait", wait)
+    app.add_subapp("/api", api)
+    instrument(app, service="svc", sla=default_sla(), registry=registry)
+    return app
+
+
+async def ping(request: web.Request) -> web.Response:
+    return web.Response(text="pong")
+
+
+@pytest.fixture
+async def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+async def gate() -> asyncio.Event:
+    return asyncio.Event()
+
+
+@pytest.fixture
+async def client(registry: CollectorRegistry, gate: asyncio.Event) -> AsyncIterator[TestClient]:
+    server = TestServer(build_app(registry, gate), host="127.0.0.1", port=0)
+    async with TestClient(server) as test_client:
+        yield test_client
+
+
+async def scrape(client: TestClient, accept: str | None = None) -> str:
+    headers = {"Accept": accept} if accept else {}
+    response = await client.get(names.METRICS_PATH, headers=headers)
+    assert response.status == 200
+    return await response.text()
+
+
+def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    return [(s.labels, s.value) for f in parse_text(text) for s in f.samples if s.name == name]
+
+
+async def test_requests_are_labelled_by_route_template_with_exact_counts(
+    client: TestClient,
+) -> None:
+    for item_id in range(25):
+        assert (await client.get(f"/items/{item_id}")).status == 200
+    assert (await client.post("/items/7")).status == 200
+    text = await scrape(client)
+    counts = {
+        (labels["route"], labels["method"], labels["code"]): value
+        for labels, value in samples(text, names.HTTP_REQUESTS + "_total")
+    }
+    assert counts == {
+        ("/items/{item_id}", "GET", "200"): 25,
+        ("/items/{item_id}", "POST", "200"): 1,
+    }
+    buckets = {
+        labels["le"]: value
+        for labels, value in samples(text, names.HTTP_REQUEST_DURATION + "_bucket")
+        if labels["method"] == "GET"
+    }
+    assert buckets["+Inf"] == 25
+    assert "0.2" in buckets and "1.0" in buckets
+
+
+async def test_ten_thousand_distinct_paths_give_at_most_routes_plus_one_label_values(
+    client: TestClient,
+) -> None:
+    async def hit(i: int) -> None:
+        path = f"/items/{i}" if i % 2 else f"/no/such/path/{i}"
+        response = await client.get(path)
+        await response.read()
+
+    for start in range(0, 10_000, 200):
+        await asyncio.gather(*(hit(i) for i in range(start, start + 200)))
+    text = await scrape(client)
+    routes = {labels["route"] for labels, _ in samples(text, names.HTTP_REQUESTS + "_total")}
+    assert routes == {"/items/{item_id}", names.UNMATCHED_ROUTE}
+    by_route = {
+        labels["route"]: value for labels, value in samples(text, names.HTTP_REQUESTS + "_total")
+    }
+    assert by_route == {"/items/{item_id}": 5000, names.UNMATCHED_ROUTE: 5000}
+
+
+async def test_an_unhandled_exception_counts_as_a_500_and_an_exception(client: TestClient) -> None:
+    assert (await client.get("/fail")).status == 500
+    assert (await client.get("/conflict")).status == 409
+    text = await scrape(client)
+    codes = {
+        (labels["route"], labels["code"])
+        for labels, _ in samples(text, names.HTTP_REQUESTS + "_total")
+    }
+    assert ("/fail", "500") in codes
+    assert ("/conflict", "409") in codes
+    exceptions = samples(text, names.HTTP_EXCEPTIONS + "_total")
+    assert [(labels["route"], value) for labels, value in exceptions] == [("/fail", 1.0)]
+
+
+async def test_unmatched_methods_and_subapp_routes_are_labelled(client: TestClient) -> None:
+    assert (await client.delete("/fail")).status == 405
+    assert (await client.get("/api/ping")).status == 200
+    text = await scrape(client)
+    codes = {
+        (labels["route"], labels["method"], labels["code"])
+        for labels, _ in samples(text, names.HTTP_REQUESTS + "_total")
+    }
+    assert (names.UNMATCHED_ROUTE, "DELETE", "405") in codes
+    assert ("/api/ping", "GET", "200") in codes
+
+
+async def test_in_flight_requests_are_tracked(client: TestClient, gate: asyncio.Event) -> None:
+    pending = asyncio.create_task(client.get("/wait"))
+    inst = client.app[INSTRUMENTATION_KEY]
+    await wait_for(lambda: inst.requests.in_flight == 1)
+    text = await scrape(client)
+    assert samples(text, names.HTTP_REQUESTS_IN_FLIGHT) == [({"service": "svc"}, 1.0)]
+    gate.set()
+    assert (await pending).status == 200
+    assert inst.requests.in_flight == 0
+
+
+async def test_the_scrape_endpoints_are_not_counted_as_traffic(client: TestClient) -> None:
+    await scrape(client)
+    text = await scrape(client)
+    assert samples(text, names.HTTP_REQUESTS + "_total") == []
+
+
+async def test_openmetrics_is_served_when_the_scraper_asks(client: TestClient) -> None:
+    await client.get("/items/1")
+    response = await client.get(
+        names.METRICS_PATH, headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    text = await response.text()
+    assert text.endswith("# EOF\n")
+    families = {f.name: f for f in parse_openmetrics(text)}
+    assert families[names.HTTP_REQUESTS].type == "counter"
+    assert families[names.HTTP_REQUEST_DURATION].type == "histogram"
+
+
+async def test_the_live_snapshot_reports_the_last_closed_second(client: TestClient) -> None:
+    first = await client.get(names.LIVE_SNAPSHOT_PATH)
+    if first.status == 503:
+        assert first.headers["Retry-After"] == "1"
+    inst = client.app[INSTRUMENTATION_KEY]
+    await wait_for(lambda: inst.latest is not None, timeout_s=3)
+    for i in range(40):
+        await client.get(f"/items/{i}")
+    await client.get("/fail")
+    await wait_for(
+        lambda: inst.latest is not None and inst.latest.latency_60s.count >= 41, timeout_s=4
+    )
+    body = await (await client.get(names.LIVE_SNAPSHOT_PATH)).json()
+    assert body["service"] == "svc"
+    assert body["requests_60s"] == 41
+    assert body["latency_ms"]["60s"]["p95"] is not None
+    assert set(body["sketch"]) == {"1s", "60s"}
+
+
+async def test_two_services_share_a_registry_but_not_a_name(registry: CollectorRegistry) -> None:
+    first = web.Application()
+    instrument(first, service="one", sla=default_sla(), registry=registry)
+    second = web.Application()
+    with pytest.raises(ValueError, match="service 'one' is already instrumented"):
+        instrument(second, service="one", sla=default_sla(), registry=registry)
+    with pytest.raises(RuntimeError, match="already instrumented"):
+        instrument(first, service="again", sla=default_sla(), registry=registry)
