@@ -45,9 +45,11 @@ class CacheCounters:
         if final:
             self.lookups += 1
 
-    def error(self, layer: str) -> None:
-        """`layer` failed (e.g. Redis unreachable) and was skipped."""
+    def error(self, layer: str, *, final: bool = False) -> None:
+        """`layer` failed (e.g. Redis unreachable) and was skipped; `final` as for `miss`."""
         self._add(layer, CacheResult.ERROR)
+        if final:
+            self.lookups += 1
 
     def rows(self, service: str) -> list[tuple[tuple[str, str, str], float]]:
         """(service, layer, result) label values with counts, sorted, for exposition."""

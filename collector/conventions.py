@@ -9,6 +9,9 @@ from __future__ import annotations
 from collector.sla import SLA
 
 __all__ = [
+    "AI_BATCH_SIZE",
+    "AI_INFERENCE_DURATION",
+    "AI_QUEUE_WAIT",
     "BURN_WINDOWS",
     "CACHE_REQUESTS",
     "DB_POOL_CONNECTIONS",
@@ -18,9 +21,14 @@ __all__ = [
     "HTTP_REQUESTS",
     "HTTP_REQUESTS_IN_FLIGHT",
     "HTTP_REQUEST_DURATION",
+    "JOBS_DEFERRED",
+    "JOBS_DUE",
+    "JOBS_PROCESSED",
     "LABEL_CODE",
     "LABEL_LAYER",
     "LABEL_METHOD",
+    "LABEL_OUTCOME",
+    "LABEL_PLATFORM",
     "LABEL_RESULT",
     "LABEL_ROUTE",
     "LABEL_SERVICE",
@@ -29,6 +37,9 @@ __all__ = [
     "LIVE_SNAPSHOT_PATH",
     "METRICS_PATH",
     "OTHER_STATEMENT",
+    "RATE_LIMIT_DECISIONS",
+    "SOCIAL_POSTS",
+    "SOCIAL_POST_DURATION",
     "UNMATCHED_ROUTE",
     "duration_buckets",
     "rule_error_ratio",
@@ -47,6 +58,17 @@ DB_POOL_CONNECTIONS = "loadwatch_db_pool_connections"
 DB_POOL_SIZE = "loadwatch_db_pool_size"
 CACHE_REQUESTS = "loadwatch_cache_requests"
 
+# Service-specific families of the reference services (prometheus_client, low rate).
+AI_BATCH_SIZE = "loadwatch_ai_batch_size"
+AI_QUEUE_WAIT = "loadwatch_ai_queue_wait_seconds"
+AI_INFERENCE_DURATION = "loadwatch_ai_inference_duration_seconds"
+RATE_LIMIT_DECISIONS = "loadwatch_rate_limit_decisions"
+JOBS_DEFERRED = "loadwatch_jobs_deferred"
+JOBS_PROCESSED = "loadwatch_jobs_processed"
+JOBS_DUE = "loadwatch_jobs_due"
+SOCIAL_POSTS = "loadwatch_social_posts"
+SOCIAL_POST_DURATION = "loadwatch_social_post_duration_seconds"
+
 # Label names.
 LABEL_SERVICE = "service"
 LABEL_ROUTE = "route"
@@ -56,6 +78,8 @@ LABEL_STATEMENT = "statement"
 LABEL_STATE = "state"
 LABEL_LAYER = "layer"
 LABEL_RESULT = "result"
+LABEL_PLATFORM = "platform"
+LABEL_OUTCOME = "outcome"
 
 # Label values with a fixed meaning.
 UNMATCHED_ROUTE = "<unmatched>"

@@ -62,6 +62,52 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(sla, host=args.host, port=args.port, duration_s=args.duration, rate=args.rate)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from loadwatch.services import run_serve
+
+    return run_serve(
+        args.service,
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        social_url=args.social_url,
+        platforms=args.platform,
+    )
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    from loadwatch.services import run_seed
+
+    return run_seed(
+        database_url=args.database_url,
+        users=args.users,
+        courses=args.courses,
+        campaigns=args.campaigns,
+        reset=args.reset,
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 0..65535, got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -107,6 +153,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
     demo.set_defaults(run=_cmd_demo)
+
+    from loadwatch.services import DEFAULT_PORTS, SERVICES
+
+    serve = commands.add_parser("serve", help="run a reference service until Ctrl-C")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port",
+        type=_port,
+        help="port (default: "
+        + ", ".join(f"{name} {port}" for name, port in DEFAULT_PORTS.items())
+        + ")",
+    )
+    serve.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL (default: SQLite in var/; e.g. postgresql+asyncpg://user@host/db)",
+    )
+    serve.add_argument("--redis-url", help="Redis for L2 cache and shared rate limits")
+    serve.add_argument("--social-url", help="fake social platforms (campaign service)")
+    serve.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="NAME:MEDIAN[:ERRORS[:P99]]",
+        help="social service: a platform's latency and error rate, e.g. twitter:50ms:1%%",
+    )
+    serve.set_defaults(run=_cmd_serve)
+
+    seed = commands.add_parser("seed", help="fill the reference services' databases")
+    seed.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in var/)")
+    seed.add_argument("--users", type=_positive_int, default=10_000)
+    seed.add_argument("--courses", type=_positive_int, default=200)
+    seed.add_argument("--campaigns", type=_positive_int, default=5_000)
+    seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
+    seed.set_defaults(run=_cmd_seed)
     return parser
 
 

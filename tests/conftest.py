@@ -37,3 +37,39 @@ def require_tool(name: str) -> str:
 
 
 _PACKAGES = {"promtool": "prometheus", "wrk": "wrk", "amtool": "prometheus-alertmanager"}
+
+
+DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """SQLAlchemy URL of the real PostgreSQL test database (LOADWATCH_TEST_DATABASE_URL)."""
+    url = os.environ.get("LOADWATCH_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+    if not _reachable(url, 5432):
+        missing_component(f"PostgreSQL is not reachable at {url}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the real Redis server (LOADWATCH_TEST_REDIS_URL); tests use unique key prefixes."""
+    url = os.environ.get("LOADWATCH_TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
+    if not _reachable(url, 6379):
+        missing_component(f"Redis is not reachable at {url}")
+    return url

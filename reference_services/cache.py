@@ -1,0 +1,249 @@
+"""Two-level cache-aside: L1 in-process (bounded LRU with TTL), L2 Redis, then the source.
+
+`TwoLevelCache.get_or_load(key, load)` returns `(value, CacheSource)`; concurrent misses
+of one key run `load` once (single flight). Writes call `invalidate(patterns)`, which
+deletes matching keys from L1, from Redis (SCAN + UNLINK, never KEYS) and, through Redis
+pub/sub, from the L1 of every other instance. A failing Redis never fails a request: the
+layer is skipped and the failure counted (`cache.error("l2")`).
+Values are bytes (the encoded response body), so an L1 hit is served without re-encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from enum import Enum
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from collector.cache_metrics import CacheCounters
+
+__all__ = ["CacheSource", "LRUCache", "RedisLayer", "TwoLevelCache"]
+
+log = logging.getLogger("loadwatch.cache")
+_MISSING = object()
+_INVALIDATION_CHANNEL = "loadwatch:cache:invalidate"
+_REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+_WARNING_INTERVAL_S = 10.0
+
+
+class CacheSource(Enum):
+    """Where a value came from; the X-Cache header value."""
+
+    L1 = "hit-l1"
+    L2 = "hit-l2"
+    MISS = "miss"
+
+
+class LRUCache:
+    """A bounded LRU of bytes with per-entry expiry. Pure: `now_s` is passed in.
+
+    get/set are O(1); `delete_matching` is O(entries) (fnmatch patterns, Redis syntax).
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries: expected >= 1, got {max_entries}")
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str, now_s: float) -> bytes | None:
+        """The value, or None when absent or expired (expired entries are dropped)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= now_s:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def set(self, key: str, value: bytes, ttl_s: float, now_s: float) -> None:
+        """Store `value` until `now_s + ttl_s`; evicts the least recently used beyond capacity."""
+        entries = self._entries
+        entries[key] = (now_s + ttl_s, value)
+        entries.move_to_end(key)
+        while len(entries) > self.max_entries:
+            entries.popitem(last=False)
+
+    def delete_matching(self, patterns: Iterable[str]) -> int:
+        """Delete keys matching any glob pattern (`user:7:*`); returns how many."""
+        compiled = list(patterns)
+        doomed = [
+            key for key in self._entries if any(fnmatch.fnmatchcase(key, p) for p in compiled)
+        ]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
+
+
+class RedisLayer:
+    """Redis as L2. Every call may raise a Redis/OS/timeout error; the caller decides."""
+
+    def __init__(self, client: aioredis.Redis, *, timeout_s: float = 0.25) -> None:
+        self.client = client
+        self.timeout_s = timeout_s
+
+    async def get(self, key: str) -> bytes | None:
+        async with asyncio.timeout(self.timeout_s):
+            value: bytes | None = await self.client.get(key)
+            return value
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        async with asyncio.timeout(self.timeout_s):
+            await self.client.set(key, value, px=max(1, int(ttl_s * 1000)))
+
+    async def delete_matching(self, patterns: Iterable[str], *, batch: int = 500) -> int:
+        """SCAN for each pattern and UNLINK in batches; returns keys deleted."""
+        deleted = 0
+        for pattern in patterns:
+            pending: list[bytes] = []
+            async for key in self.client.scan_iter(match=pattern, count=batch):
+                pending.append(key)
+                if len(pending) >= batch:
+                    deleted += await self.client.unlink(*pending)
+                    pending.clear()
+            if pending:
+                deleted += await self.client.unlink(*pending)
+        return deleted
+
+    async def publish_invalidation(self, patterns: list[str]) -> None:
+        await self.client.publish(_INVALIDATION_CHANNEL, "\n".join(patterns))
+
+
+class TwoLevelCache:
+    """Cache-aside over L1 and optional L2 with single flight and counted outcomes."""
+
+    def __init__(
+        self,
+        l1: LRUCache,
+        l2: RedisLayer | None,
+        counters: CacheCounters,
+        *,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.l1 = l1
+        self.l2 = l2
+        self.counters = counters
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._subscriber: asyncio.Task[None] | None = None
+        self._last_warning_s = -_WARNING_INTERVAL_S
+
+    def get_l1(self, key: str) -> bytes | None:
+        """The L1 value alone (the synchronous fast path); counts a hit when found."""
+        value = self.l1.get(key, self.clock())
+        if value is not None:
+            self.counters.hit("l1")
+        return value
+
+    async def get_or_load(
+        self, key: str, load: Callable[[], Awaitable[bytes]]
+    ) -> tuple[bytes, CacheSource]:
+        """The value for `key` from L1, else L2, else `load()` (once per key at a time)."""
+        value = self.get_l1(key)
+        if value is not None:
+            return value, CacheSource.L1
+        self.counters.miss("l1", final=self.l2 is None)
+        waiting = self._inflight.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting), CacheSource.MISS
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value, source = await self._load_through(key, load)
+            future.set_result(value)
+            return value, source
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _load_through(
+        self, key: str, load: Callable[[], Awaitable[bytes]]
+    ) -> tuple[bytes, CacheSource]:
+        if self.l2 is not None:
+            try:
+                cached = await self.l2.get(key)
+            except _REDIS_ERRORS as exc:
+                self._l2_failed("get", exc, final=True)
+                cached = None
+            else:
+                if cached is not None:
+                    self.counters.hit("l2")
+                    self.l1.set(key, cached, self.ttl_s, self.clock())
+                    return cached, CacheSource.L2
+                self.counters.miss("l2", final=True)
+        value = await load()
+        self.l1.set(key, value, self.ttl_s, self.clock())
+        if self.l2 is not None:
+            try:
+                await self.l2.set(key, value, self.ttl_s)
+            except _REDIS_ERRORS as exc:
+                self._l2_failed("set", exc)
+        return value, CacheSource.MISS
+
+    def _l2_failed(self, operation: str, exc: BaseException, *, final: bool = False) -> None:
+        self.counters.error("l2", final=final)
+        now = self.clock()
+        if now - self._last_warning_s >= _WARNING_INTERVAL_S:
+            self._last_warning_s = now
+            log.warning(
+                "redis %s failed (%s: %s); serving without L2 (repeats are not logged for %g s)",
+                operation,
+                exc.__class__.__name__,
+                exc,
+                _WARNING_INTERVAL_S,
+            )
+
+    async def invalidate(self, patterns: list[str]) -> None:
+        """Delete matching keys in L1, in Redis, and in the L1 of other instances."""
+        self.l1.delete_matching(patterns)
+        if self.l2 is None:
+            return
+        try:
+            await self.l2.delete_matching(patterns)
+            await self.l2.publish_invalidation(patterns)
+        except _REDIS_ERRORS as exc:
+            self._l2_failed("invalidate", exc)
+
+    async def start(self) -> None:
+        """Listen for other instances' invalidations (only with L2)."""
+        if self.l2 is not None and self._subscriber is None:
+            self._subscriber = asyncio.create_task(self._listen(self.l2))
+
+    async def close(self) -> None:
+        """Stop listening."""
+        if self._subscriber is not None:
+            self._subscriber.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._subscriber
+            self._subscriber = None
+
+    async def _listen(self, l2: RedisLayer) -> None:
+        while True:
+            try:
+                async with l2.client.pubsub() as pubsub:
+                    await pubsub.subscribe(_INVALIDATION_CHANNEL)
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        data = message["data"]
+                        text = data.decode() if isinstance(data, bytes) else str(data)
+                        self.l1.delete_matching(text.split("\n"))
+            except _REDIS_ERRORS as exc:
+                self._l2_failed("subscribe", exc)
+                await asyncio.sleep(1.0)
