@@ -9,7 +9,7 @@ Forward pass for a batch of prompts (one gather or matmul per layer for the whol
 
 1. tokens: lower-cased words, each hashed with CRC-32 (stable across processes, unlike
    ``hash()``) into ids ``1 .. vocab_size - 1``; a prompt without words is token 0;
-2. embedding: mean of the dequantized int8 embedding rows of its tokens (``dim`` floats);
+2. embedding: mean of the int8 embedding rows of its tokens, dequantized (``dim`` floats);
 3. hidden layer: activations quantized to int8 per row, int8 x int8 matmul accumulated
    exactly, dequantized, plus bias, ReLU (``hidden`` floats);
 4. scores: the same int8 matmul against int8 lesson embeddings (``lessons`` floats); the
@@ -17,15 +17,18 @@ Forward pass for a batch of prompts (one gather or matmul per layer for the whol
    hidden units.
 
 Integer accumulation runs on float32 BLAS: operands are in [-127, 127] and the inner
-dimension is at most 1,024, so every partial sum is an integer below 2**24 and float32 holds
-it exactly. The result is bit-identical to int32 accumulation, independent of summation order
-and therefore of batch size, and about 20x faster than numpy's integer matmul (which has no
-BLAS). Each call casts the int8 weights to float32 once (~0.25 ms with the defaults), which a
-batch amortizes, as reading the weights is amortized in any batched inference.
+dimension is at most 1,024 (at most 1,000 tokens for the embedding sum), so every partial sum
+is an integer below 2**24 and float32 holds it exactly. The result is bit-identical to int32
+accumulation, independent of summation order and therefore of batch size, and about 20x
+faster than numpy's integer matmul (which has no BLAS). Each call casts the int8 weights to
+float32 once (~0.25 ms with the defaults), which a batch amortizes, as reading the weights
+is amortized in any batched inference.
 
-Sizes: the defaults (vocab 4,096, dim 256, hidden 512, 2,000 lessons) make one single-prompt
-call cost about 0.5 ms and a batch of 32 about 2 ms on a 2-core Xeon VM (measured by
-``benchmarks.bench_inference``), so batching 32 callers gives roughly 8x the throughput.
+Sizes were chosen so that batching pays: the defaults (vocab 4,096, dim 256, hidden 512,
+2,000 lessons) cost about 0.6-0.7 ms for one prompt and 2.2-2.9 ms for 32 on a 2-core Xeon
+VM with one BLAS thread (``benchmarks.bench_inference``), 8-10x cheaper per prompt in a
+batch. Run services with ``OPENBLAS_NUM_THREADS=1``: on a busy 2-core machine, multi-threaded
+BLAS made a 32-prompt batch 3-5x slower.
 """
 
 from __future__ import annotations
@@ -106,6 +109,25 @@ class FloatWeights:
     hidden_bias: Float32Array
     lesson_embeddings: Float32Array
 
+    def __post_init__(self) -> None:
+        """Raises ValueError unless the arrays are float32 and their shapes fit together."""
+        dims = {"embeddings": 2, "hidden_weights": 2, "hidden_bias": 1, "lesson_embeddings": 2}
+        for name, ndim in dims.items():
+            array = getattr(self, name)
+            if array.dtype != np.float32 or array.ndim != ndim:
+                raise ValueError(
+                    f"{name}: expected a {ndim}-D float32 array, got {array.ndim}-D {array.dtype}"
+                )
+        dim, hidden = self.hidden_weights.shape
+        shapes = {
+            "embeddings": (self.embeddings.shape[0], dim),
+            "hidden_bias": (hidden,),
+            "lesson_embeddings": (hidden, self.lesson_embeddings.shape[1]),
+        }
+        for name, shape in shapes.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name}: expected shape {shape}, got {getattr(self, name).shape}")
+
     @classmethod
     def random(
         cls,
@@ -144,23 +166,23 @@ def tokenize(prompt: str, vocab_size: int) -> list[int]:
 class QuantizedModel:
     """int8 weights plus per-output-channel float32 scales; ``generate`` runs a whole batch.
 
-    Cost with the default sizes: ~0.5 ms for one prompt, ~2 ms for 32 (2-core Xeon VM), plus
-    ~10 us per prompt of Python tokenisation. Thread-safe: ``generate`` only reads the model.
+    Cost with the default sizes: ~0.65 ms for one prompt, ~2.5 ms for 32 (2-core Xeon VM, one
+    BLAS thread); memory ~1.2 MB, plus ~5 MB of float32 temporaries per call. Thread-safe:
+    ``generate`` only reads the model.
     """
 
     def __init__(self, weights: FloatWeights, *, top_k: int = 5) -> None:
-        """Quantize ``weights`` (which are not kept). Raises ValueError if top_k is out of range."""
+        """Quantize ``weights`` (not kept). Raises ValueError for a size or top_k out of range."""
         vocab_size, dim = weights.embeddings.shape
         hidden, lessons = weights.lesson_embeddings.shape
+        _check_range("vocab_size", vocab_size, 2, None)
         _check_range("dim", dim, 1, MAX_INNER_DIM)
         _check_range("hidden", hidden, 1, MAX_INNER_DIM)
         _check_range("top_k", top_k, 1, lessons)
         self.vocab_size, self.dim, self.hidden, self.lessons = vocab_size, dim, hidden, lessons
         self.top_k = top_k
-        # Embedding rows are the lookup's output channels; matmul weights are per column.
-        emb_q, emb_scale = _quantize_columns(weights.embeddings.T)
-        self._emb_q: Int8Array = np.ascontiguousarray(emb_q.T)
-        self._emb_scale = emb_scale
+        # Output channels are columns, also for the embedding (a lookup is a one-hot matmul).
+        self._emb_q, self._emb_scale = _quantize_columns(weights.embeddings)
         self._w1_q, self._w1_scale = _quantize_columns(weights.hidden_weights)
         self._b1 = weights.hidden_bias.astype(np.float32, copy=True)
         self._lessons_q, self._lessons_scale = _quantize_columns(weights.lesson_embeddings)
@@ -185,8 +207,9 @@ class QuantizedModel:
     def generate(self, prompts: Sequence[str]) -> list[Generation]:
         """One Generation per prompt, in order; the same prompt gives the same output in any batch.
 
-        Raises ValueError for an empty list or for a prompt that is not a non-blank str of
-        at most ``MAX_PROMPT_CHARS`` characters (the message names its index).
+        Raises ValueError for an empty list or for a prompt that is not a non-empty str of
+        at most ``MAX_PROMPT_CHARS`` characters (the message names its index); one bad prompt
+        fails the whole call, so validate each prompt before batching it with others'.
         """
         hidden, scores = self._forward(_validated(prompts))
         lessons, lesson_scores = _top_k(scores, self.top_k)
@@ -220,10 +243,10 @@ class QuantizedModel:
         ids = [tokenize(prompt, self.vocab_size) for prompt in prompts]
         counts = np.fromiter((len(i) for i in ids), dtype=np.intp, count=len(ids))
         flat = np.fromiter(chain.from_iterable(ids), dtype=np.intp, count=int(counts.sum()))
-        rows = self._emb_q[flat].astype(np.float32) * self._emb_scale[flat, None]
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        sums: Float32Array = np.add.reduceat(rows, starts, axis=0)
-        means: Float32Array = sums / counts.astype(np.float32)[:, None]
+        # Sums of int8 rows: exact (< 2**24) whatever the order; one scale per column.
+        sums: Float32Array = np.add.reduceat(self._emb_q[flat].astype(np.float32), starts, axis=0)
+        means: Float32Array = sums * (self._emb_scale / counts.astype(np.float32)[:, None])
         return means
 
 
@@ -246,8 +269,8 @@ def _validated(prompts: Sequence[str]) -> Sequence[str]:
     for index, prompt in enumerate(prompts):
         if not isinstance(prompt, str):
             raise ValueError(f"prompts[{index}]: expected str, got {type(prompt).__name__}")
-        if not prompt.strip():
-            raise ValueError(f"prompts[{index}]: expected a non-blank prompt, got {prompt!r}")
+        if not prompt:
+            raise ValueError(f"prompts[{index}]: expected a non-empty prompt, got ''")
         if len(prompt) > MAX_PROMPT_CHARS:
             raise ValueError(
                 f"prompts[{index}]: expected at most {MAX_PROMPT_CHARS} characters, "
@@ -288,7 +311,8 @@ def _top_k(matrix: Float32Array, k: int) -> tuple[NDArray[np.intp], Float32Array
     Equal values are ordered by column; ties at the k-th place are broken by argpartition,
     which depends only on the row. Costs O(columns) per row plus a sort of k.
     """
-    part = np.argpartition(-matrix, k - 1, axis=1)[:, :k]
+    columns = matrix.shape[1]
+    part = np.argpartition(matrix, columns - k, axis=1)[:, columns - k :]
     values = np.take_along_axis(matrix, part, axis=1)
     order = np.lexsort((part, -values), axis=1)
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)

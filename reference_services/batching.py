@@ -77,9 +77,11 @@ class DynamicBatcher(Generic[T, R]):
     ``process`` receives a non-empty list and must return a list of results of the same
     length, in order. Its exception (or a wrong result length, as RuntimeError) goes to
     every submitter of that batch; later batches are unaffected. Inline (the default),
-    ``process`` blocks the event loop while it runs; with ``run_in_thread`` it runs in
-    ``asyncio.to_thread``, still one batch at a time. An item waits at most ``max_wait_s``
-    plus the time to finish the batch ahead of it.
+    ``process`` blocks the event loop while it runs (the loop gets a turn between batches);
+    with ``run_in_thread`` it runs in ``asyncio.to_thread``, still one batch at a time. An
+    item waits at most ``max_wait_s`` plus the time to finish the batches ahead of it; with
+    fewer concurrent submitters than ``max_batch``, every batch waits the full ``max_wait_s``.
+    Overhead: a future and a few microseconds per item, one worker wake-up per batch.
 
     ``on_batch`` is called on the loop after each batch (its exceptions are logged, not
     raised); ``clock`` (seconds) times the stats only, the timer uses the loop's clock.
@@ -111,9 +113,9 @@ class DynamicBatcher(Generic[T, R]):
         self._queue: deque[_Entry[T, R]] = deque()
         self._in_flight: list[_Entry[T, R]] = []
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
-        self._drain = True
 
     @property
     def pending(self) -> int:
@@ -135,11 +137,14 @@ class DynamicBatcher(Generic[T, R]):
         if self._closed:
             raise BatcherClosedError("DynamicBatcher is closed: submit() after close()")
         loop = asyncio.get_running_loop()
+        if self._worker is None:
+            self._loop = loop
+            self._worker = loop.create_task(self._run(), name="DynamicBatcher")
+        elif loop is not self._loop:
+            raise RuntimeError("DynamicBatcher is bound to the event loop of its first submit()")
         future: asyncio.Future[R] = loop.create_future()
         entry = _Entry(item, future, self._clock(), loop.time() + self._max_wait_s)
         self._queue.append(entry)
-        if self._worker is None:
-            self._worker = loop.create_task(self._run(), name="DynamicBatcher")
         if len(self._queue) == 1 or len(self._queue) >= self._max_batch:
             self._wake.set()
         try:
@@ -157,7 +162,7 @@ class DynamicBatcher(Generic[T, R]):
         BatcherClosedError. The batch already running always completes. Idempotent.
         """
         if not self._closed:
-            self._closed, self._drain = True, drain
+            self._closed = True
             if not drain:
                 self._fail(self._queue, "DynamicBatcher closed before this item was processed")
                 self._queue.clear()
@@ -195,6 +200,8 @@ class DynamicBatcher(Generic[T, R]):
                 self._in_flight = [self._queue.popleft() for _ in range(count)]
                 await self._dispatch(self._in_flight)
                 self._in_flight = []
+                if not self._run_in_thread:
+                    await asyncio.sleep(0)  # let other tasks run between inline batches
         finally:
             self._closed = True
             self._fail(self._in_flight, "DynamicBatcher stopped while processing this item")

@@ -200,13 +200,18 @@ def query_float(request: web.Request, name: str, *, default: float | None = None
     return value
 
 
-def add_health_routes(app: web.Application, database: Callable[[], Database | None]) -> None:
-    """GET /healthz (the process is alive) and GET /readyz (the database answers)."""
+def add_health_routes(app: web.Application, database: Callable[[], Database | None] | None) -> None:
+    """GET /healthz (the process is alive) and GET /readyz (the database answers).
+
+    Pass `database=None` for a service without a database: ready once it serves.
+    """
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
 
     async def readyz(request: web.Request) -> web.Response:
+        if database is None:
+            return web.json_response({"status": "ready"})
         db = database()
         if db is None or not await db.ping():
             return json_error(503, "the database is unreachable", headers={"Retry-After": "5"})

@@ -40,6 +40,7 @@ from prometheus_client.registry import CollectorRegistry
 from collector import conventions as names
 from collector.middleware import instrument
 from collector.units import UnitError, parse_duration, parse_percent
+from reference_services.http import add_health_routes
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -440,6 +441,7 @@ def make_social_app(
             {name: platform.stats() for name, platform in request.app[_PLATFORMS_KEY].items()}
         )
 
+    add_health_routes(app, None)
     app.router.add_get("/platforms/stats", stats)
     app.router.add_post("/platforms/{platform}/posts", create_post)
     app.router.add_get("/platforms/{platform}/posts/{post_id}", get_post)

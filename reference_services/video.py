@@ -102,7 +102,7 @@ def master_playlist(video_id: int, renditions: Sequence[Rendition], *, preferred
     choice) is what the client plays first. Renditions with a higher bandwidth than
     `preferred` are left out on purpose: a client that reported a slow link is never offered
     more than it can take, while the lower ones (best first) let its player step down if the
-    link gets worse. Variant URIs are `/videos/{video_id}/{name}/index.m3u8`. Raises
+    link gets worse. Variant URIs are `/videos/{video_id}/{name}/playlist.m3u8`. Raises
     ValueError if `preferred` is not among `renditions` or two renditions share a name.
     """
     _check_video_id(video_id)
@@ -123,7 +123,7 @@ def master_playlist(video_id: int, renditions: Sequence[Rendition], *, preferred
             f"RESOLUTION={rendition.width}x{rendition.height},"
             f'CODECS="{rendition.codecs}"'
         )
-        lines.append(f"/videos/{video_id}/{rendition.name}/index.m3u8")
+        lines.append(f"/videos/{video_id}/{rendition.name}/playlist.m3u8")
     return "\n".join(lines) + "\n"
 
 

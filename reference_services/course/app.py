@@ -114,18 +114,22 @@ class CourseService:
         return self._cached(request, body, source)
 
     async def _load_content(self, course_id: int, user_id: int) -> bytes:
-        async with self.database().session() as session:
-            course = (await session.execute(queries.course_by_id(course_id))).first()
+        async with self.database().engine.connect() as conn:
+            course = (await conn.execute(queries.COURSE_BY_ID, {"course_id": course_id})).first()
             if course is None:
                 raise NotFound(f"course {course_id} does not exist")
-            lessons = (await session.execute(queries.lessons_of(course_id))).all()
-            enrollment = (await session.execute(queries.enrollment_of(user_id, course_id))).first()
+            lessons = (await conn.execute(queries.LESSONS_OF, {"course_id": course_id})).all()
+            enrollment = (
+                await conn.execute(
+                    queries.ENROLLMENT_OF, {"user_id": user_id, "course_id": course_id}
+                )
+            ).first()
         return personalize(course, lessons, enrollment, user_id)
 
     async def course(self, request: web.Request) -> web.Response:
         course_id = path_int(request, "course_id")
-        async with self.database().session() as session:
-            row = (await session.execute(queries.course_by_id(course_id))).first()
+        async with self.database().engine.connect() as conn:
+            row = (await conn.execute(queries.COURSE_BY_ID, {"course_id": course_id})).first()
         if row is None:
             raise NotFound(f"course {course_id} does not exist")
         return web.json_response(
@@ -137,8 +141,8 @@ class CourseService:
         user_id = path_int(request, "user_id")
 
         async def load() -> bytes:
-            async with self.database().session() as session:
-                rows = (await session.execute(queries.progress_of_user(user_id))).all()
+            async with self.database().engine.connect() as conn:
+                rows = (await conn.execute(queries.PROGRESS_OF_USER, {"user_id": user_id})).all()
             enrollments = [
                 {
                     "course_id": r.course_id,
@@ -247,8 +251,8 @@ class CourseService:
 
     async def _renditions(self, video_id: int) -> tuple[float, list[Rendition]]:
         async def load() -> bytes:
-            async with self.database().session() as session:
-                rows = (await session.execute(queries.renditions_of(video_id))).all()
+            async with self.database().engine.connect() as conn:
+                rows = (await conn.execute(queries.RENDITIONS_OF, {"video_id": video_id})).all()
             if not rows:
                 raise NotFound(f"video {video_id} does not exist")
             return json.dumps(

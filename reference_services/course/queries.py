@@ -1,71 +1,73 @@
-"""The course service's statements, each one round trip (no N+1)."""
+"""The course service's statements, built once with bind parameters, each one round trip.
+
+Building a SELECT through the ORM attribute operators costs ~0.5 ms; these are built at
+import and executed with parameters (`conn.execute(PROGRESS_OF_USER, {"user_id": 7})`),
+which also keeps SQLAlchemy's compiled cache hot.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Select, select
+from sqlalchemy import bindparam, select
 
 from reference_services.course.models import Course, CourseEnrollment, Lesson, Video, VideoRendition
 
 __all__ = [
-    "course_by_id",
-    "enrollment_of",
-    "lessons_of",
-    "progress_of_user",
-    "renditions_of",
+    "COURSE_BY_ID",
+    "ENROLLMENT_OF",
+    "LESSONS_OF",
+    "PROGRESS_OF_USER",
+    "RENDITIONS_OF",
 ]
 
-
-def progress_of_user(user_id: int) -> Select[Any]:
-    """The guide's query: a user's active enrollments with progress, with course titles."""
-    return (
-        select(
-            CourseEnrollment.user_id,
-            CourseEnrollment.course_id,
-            CourseEnrollment.progress_percentage,
-            Course.title.label("course_title"),
-        )
-        .join(Course, CourseEnrollment.course_id == Course.id)
-        .where(
-            CourseEnrollment.user_id == user_id,
-            CourseEnrollment.status == "active",
-            CourseEnrollment.progress_percentage > 0,
-        )
-        .order_by(CourseEnrollment.course_id)
+PROGRESS_OF_USER = (
+    select(
+        CourseEnrollment.user_id,
+        CourseEnrollment.course_id,
+        CourseEnrollment.progress_percentage,
+        Course.title.label("course_title"),
     )
-
-
-def course_by_id(course_id: int) -> Select[Any]:
-    return select(Course.id, Course.title, Course.description).where(Course.id == course_id)
-
-
-def lessons_of(course_id: int) -> Select[Any]:
-    return (
-        select(Lesson.id, Lesson.position, Lesson.title)
-        .where(Lesson.course_id == course_id)
-        .order_by(Lesson.position)
+    .join(Course, CourseEnrollment.course_id == Course.id)
+    .where(
+        CourseEnrollment.user_id == bindparam("user_id"),
+        CourseEnrollment.status == "active",
+        CourseEnrollment.progress_percentage > 0,
     )
+    .order_by(CourseEnrollment.course_id)
+)
+"""The guide's query: a user's active enrollments with progress, joined with course titles.
+Parameters: user_id."""
 
+COURSE_BY_ID = select(Course.id, Course.title, Course.description).where(
+    Course.id == bindparam("course_id")
+)
+"""Parameters: course_id."""
 
-def enrollment_of(user_id: int, course_id: int) -> Select[Any]:
-    return select(
-        CourseEnrollment.id, CourseEnrollment.status, CourseEnrollment.progress_percentage
-    ).where(CourseEnrollment.user_id == user_id, CourseEnrollment.course_id == course_id)
+LESSONS_OF = (
+    select(Lesson.id, Lesson.position, Lesson.title)
+    .where(Lesson.course_id == bindparam("course_id"))
+    .order_by(Lesson.position)
+)
+"""Parameters: course_id."""
 
+ENROLLMENT_OF = select(
+    CourseEnrollment.id, CourseEnrollment.status, CourseEnrollment.progress_percentage
+).where(
+    CourseEnrollment.user_id == bindparam("user_id"),
+    CourseEnrollment.course_id == bindparam("course_id"),
+)
+"""Parameters: user_id, course_id."""
 
-def renditions_of(video_id: int) -> Select[Any]:
-    """A video's duration with its pre-generated renditions (one row per rendition)."""
-    return (
-        select(
-            Video.duration_s,
-            VideoRendition.name,
-            VideoRendition.width,
-            VideoRendition.height,
-            VideoRendition.bandwidth_bps,
-            VideoRendition.codecs,
-        )
-        .join(VideoRendition, VideoRendition.video_id == Video.id)
-        .where(Video.id == video_id)
-        .order_by(VideoRendition.bandwidth_bps.desc())
+RENDITIONS_OF = (
+    select(
+        Video.duration_s,
+        VideoRendition.name,
+        VideoRendition.width,
+        VideoRendition.height,
+        VideoRendition.bandwidth_bps,
+        VideoRendition.codecs,
     )
+    .join(VideoRendition, VideoRendition.video_id == Video.id)
+    .where(Video.id == bindparam("video_id"))
+    .order_by(VideoRendition.bandwidth_bps.desc())
+)
+"""A video's duration with its pre-generated renditions. Parameters: video_id."""

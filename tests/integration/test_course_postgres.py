@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from reference_services.course.app import make_course_app
-from reference_services.course.queries import progress_of_user
+from reference_services.course.queries import PROGRESS_OF_USER
 from reference_services.database import Database, make_engine
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
@@ -43,7 +43,7 @@ def seeded(postgres_url: str) -> str:
 async def test_the_progress_query_uses_the_guides_index(seeded: str) -> None:
     engine = create_async_engine(seeded)
     try:
-        query = progress_of_user(42)
+        query = PROGRESS_OF_USER.params(user_id=42)
         compiled = query.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
         async with engine.connect() as conn:
             plan = "\n".join(row[0] for row in await conn.execute(text(f"EXPLAIN {compiled}")))

@@ -48,7 +48,7 @@ def test_a_prompt_gives_the_same_generation_alone_and_anywhere_inside_a_batch(
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.text(min_size=1, max_size=80).filter(str.strip), min_size=1, max_size=6))
+@given(st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=6))
 def test_any_text_batch_equals_its_prompts_generated_one_by_one(
     model: QuantizedModel, prompts: list[str]
 ) -> None:
@@ -118,8 +118,9 @@ def test_tokens_are_crc32_hashes_of_lower_cased_words_and_wordless_text_is_token
 def test_prompts_without_words_all_get_the_generation_of_token_zero(
     model: QuantizedModel,
 ) -> None:
-    punctuation, dots = model.generate(["?!", "..."])
+    punctuation, dots, blank = model.generate(["?!", "...", "  \n"])
     assert len(punctuation.lessons) == 5
+    assert blank.lessons == punctuation.lessons
     assert dots == Generation(
         prompt="...",
         lessons=punctuation.lessons,
@@ -134,8 +135,7 @@ def test_prompts_without_words_all_get_the_generation_of_token_zero(
         ([], r"prompts: expected at least one prompt"),
         ("a single string", r"prompts: expected a sequence of strings"),
         (["ok", 7], r"prompts\[1\]: expected str, got int"),
-        (["ok", "fine", ""], r"prompts\[2\]: expected a non-blank prompt"),
-        (["  \n"], r"prompts\[0\]: expected a non-blank prompt"),
+        (["ok", "fine", ""], r"prompts\[2\]: expected a non-empty prompt"),
         (["ok", "x" * (MAX_PROMPT_CHARS + 1)], r"prompts\[1\]: expected at most 2000 characters"),
     ],
 )
@@ -166,3 +166,23 @@ def test_out_of_range_model_sizes_are_rejected_by_name(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         QuantizedModel.create(**arguments)
+
+
+def test_float_weights_with_shapes_that_do_not_fit_are_rejected_by_name() -> None:
+    weights = FloatWeights.random(vocab_size=16, dim=8, hidden=4, lessons=10)
+    with pytest.raises(ValueError, match=r"hidden_bias: expected shape \(4,\), got \(5,\)"):
+        FloatWeights(
+            weights.embeddings,
+            weights.hidden_weights,
+            np.zeros(5, dtype=np.float32),
+            weights.lesson_embeddings,
+        )
+    with pytest.raises(
+        ValueError, match=r"embeddings: expected a 2-D float32 array, got 2-D float64"
+    ):
+        FloatWeights(
+            weights.embeddings.astype(np.float64),
+            weights.hidden_weights,
+            weights.hidden_bias,
+            weights.lesson_embeddings,
+        )

@@ -204,6 +204,13 @@ async def test_submit_after_close_raises_and_close_is_idempotent() -> None:
         await batcher.submit(1)
 
 
+async def test_a_submit_from_another_event_loop_is_refused() -> None:
+    async with DynamicBatcher(Recorder(), max_batch=1) as batcher:
+        assert await batcher.submit(1) == 2
+        with pytest.raises(RuntimeError, match="bound to the event loop of its first submit"):
+            await asyncio.to_thread(asyncio.run, batcher.submit(2))
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

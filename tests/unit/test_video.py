@@ -86,7 +86,7 @@ def test_master_playlist_lists_the_preferred_first_and_nothing_above_it(
             BY_NAME[name].bandwidth_bps,
             f"{BY_NAME[name].width}x{BY_NAME[name].height}",
             BY_NAME[name].codecs,
-            f"/videos/42/{name}/index.m3u8",
+            f"/videos/42/{name}/playlist.m3u8",
         )
         for name in offered
     ]
@@ -96,8 +96,8 @@ def test_master_playlist_lists_the_preferred_first_and_nothing_above_it(
 def test_master_playlist_for_a_selected_bandwidth() -> None:
     text = master_playlist(7, RENDITIONS, preferred=select_rendition(3.2))
     assert [uri for *_, uri in parse_master(text)] == [
-        "/videos/7/720p/index.m3u8",
-        "/videos/7/480p/index.m3u8",
+        "/videos/7/720p/playlist.m3u8",
+        "/videos/7/480p/playlist.m3u8",
     ]
 
 

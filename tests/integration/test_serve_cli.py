@@ -1,0 +1,129 @@
+"""`loadwatch serve` and `loadwatch seed` as a user runs them: child processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import TIMEOUT_UNIT_S
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the service exited during start-up"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing served on port {port} within {timeout_s} s")
+
+
+def loadwatch(*args: str) -> list[str]:
+    return [sys.executable, "-m", "loadwatch", *args]
+
+
+def test_seed_fills_sqlite_and_refuses_to_seed_twice(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'both.sqlite3'}"
+    args = loadwatch(
+        "seed", "--database-url", url, "--users", "300", "--courses", "10", "--campaigns", "50"
+    )
+    first = subprocess.run(args, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
+    assert first.returncode == 0, first.stderr
+    assert "inserting" in first.stdout and "300 users" in first.stdout
+    again = subprocess.run(args, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
+    assert again.returncode == 2
+    assert "already has 300 users; use --reset" in again.stderr
+    reset = subprocess.run([*args, "--reset"], capture_output=True, text=True, timeout=120)
+    assert reset.returncode == 0, reset.stderr
+
+
+def test_serve_rejects_a_bad_database_url_with_exit_2() -> None:
+    result = subprocess.run(
+        loadwatch("serve", "course", "--database-url", "mysql://x"),
+        capture_output=True,
+        text=True,
+        timeout=60 * TIMEOUT_UNIT_S,
+    )
+    assert result.returncode == 2
+    assert "database_url: expected a URL starting with sqlite+aiosqlite" in result.stderr
+
+
+def test_the_course_service_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'course.sqlite3'}"
+    process = subprocess.Popen(
+        loadwatch("serve", "course", "--port", str(port), "--database-url", url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_serving(port, process)
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'route="/healthz"' in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30 * TIMEOUT_UNIT_S)
+    assert process.returncode == 0, stderr.decode()
+
+
+def test_sigterm_drains_a_request_in_flight() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        loadwatch("serve", "social", "--port", str(port), "--platform", "slowpoke:800ms:0%:900ms"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    outcome: dict[str, int] = {}
+    try:
+        wait_until_serving(port, process)
+
+        def post() -> None:
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/platforms/slowpoke/posts",
+                json={"content": "hello", "campaign_id": 1},
+                headers={"Idempotency-Key": "drain-1"},
+                timeout=10,
+            )
+            outcome["status"] = response.status_code
+
+        thread = threading.Thread(target=post)
+        thread.start()
+        deadline = time.monotonic() + 5 * TIMEOUT_UNIT_S
+        in_flight = 'loadwatch_http_requests_in_flight{service="social"} 1'
+        while in_flight not in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text:
+            assert time.monotonic() < deadline, "the slow request never started"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        thread.join(timeout=10)
+        assert outcome.get("status") == 201, "the in-flight request was cut instead of drained"
+        _, stderr = process.communicate(timeout=30 * TIMEOUT_UNIT_S)
+        assert process.returncode == 0, stderr.decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+@pytest.mark.parametrize("bad", [["--users", "0"], ["--courses", "many"]])
+def test_seed_flags_are_validated(bad: list[str]) -> None:
+    result = subprocess.run(loadwatch("seed", *bad), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "expected a whole number" in result.stderr
