@@ -76,7 +76,7 @@ async def open_loop(
                     await response.read()
                     if response.status >= 400:
                         errors += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 errors += 1
             latencies.append((time.perf_counter() - intended) * 1000.0)
 

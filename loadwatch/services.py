@@ -82,7 +82,6 @@ def run_seed(
 ) -> int:
     """Seed the course and campaign databases; exit 2 on bad settings or data present."""
     from reference_services.campaign.seed import seed_campaigns
-
     from reference_services.database import Database, make_engine
     from reference_services.seed import AlreadySeeded, seed_course
 
