@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The pure core is type-checked with --strict; the I/O edges with the default settings.
 PURE_CORE := collector/units.py collector/sla.py collector/conventions.py collector/quantiles.py \
-	collector/recorder.py collector/exposition.py collector/snapshot.py
+	collector/recorder.py collector/exposition.py collector/snapshot.py \
+	reference_services/ai_model.py reference_services/ratelimit.py reference_services/video.py \
+	reference_services/course/content.py loadtests/stats.py
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -24,7 +26,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
-	$(BIN)/mypy collector loadwatch
+	$(BIN)/mypy collector loadwatch reference_services
 
 # pytest exits 5 when it collects no test, which fails the target as it should.
 test: lint typecheck

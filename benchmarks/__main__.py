@@ -1,22 +1,30 @@
 """`make bench`: run every benchmark and append a dated table to docs/benchmarks.md.
 
-    python -m benchmarks [--quick] [--no-http] [--output docs/benchmarks.md]
+    python -m benchmarks [--quick] [--only NAME ...] [--output docs/benchmarks.md]
 
-Each section states the machine, the Python, the command and the targets of the issue it
-measures; medians and ratios come from runs made side by side in the same invocation.
+Sections: collector (sketch, recording path, scrape, wrk side by side), services (course
+L1 throughput and p95 at fixed rates, progress on SQLite and PostgreSQL, batched
+inference, parallel publish) and loadtests (Locust with and without loadwatch's
+recording). Each row states the target it checks; medians and ratios come from runs made
+side by side in the same invocation.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import os
 import platform
 import subprocess
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from benchmarks import bench_http, bench_recording, bench_scrape, bench_sketch
+Row = tuple[str, str, str, str, bool | None]
+"""(measure, loadwatch figure, baseline figure, target, met?)."""
 
 
 def _cpu_model() -> str:
@@ -38,96 +46,233 @@ def _git_revision() -> str:
         return "unknown"
 
 
-def _mark(ok: bool) -> str:
-    return "met" if ok else "**missed**"
+def _sketch(quick: bool) -> list[Row]:
+    from benchmarks import bench_sketch
+
+    samples = 200_000 if quick else 1_000_000
+    result: dict[str, Any] = bench_sketch.run(samples=samples)
+    worst = max(err for dist in result["accuracy"].values() for err in dist.values())
+    observe = float(result["observe_us"])
+    cells = "; ".join(
+        f"{dist} " + "/".join(f"{errors[q]:.2%}" for q in ("p50", "p95", "p99", "p99.9"))
+        for dist, errors in result["accuracy"].items()
+    )
+    return [
+        (
+            f"sketch max relative error at p50/p95/p99/p99.9, {samples:,} samples each ({cells})",
+            f"{worst:.3%}",
+            "numpy exact (inverted_cdf)",
+            "<= 1.0 %",
+            worst <= 0.01,
+        ),
+        (
+            "`WindowedSketch.observe`, median per call",
+            f"{observe:.3f} us",
+            "",
+            "<= 0.4 us",
+            observe <= 0.4,
+        ),
+    ]
+
+
+def _recording(quick: bool) -> list[Row]:
+    from benchmarks import bench_recording
+
+    r: dict[str, Any] = bench_recording.run(calls=100_000 if quick else 200_000, repeats=9)
+    full = float(r["loadwatch_full_path_us"])
+    return [
+        (
+            "recording path per request (histogram + counter + sketch + in-flight), median",
+            f"{full:.3f} us",
+            f"{r['prometheus_client_full_path_us']:.3f} us (prometheus_client)",
+            "<= 0.5 us",
+            full <= 0.5,
+        ),
+    ]
+
+
+def _scrape(quick: bool) -> list[Row]:
+    from benchmarks import bench_scrape
+
+    r: dict[str, Any] = bench_scrape.run(scrapes=20 if quick else 50)
+    text, om = r["loadwatch_text_ms"]["median"], r["loadwatch_openmetrics_ms"]["median"]
+    base = r["prometheus_client_ms"]["median"]
+    return [
+        (
+            "/metrics for 20 routes x 10 label sets: event loop blocked per scrape, median "
+            "(text / OpenMetrics)",
+            f"{text:.2f} / {om:.2f} ms",
+            f"{base:.2f} ms (generate_latest)",
+            "<= 5 ms",
+            max(text, om) <= 5,
+        ),
+    ]
+
+
+def _http(quick: bool) -> list[Row]:
+    from benchmarks import bench_http
+
+    r: dict[str, Any] = bench_http.run(
+        rounds=2 if quick else 5, seconds=3 if quick else 6, connections=64
+    )
+    rps, ratio = r["req_per_s"], r["ratio_to_plain"]
+    return [
+        (
+            f"hello endpoint, instrumented / plain throughput ({r['command']})",
+            f"{ratio['loadwatch']:.3f} ({rps['loadwatch']:,.0f} req/s)",
+            f"plain {rps['plain']:,.0f} req/s; empty middleware {ratio['empty']:.3f}; "
+            f"prometheus_client middleware {ratio['prometheus']:.3f}",
+            ">= 0.92",
+            ratio["loadwatch"] >= 0.92,
+        ),
+    ]
+
+
+def _services(quick: bool) -> list[Row]:
+    from benchmarks import bench_services
+
+    r: dict[str, Any] = bench_services.run(seconds=5 if quick else 10)
+    sqlite = r["sqlite"]
+    rows: list[Row] = [
+        (
+            "course content, L1 hit, one process (wrk -t1 -c64 over 1,000 keys)",
+            f"{sqlite['content_l1_wrk_req_per_s']:,.0f} req/s",
+            "",
+            ">= 10,000 req/s",
+            sqlite["content_l1_wrk_req_per_s"] >= 10_000,
+        ),
+        (
+            "course content, L1 hit, p95 at 1,000 req/s offered (open model)",
+            f"{sqlite['content_l1_at_1000_rps']['p95_ms']:.2f} ms",
+            "",
+            "< 20 ms",
+            sqlite["content_l1_at_1000_rps"]["p95_ms"] < 20,
+        ),
+        (
+            "progress query, 10,000 users, cache bypassed, p95 at 500 req/s: SQLite",
+            f"{sqlite['progress_at_500_rps']['p95_ms']:.2f} ms",
+            "",
+            "< 50 ms",
+            sqlite["progress_at_500_rps"]["p95_ms"] < 50,
+        ),
+        (
+            "seed 10,000 users (+ courses, lessons, 30,000 enrollments): SQLite",
+            f"{sqlite['seed_s']:.2f} s",
+            "",
+            "< 10 s",
+            sqlite["seed_s"] < 10,
+        ),
+    ]
+    pg = r["postgresql"]
+    if isinstance(pg, dict):
+        rows.append(
+            (
+                "progress query, 10,000 users, cache bypassed, p95 at 500 req/s: PostgreSQL",
+                f"{pg['progress_at_500_rps']['p95_ms']:.2f} ms",
+                "",
+                "< 50 ms",
+                pg["progress_at_500_rps"]["p95_ms"] < 50,
+            )
+        )
+    else:
+        rows.append(("progress query on PostgreSQL", str(pg), "", "< 50 ms", None))
+    return rows
+
+
+def _inference(quick: bool) -> list[Row]:
+    from benchmarks import bench_inference
+
+    r: dict[str, Any] = bench_inference.run(callers=32, requests=1000 if quick else 2000)
+    inline = r["inline"]
+    return [
+        (
+            "batched inference at 32 concurrent callers, batched / unbatched throughput (inline)",
+            f"{inline['ratio']:.1f}x ({inline['batched']['prompts_per_s']:,.0f} prompts/s)",
+            f"unbatched {inline['unbatched']['prompts_per_s']:,.0f} prompts/s",
+            ">= 5x",
+            inline["ratio"] >= 5,
+        ),
+    ]
+
+
+def _publish(quick: bool) -> list[Row]:
+    bench = importlib.import_module("benchmarks.bench_publish")
+    r: dict[str, Any] = bench.run()
+    p95 = float(r["p95_ms"])
+    return [
+        (
+            "publish to 5 platforms, 50 ms simulated latency each, p95",
+            f"{p95:.1f} ms",
+            "serial would be >= 250 ms",
+            "< 120 ms",
+            p95 < 120,
+        ),
+    ]
+
+
+def _locust(quick: bool) -> list[Row]:
+    bench = importlib.import_module("benchmarks.bench_locust")
+    r: dict[str, Any] = bench.run(seconds=5 if quick else 10)
+    return [
+        (
+            "one Locust worker with loadwatch's per-request recording (FastHttpUser, hello)",
+            f"{r['loadwatch_req_per_s']:,.0f} req/s ({r['ratio']:.2f}x)",
+            f"plain Locust {r['plain_req_per_s']:,.0f} req/s",
+            ">= 9,000 req/s and >= 0.9x",
+            r["loadwatch_req_per_s"] >= 9000 and r["ratio"] >= 0.9,
+        ),
+    ]
+
+
+SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
+    "sketch": _sketch,
+    "recording": _recording,
+    "scrape": _scrape,
+    "http": _http,
+    "services": _services,
+    "inference": _inference,
+    "publish": _publish,
+    "locust": _locust,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and rounds")
-    parser.add_argument("--no-http", action="store_true", help="skip the wrk comparison")
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run these only")
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
     args = parser.parse_args()
 
-    samples = 200_000 if args.quick else 1_000_000
-    print(f"[1/4] sketch accuracy and observe cost ({samples:,} samples per distribution)")
-    sketch = bench_sketch.run(samples=samples)
-    print("[2/4] recording path per request")
-    recording = bench_recording.run(calls=100_000 if args.quick else 200_000, repeats=9)
-    print("[3/4] /metrics scrape, 20 routes x 10 label sets")
-    scrape = bench_scrape.run(scrapes=20 if args.quick else 50)
-    http = None
-    if not args.no_http:
-        print(
-            "[4/4] hello endpoint under wrk: plain, empty middleware, prometheus_client, loadwatch"
-        )
-        http = bench_http.run(
-            rounds=2 if args.quick else 5, seconds=3 if args.quick else 6, connections=64
-        )
+    rows: list[Row] = []
+    chosen = args.only or list(SECTIONS)
+    for n, name in enumerate(chosen, 1):
+        print(f"[{n}/{len(chosen)}] {name}", flush=True)
+        try:
+            rows.extend(SECTIONS[name](args.quick))
+        except Exception as exc:  # report and continue: one broken bench must not hide the rest
+            traceback.print_exc()
+            rows.append((name, f"error: {exc.__class__.__name__}: {exc}", "", "", None))
 
     lines = [
         f"\n## {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, revision {_git_revision()}\n",
         f"- machine: {_cpu_model()}, {os.cpu_count()} cores, "
         f"{platform.system()} {platform.release()}",
         f"- python: {platform.python_implementation()} {platform.python_version()}",
-        f"- command: `{' '.join(['python -m benchmarks', *sys.argv[1:]])}` (`make bench`)\n",
+        f"- command: `python -m benchmarks {' '.join(sys.argv[1:])}`".rstrip()
+        + " (`make bench`)\n",
         "| measure | loadwatch | baseline | target | |",
         "|---|---|---|---|---|",
     ]
-    worst = max(
-        err
-        for dist in sketch["accuracy"].values()
-        for err in dist.values()  # type: ignore[attr-defined]
-    )
-    lines.append(
-        f"| sketch max relative error, p50/p95/p99/p99.9, 4 distributions x {samples:,} | "
-        f"{worst:.3%} | numpy exact | <= 1.0 % | {_mark(worst <= 0.01)} |"
-    )
-    observe = float(sketch["observe_us"])  # type: ignore[arg-type]
-    lines.append(
-        f"| `WindowedSketch.observe` median | {observe:.3f} us | | <= 0.4 us "
-        f"| {_mark(observe <= 0.4)} |"
-    )
-    full = float(recording["loadwatch_full_path_us"])  # type: ignore[arg-type]
-    lines.append(
-        f"| full recording path per request (histogram + counter + sketch + in-flight), median | "
-        f"{full:.3f} us | {float(recording['prometheus_client_full_path_us']):.3f} us "  # type: ignore[arg-type]
-        f"(prometheus_client) | <= 0.5 us | {_mark(full <= 0.5)} |"
-    )
-    text_ms = scrape["loadwatch_text_ms"]["median"]  # type: ignore[index]
-    om_ms = scrape["loadwatch_openmetrics_ms"]["median"]  # type: ignore[index]
-    base_ms = scrape["prometheus_client_ms"]["median"]  # type: ignore[index]
-    lines.append(
-        f"| /metrics, 20 routes x 10 label sets: event loop blocked per scrape, median "
-        f"(text / OpenMetrics) | {text_ms:.2f} / {om_ms:.2f} ms | {base_ms:.2f} ms "
-        f"(generate_latest) | <= 5 ms | {_mark(max(text_ms, om_ms) <= 5)} |"
-    )
-    if http is not None:
-        rps = http["req_per_s"]  # type: ignore[index]
-        ratio = http["ratio_to_plain"]  # type: ignore[index]
-        lines.append(
-            f"| hello endpoint, instrumented / plain throughput ({http['command']}) | "
-            f"{ratio['loadwatch']:.3f} ({rps['loadwatch']:,.0f} req/s) | "
-            f"plain {rps['plain']:,.0f} req/s, "
-            f"empty middleware {ratio['empty']:.3f}, prometheus_client middleware "
-            f"{ratio['prometheus']:.3f} | >= 0.92 | {_mark(ratio['loadwatch'] >= 0.92)} |"
-        )
-    lines.append("")
-    lines.append("Sketch relative error by distribution and percentile:\n")
-    lines.append("| distribution | p50 | p95 | p99 | p99.9 |")
-    lines.append("|---|---|---|---|---|")
-    for dist, errors in sketch["accuracy"].items():  # type: ignore[attr-defined]
-        lines.append(
-            f"| {dist} | "
-            + " | ".join(f"{errors[q]:.3%}" for q in ("p50", "p95", "p99", "p99.9"))
-            + " |"
-        )
+    for measure, figure, baseline, target, met in rows:
+        mark = "" if met is None else ("met" if met else "**missed**")
+        lines.append(f"| {measure} | {figure} | {baseline} | {target} | {mark} |")
     text = "\n".join(lines) + "\n"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if not args.output.exists():
         args.output.write_text(
-            "# Benchmarks\n\nAppended by `make bench`; newest last. Absolute times on a shared "
-            "2-core machine are noisy: compare the ratios and side-by-side medians.\n"
+            "# Benchmarks\n\nAppended by `make bench`; newest last. Each run states the machine, "
+            "the Python and the command. Absolute times on a shared 2-core machine are noisy: "
+            "compare the ratios and the side-by-side medians.\n"
         )
     with args.output.open("a") as handle:
         handle.write(text)

@@ -95,8 +95,10 @@ class RedisLayer:
 
     async def get(self, key: str) -> bytes | None:
         async with asyncio.timeout(self.timeout_s):
-            value: bytes | None = await self.client.get(key)
-            return value
+            value = await self.client.get(key)
+        if isinstance(value, str):  # a client built with decode_responses=True
+            return value.encode()
+        return value
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         async with asyncio.timeout(self.timeout_s):

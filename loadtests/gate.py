@@ -1,0 +1,393 @@
+"""The SLA gate: judges a load-test run against every objective of sla.yaml (pure).
+
+`evaluate(sla, stats, options)` returns a `Verdict`; the CLI exits 0 when `verdict.passed`,
+else 1. `failed_beyond_recovery(...)` is the decision behind ``--abort-on-fail``.
+`verdict_table(verdict)` renders the terminal table. No I/O, no clock: times come in seconds.
+
+Rules (objectives are those of `options.service`, or the defaults; "<" is strict, so a value
+exactly at its limit fails):
+
+- **latency**: the SLA percentile of the requests to routes without an override of their
+  own (their merged sketches, so within 1 % relative error) < the threshold. **Per route**:
+  every endpoint (named ``METHOD /template``) whose template has an override under
+  ``services.<service>.routes`` (any service's, when `service` is None) is judged on its own
+  sketch against the override's percentile and threshold instead, so `/ai/generate`, slow by
+  design, neither hides nor spoils the p95 of the rest. Other overridden fields of a route
+  are not judged per route. Windows hold every request.
+- **error rate**: failures / requests < ``error_rate``.
+- **throughput**: achieved req/s >= ``throughput_rps``. When the open model's offered rate is
+  below the objective the run cannot show it: n/a (``ok=None``), never a failure. A closed
+  model (``offered_rps=None``) is judged.
+- **slow ratio**: requests slower than ``slow_request`` / requests < ``error_rate``: slow
+  requests spend the same budget as errors. The count is ``stats.slow``, so the recorder must
+  have been built with ``slow_s`` equal to the SLA's ``slow_request``.
+- **windowed latency** (``options.windowed``): in every window that starts at or after
+  ``ramp_up_s`` and has a request, the percentile < the threshold. ``observed`` is the worst
+  window's value, ``detail`` names the first failing window. A short last window is judged too.
+- No requests at all: every threshold is n/a ("no requests completed") and the run fails.
+- ``ok=None`` is never a failure; a verdict passes when nothing failed and something was judged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from enum import Enum
+from fractions import Fraction
+from typing import Any
+
+from collector.quantiles import QuantileSketch
+from collector.sla import SLA, LatencyObjective, Objectives
+from collector.units import format_duration
+from loadtests.stats import EndpointStats, RunStats
+
+__all__ = [
+    "NO_REQUESTS",
+    "GateOptions",
+    "Metric",
+    "ThresholdResult",
+    "Verdict",
+    "evaluate",
+    "failed_beyond_recovery",
+    "format_value",
+    "verdict_table",
+]
+
+NO_REQUESTS = "no requests completed"
+_DIGITS = {"ms": 3, "ratio": 6, "req/s": 3}
+
+
+class Metric(Enum):
+    """What a threshold measures; the value is the JSON report's ``metric``."""
+
+    LATENCY = "latency"
+    ERROR_RATE = "error_rate"
+    THROUGHPUT = "throughput"
+    SLOW_RATIO = "slow_ratio"
+    WINDOW_LATENCY = "window_latency"
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdResult:
+    """One judged objective. `limit`/`observed` are in `unit` ("ms", "ratio" or "req/s").
+
+    `ok` is True (pass), False (fail) or None (not applicable or no data; never a failure);
+    `detail` says why it is n/a, or which window failed.
+    """
+
+    name: str
+    metric: Metric
+    limit: float
+    observed: float | None
+    ok: bool | None
+    unit: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's ``thresholds[]`` entry, numbers rounded by unit (ms to 3 places)."""
+        digits = _DIGITS.get(self.unit, 6)
+        observed = self.observed
+        return {
+            "name": self.name,
+            "metric": self.metric.value,
+            "limit": round(self.limit, digits),
+            "observed": round(observed, digits) if observed is not None else None,
+            "ok": self.ok,
+            "unit": self.unit,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GateOptions:
+    """How to judge a run.
+
+    `service`: the SLA service whose overrides apply (None: the defaults). `offered_rps`: the
+    open model's target rate in req/s (None for a closed model). `windowed`: also judge
+    latency per window. `ramp_up_s`: windows starting before this many seconds are ignored,
+    and `failed_beyond_recovery` waits this long before extrapolating rates.
+    """
+
+    service: str | None = None
+    offered_rps: float | None = None
+    windowed: bool = False
+    ramp_up_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """All thresholds in report order; `passed`: none failed and at least one was judged."""
+
+    thresholds: tuple[ThresholdResult, ...]
+    passed: bool
+
+
+def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
+    """Judge a finished run (see the module docstring for the rules). O(buckets x endpoints)."""
+    objectives = sla.objectives_for(options.service)
+    results = [_latency(objectives.latency, _default_routes_sketch(sla, stats, options.service))]
+    results += [
+        _latency(route_objectives.latency, endpoint.sketch, on=endpoint.name)
+        for endpoint, route_objectives in _route_overrides(sla, stats, options.service)
+    ]
+    limit = objectives.error_rate
+    results += [
+        _ratio(
+            Metric.ERROR_RATE, _error_rate_name(objectives), stats.failures, stats.requests, limit
+        ),
+        _throughput(objectives, stats, options.offered_rps),
+        _ratio(Metric.SLOW_RATIO, _slow_name(objectives), stats.slow, stats.requests, limit),
+    ]
+    if options.windowed:
+        results.append(_windowed(objectives.latency, stats, options.ramp_up_s))
+    if stats.requests == 0:
+        results = [replace(r, observed=None, ok=None, detail=NO_REQUESTS) for r in results]
+    passed = any(r.ok is not None for r in results) and all(r.ok is not False for r in results)
+    return Verdict(tuple(results), passed)
+
+
+def failed_beyond_recovery(
+    sla: SLA, partial: RunStats, options: GateOptions, *, planned_duration_s: float
+) -> ThresholdResult | None:
+    """The first threshold that can no longer pass whatever the rest of the run does, or None.
+
+    `partial` holds every request completed in its first `partial.duration_s` seconds of a
+    run planned for `planned_duration_s`. Assumptions (an abort is final, so each errs
+    towards running on):
+
+    - The rest of the run adds at most 2 x max(average rate so far, the busiest full window's
+      rate, `offered_rps`) req/s, and any one route may receive all of them. Rates are only
+      extrapolated once `ramp_up_s` has passed, as load still grows during ramp-up.
+    - error rate / slow ratio: fails for sure once count / (most requests the run can reach)
+      >= the limit, i.e. even if every later request is fast and succeeds.
+    - latency percentile p (overall and per route): the requests the sketch already places at
+      or above the threshold exceed the N - ceil(p N) the final total N may hold (+1 to absorb
+      float rounding of the rank).
+    - windowed latency: a failed window after ramp-up is final once the window has ended
+      (windows are only known to have ended when their length can be read from the stats).
+    - throughput never aborts: a slow start may still be made up.
+    """
+    objectives = sla.objectives_for(options.service)
+    if options.windowed:
+        window = _final_window_failure(objectives.latency, partial, options.ramp_up_s)
+        if window is not None:
+            return window
+    elapsed_s = partial.duration_s
+    if partial.requests == 0 or elapsed_s <= 0 or elapsed_s < options.ramp_up_s:
+        return None
+    remaining_s = max(0.0, planned_duration_s - elapsed_s)
+    full_s = max((w.length_s for w in partial.windows), default=0.0)
+    busiest = max((w.rps for w in partial.windows if w.length_s >= full_s), default=0.0)
+    rate = max(partial.rps, busiest, options.offered_rps or 0.0)
+    extra = 2.0 * rate * remaining_s  # the most requests the rest of the run can add
+    ceiling = partial.requests + extra
+    for metric, name, count, noun in (
+        (Metric.ERROR_RATE, _error_rate_name(objectives), partial.failures, "failures"),
+        (Metric.SLOW_RATIO, _slow_name(objectives), partial.slow, "slow requests"),
+    ):
+        if count / ceiling >= objectives.error_rate:
+            result = _ratio(metric, name, count, partial.requests, objectives.error_rate)
+            detail = (
+                f"{count:,} {noun} already reach {_pct(objectives.error_rate)} of the at most "
+                f"{math.floor(ceiling):,} requests the run can reach"
+            )
+            return replace(result, ok=False, detail=detail)
+    judged = [(objectives.latency, _default_routes_sketch(sla, partial, options.service), "")]
+    judged += [
+        (route_objectives.latency, endpoint.sketch, endpoint.name)
+        for endpoint, route_objectives in _route_overrides(sla, partial, options.service)
+    ]
+    for objective, sketch, on in judged:
+        above = _count_at_or_above(sketch, objective.threshold_s)
+        most = math.floor(sketch.count + extra)
+        allowed = most - math.ceil(Fraction(objective.percentile) * most)
+        if above > allowed + 1:
+            detail = (
+                f"{above:,} requests already at or above {format_duration(objective.threshold_s)};"
+                f" at most {allowed + 1:,} of {most:,} may be"
+            )
+            return replace(_latency(objective, sketch, on=on), ok=False, detail=detail)
+    return None
+
+
+def verdict_table(verdict: Verdict) -> str:
+    """Plain-ASCII aligned table: result (PASS/FAIL/n/a), threshold, observed, limit, detail."""
+    header = ("RESULT", "THRESHOLD", "OBSERVED", "LIMIT", "DETAIL")
+    rows = [header] + [
+        (
+            _status(r.ok),
+            r.name,
+            format_value(r.observed, r.unit),
+            format_value(r.limit, r.unit),
+            r.detail,
+        )
+        for r in verdict.thresholds
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(
+            (
+                row[0].ljust(widths[0]),
+                row[1].ljust(widths[1]),
+                row[2].rjust(widths[2]),
+                row[3].rjust(widths[3]),
+                row[4],
+            )
+        ).rstrip()
+        for row in rows
+    ]
+    counts = [sum(1 for r in verdict.thresholds if r.ok is ok) for ok in (True, False, None)]
+    lines.append(
+        f"{'PASSED' if verdict.passed else 'FAILED'}: {counts[0]} passed, {counts[1]} failed, "
+        f"{counts[2]} not applicable"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A threshold value for people: '212 ms', '1.25%' (a "ratio"), '980.0 req/s', '-' if None."""
+    if value is None:
+        return "-"
+    if unit == "ms":
+        return f"{_short_ms(value)} ms"
+    if unit == "ratio":
+        return f"{value * 100:.2f}%"
+    return f"{value:,.1f} {unit}"
+
+
+def _route_overrides(
+    sla: SLA, stats: RunStats, service: str | None
+) -> Iterator[tuple[EndpointStats, Objectives]]:
+    """Endpoints whose route template (after ``METHOD ``) has an override in the service
+    (in any service when `service` is None)."""
+    if service is not None:
+        services = [sla.services[service]] if service in sla.services else []
+    else:
+        services = list(sla.services.values())
+    for name, endpoint in stats.endpoints.items():
+        route = name.split(" ", 1)[1].strip() if " " in name.strip() else name.strip()
+        for svc in services:
+            if route in svc.routes:
+                yield endpoint, svc.routes[route]
+                break
+
+
+def _default_routes_sketch(sla: SLA, stats: RunStats, service: str | None) -> QuantileSketch:
+    """The latency sketch of every endpoint without a route override of its own."""
+    overridden = {endpoint.name for endpoint, _ in _route_overrides(sla, stats, service)}
+    if not overridden:
+        return stats.sketch
+    merged = QuantileSketch(stats.sketch.relative_accuracy)
+    for name, endpoint in stats.endpoints.items():
+        if name not in overridden:
+            merged.merge(endpoint.sketch)
+    return merged
+
+
+def _latency(objective: LatencyObjective, sketch: QuantileSketch, on: str = "") -> ThresholdResult:
+    name = f"latency {objective.label} < {format_duration(objective.threshold_s)}"
+    name += f" on {on}" if on else ""
+    limit_ms = objective.threshold_s * 1000.0
+    if sketch.count == 0:
+        return ThresholdResult(name, Metric.LATENCY, limit_ms, None, None, "ms", NO_REQUESTS)
+    value_s = sketch.quantile(objective.percentile)
+    return ThresholdResult(
+        name, Metric.LATENCY, limit_ms, value_s * 1000.0, value_s < objective.threshold_s, "ms"
+    )
+
+
+def _ratio(metric: Metric, name: str, count: int, requests: int, limit: float) -> ThresholdResult:
+    if requests == 0:
+        return ThresholdResult(name, metric, limit, None, None, "ratio", NO_REQUESTS)
+    observed = count / requests
+    return ThresholdResult(name, metric, limit, observed, observed < limit, "ratio")
+
+
+def _throughput(
+    objectives: Objectives, stats: RunStats, offered_rps: float | None
+) -> ThresholdResult:
+    limit = objectives.throughput_rps
+    name = f"throughput >= {limit:g} req/s"
+    if offered_rps is not None and offered_rps < limit:
+        detail = f"offered {offered_rps:g} req/s is below the objective; the run cannot show it"
+        return ThresholdResult(name, Metric.THROUGHPUT, limit, stats.rps, None, "req/s", detail)
+    return ThresholdResult(name, Metric.THROUGHPUT, limit, stats.rps, stats.rps >= limit, "req/s")
+
+
+def _windowed(objective: LatencyObjective, stats: RunStats, ramp_up_s: float) -> ThresholdResult:
+    length_s = _window_length_s(stats)
+    if length_s is None and stats.windows:
+        length_s = stats.windows[0].length_s
+    name = f"latency {objective.label} < {format_duration(objective.threshold_s)} in every"
+    name += f" {format_duration(length_s)} window" if length_s else " window"
+    name += f" after {format_duration(ramp_up_s)}" if ramp_up_s > 0 else ""
+    limit_ms = objective.threshold_s * 1000.0
+    judged = [
+        (w, w.sketch.quantile(objective.percentile))
+        for w in stats.windows
+        if w.start_s >= ramp_up_s and w.requests > 0
+    ]
+    if not judged:
+        detail = f"no window starting at or after {ramp_up_s:g}s has requests"
+        return ThresholdResult(name, Metric.WINDOW_LATENCY, limit_ms, None, None, "ms", detail)
+    worst_s = max(value for _, value in judged)
+    failed = [(w, value) for w, value in judged if value >= objective.threshold_s]
+    detail = ""
+    if failed:
+        first, value = failed[0]
+        detail = (
+            f"window {first.start_s:g}-{first.start_s + first.length_s:g}s: "
+            f"{objective.label} {_short_ms(value * 1000.0)}ms; "
+            f"{len(failed)} of {len(judged)} windows failed"
+        )
+    return ThresholdResult(
+        name, Metric.WINDOW_LATENCY, limit_ms, worst_s * 1000.0, not failed, "ms", detail
+    )
+
+
+def _final_window_failure(
+    objective: LatencyObjective, partial: RunStats, ramp_up_s: float
+) -> ThresholdResult | None:
+    """The windowed result if a window that has already ended failed, else None."""
+    length_s = _window_length_s(partial)
+    if length_s is None:
+        return None
+    ended = [w for w in partial.windows if w.start_s + length_s <= partial.duration_s]
+    result = _windowed(objective, replace(partial, windows=tuple(ended)), ramp_up_s)
+    return result if result.ok is False else None
+
+
+def _window_length_s(stats: RunStats) -> float | None:
+    """The nominal window length in seconds (window i starts at i x length), if knowable."""
+    for window in stats.windows:
+        if window.index > 0:
+            return window.start_s / window.index
+    return None
+
+
+def _count_at_or_above(sketch: QuantileSketch, threshold_s: float) -> int:
+    """Samples whose bucket estimate is >= threshold_s: those that push a quantile over it."""
+    value = sketch.mapping.value
+    return sum(count for key, count in sketch.bins.items() if value(key) >= threshold_s)
+
+
+def _error_rate_name(objectives: Objectives) -> str:
+    return f"error rate < {_pct(objectives.error_rate)}"
+
+
+def _slow_name(objectives: Objectives) -> str:
+    slow = format_duration(objectives.slow_request_s)
+    return f"slow requests (> {slow}) < {_pct(objectives.error_rate)}"
+
+
+def _pct(fraction: float) -> str:
+    return f"{fraction * 100:g}%"
+
+
+def _short_ms(ms: float) -> str:
+    return f"{ms:,.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 1 else f"{ms:.3f}"
+
+
+def _status(ok: bool | None) -> str:
+    return "n/a" if ok is None else "PASS" if ok else "FAIL"

@@ -1,0 +1,370 @@
+"""Client-side statistics of a load-test run: every request into quantile sketches.
+
+`RunRecorder.record(...)` puts each request's latency into three sketches (the whole run,
+its endpoint, its time window): exact counts and 1 % quantiles, instead of Locust's
+two-significant-digit buckets. Recorders of several workers merge exactly
+(`to_dict` -> `from_dict` -> `merge`). `summarize()` turns a recorder into the frozen
+`RunStats` that the gate and the reports read. Pure: times are passed in (seconds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from collector.quantiles import QuantileSketch
+
+__all__ = [
+    "EndpointStats",
+    "LatencyStats",
+    "RunRecorder",
+    "RunStats",
+    "WindowStats",
+    "summarize",
+]
+
+
+class _Series:
+    """Counts and latency sketches of one slice of the run (whole, endpoint or window)."""
+
+    __slots__ = ("failures", "latency", "max_s", "raw", "requests", "slow")
+
+    def __init__(self, accuracy: float) -> None:
+        self.latency = QuantileSketch(accuracy)
+        self.raw = QuantileSketch(accuracy)
+        self.requests = 0
+        self.failures = 0
+        self.slow = 0
+        self.max_s = 0.0
+
+    def add(self, latency_s: float, ok: bool, slow: bool, raw_latency_s: float | None) -> None:
+        self.latency.add(latency_s)
+        if raw_latency_s is not None:
+            self.raw.add(raw_latency_s)
+        self.requests += 1
+        if not ok:
+            self.failures += 1
+        if slow:
+            self.slow += 1
+        if latency_s > self.max_s:
+            self.max_s = latency_s
+
+    def merge(self, other: _Series) -> None:
+        self.latency.merge(other.latency)
+        self.raw.merge(other.raw)
+        self.requests += other.requests
+        self.failures += other.failures
+        self.slow += other.slow
+        self.max_s = max(self.max_s, other.max_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "latency": self.latency.to_dict(),
+            "raw": self.raw.to_dict(),
+            "requests": self.requests,
+            "failures": self.failures,
+            "slow": self.slow,
+            "max_s": self.max_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], accuracy: float) -> _Series:
+        series = cls(accuracy)
+        series.latency = QuantileSketch.from_dict(data["latency"])
+        series.raw = QuantileSketch.from_dict(data["raw"])
+        series.requests = int(data["requests"])
+        series.failures = int(data["failures"])
+        series.slow = int(data["slow"])
+        series.max_s = float(data["max_s"])
+        return series
+
+
+class RunRecorder:
+    """Records one run (or one worker's share of it). Not thread-safe; cost ~1.5 us/request.
+
+    `latency_s` is what the gate judges: in open-model runs it is measured from the
+    request's intended start (coordinated omission corrected); `raw_latency_s` is then
+    measured from the actual send. Closed-model runs pass only `latency_s`.
+    """
+
+    def __init__(
+        self,
+        *,
+        started_at_s: float,
+        window_s: float = 10.0,
+        slow_s: float = 1.0,
+        relative_accuracy: float = 0.01,
+    ) -> None:
+        if not window_s > 0 or not slow_s > 0:
+            raise ValueError(f"window_s and slow_s: expected > 0, got {window_s}, {slow_s}")
+        self.started_at_s = started_at_s
+        self.window_s = window_s
+        self.slow_s = slow_s
+        self.accuracy = relative_accuracy
+        self.overall = _Series(relative_accuracy)
+        self.endpoints: dict[str, _Series] = {}
+        self.windows: dict[int, _Series] = {}
+        self.users: dict[int, int] = {}
+        self.missed_starts = 0
+        self.last_at_s = started_at_s
+
+    def _window(self, now_s: float) -> int:
+        return max(0, int((now_s - self.started_at_s) // self.window_s))
+
+    def record(
+        self,
+        endpoint: str,
+        latency_s: float,
+        ok: bool,
+        now_s: float,
+        raw_latency_s: float | None = None,
+    ) -> None:
+        """One completed request named by route template (`GET /courses/{course_id}`)."""
+        if not (latency_s >= 0.0 and math.isfinite(latency_s)):
+            raise ValueError(f"latency_s: expected a finite value >= 0, got {latency_s!r}")
+        slow = latency_s > self.slow_s
+        self.overall.add(latency_s, ok, slow, raw_latency_s)
+        series = self.endpoints.get(endpoint)
+        if series is None:
+            series = self.endpoints[endpoint] = _Series(self.accuracy)
+        series.add(latency_s, ok, slow, raw_latency_s)
+        index = self._window(now_s)
+        window = self.windows.get(index)
+        if window is None:
+            window = self.windows[index] = _Series(self.accuracy)
+        window.add(latency_s, ok, slow, raw_latency_s)
+        if now_s > self.last_at_s:
+            self.last_at_s = now_s
+
+    def record_missed(self, now_s: float, count: int = 1) -> None:
+        """Open model: `count` requests could not start on schedule (generator saturated)."""
+        self.missed_starts += count
+        if now_s > self.last_at_s:
+            self.last_at_s = now_s
+
+    def record_users(self, users: int, now_s: float) -> None:
+        """The number of users (closed model) or concurrent requests (open) at `now_s`."""
+        index = self._window(now_s)
+        self.users[index] = max(users, self.users.get(index, 0))
+
+    def merge(self, other: RunRecorder) -> None:
+        """Add another worker's recorder (same window and accuracy) into this one."""
+        if other.window_s != self.window_s or other.accuracy != self.accuracy:
+            raise ValueError("cannot merge recorders with different window_s or accuracy")
+        offset = other.started_at_s - self.started_at_s
+        self.overall.merge(other.overall)
+        for name, series in other.endpoints.items():
+            self.endpoints.setdefault(name, _Series(self.accuracy)).merge(series)
+        for index, series in other.windows.items():
+            shifted = max(0, index + round(offset / self.window_s))
+            self.windows.setdefault(shifted, _Series(self.accuracy)).merge(series)
+        for index, users in other.users.items():
+            shifted = max(0, index + round(offset / self.window_s))
+            self.users[shifted] = self.users.get(shifted, 0) + users
+        self.missed_starts += other.missed_starts
+        self.last_at_s = max(self.last_at_s, other.last_at_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for the trip from a worker to the master."""
+        return {
+            "started_at_s": self.started_at_s,
+            "window_s": self.window_s,
+            "slow_s": self.slow_s,
+            "relative_accuracy": self.accuracy,
+            "overall": self.overall.to_dict(),
+            "endpoints": {name: s.to_dict() for name, s in self.endpoints.items()},
+            "windows": {str(i): s.to_dict() for i, s in self.windows.items()},
+            "users": {str(i): n for i, n in self.users.items()},
+            "missed_starts": self.missed_starts,
+            "last_at_s": self.last_at_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecorder:
+        """Inverse of `to_dict`; KeyError/ValueError on a malformed payload."""
+        accuracy = float(data["relative_accuracy"])
+        recorder = cls(
+            started_at_s=float(data["started_at_s"]),
+            window_s=float(data["window_s"]),
+            slow_s=float(data["slow_s"]),
+            relative_accuracy=accuracy,
+        )
+        recorder.overall = _Series.from_dict(data["overall"], accuracy)
+        recorder.endpoints = {
+            name: _Series.from_dict(s, accuracy) for name, s in data["endpoints"].items()
+        }
+        recorder.windows = {
+            int(i): _Series.from_dict(s, accuracy) for i, s in data["windows"].items()
+        }
+        recorder.users = {int(i): int(n) for i, n in data["users"].items()}
+        recorder.missed_starts = int(data["missed_starts"])
+        recorder.last_at_s = float(data["last_at_s"])
+        return recorder
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyStats:
+    """Percentiles in milliseconds (None without samples); within the sketch's 1 %."""
+
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    p999_ms: float | None
+    max_ms: float | None
+
+    @classmethod
+    def of(cls, sketch: QuantileSketch, max_s: float | None = None) -> LatencyStats:
+        if sketch.count == 0:
+            return cls(None, None, None, None, None, None)
+        p50, p90, p95, p99, p999 = (
+            sketch.quantile(q) * 1000.0 for q in (0.5, 0.9, 0.95, 0.99, 0.999)
+        )
+        top = max_s * 1000.0 if max_s is not None else sketch.quantile(1.0) * 1000.0
+        return cls(p50, p90, p95, p99, p999, top)
+
+    def quantile_ms(self, percentile: float) -> float | None:
+        """The stored percentile closest to `percentile` (0.95 -> p95_ms)."""
+        table = {
+            0.5: self.p50_ms,
+            0.9: self.p90_ms,
+            0.95: self.p95_ms,
+            0.99: self.p99_ms,
+            0.999: self.p999_ms,
+        }
+        return table.get(round(percentile, 3))
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {
+            "p50": self.p50_ms,
+            "p90": self.p90_ms,
+            "p95": self.p95_ms,
+            "p99": self.p99_ms,
+            "p999": self.p999_ms,
+            "max": self.max_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointStats:
+    """One endpoint (`GET /courses/{course_id}`) over the whole run."""
+
+    name: str
+    requests: int
+    failures: int
+    slow: int
+    rps: float
+    latency: LatencyStats
+    sketch: QuantileSketch
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """One fixed window of the run: [start_s, start_s + length_s) after the start."""
+
+    index: int
+    start_s: float
+    length_s: float
+    requests: int
+    failures: int
+    users: int
+    latency: LatencyStats
+    sketch: QuantileSketch
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.length_s
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """Everything the gate and the reports need about one run."""
+
+    started_at_s: float
+    duration_s: float
+    requests: int
+    failures: int
+    slow: int
+    missed_starts: int
+    latency: LatencyStats
+    latency_raw: LatencyStats | None
+    sketch: QuantileSketch
+    endpoints: Mapping[str, EndpointStats]
+    windows: tuple[WindowStats, ...] = field(default=())
+    window_s: float = 10.0
+    slow_s: float = 1.0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+    @property
+    def slow_ratio(self) -> float:
+        return self.slow / self.requests if self.requests else 0.0
+
+
+def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
+    """Freeze a recorder into RunStats for a run of `duration_s` seconds."""
+    overall = recorder.overall
+    length = recorder.window_s
+    last_index = max([*recorder.windows, *recorder.users], default=-1)
+    windows = tuple(
+        WindowStats(
+            index=i,
+            start_s=i * length,
+            # A window past the planned end (late completions) is at least 1 s long, so its
+            # rate stays a rate rather than requests / 1e-9.
+            length_s=min(length, max(duration_s - i * length, min(length, 1.0))),
+            requests=recorder.windows[i].requests if i in recorder.windows else 0,
+            failures=recorder.windows[i].failures if i in recorder.windows else 0,
+            users=recorder.users.get(i, 0),
+            latency=LatencyStats.of(recorder.windows[i].latency, recorder.windows[i].max_s)
+            if i in recorder.windows
+            else LatencyStats.of(QuantileSketch(recorder.accuracy)),
+            sketch=recorder.windows[i].latency
+            if i in recorder.windows
+            else QuantileSketch(recorder.accuracy),
+        )
+        for i in range(last_index + 1)
+    )
+    endpoints = {
+        name: EndpointStats(
+            name=name,
+            requests=s.requests,
+            failures=s.failures,
+            slow=s.slow,
+            rps=s.requests / duration_s if duration_s > 0 else 0.0,
+            latency=LatencyStats.of(s.latency, s.max_s),
+            sketch=s.latency,
+        )
+        for name, s in sorted(recorder.endpoints.items())
+    }
+    return RunStats(
+        started_at_s=recorder.started_at_s,
+        duration_s=duration_s,
+        requests=overall.requests,
+        failures=overall.failures,
+        slow=overall.slow,
+        missed_starts=recorder.missed_starts,
+        latency=LatencyStats.of(overall.latency, overall.max_s),
+        latency_raw=LatencyStats.of(overall.raw) if overall.raw.count else None,
+        sketch=overall.latency,
+        endpoints=endpoints,
+        windows=windows,
+        window_s=recorder.window_s,
+        slow_s=recorder.slow_s,
+    )
