@@ -59,7 +59,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except SLAError as exc:
         print(f"loadwatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return run_demo(sla, host=args.host, port=args.port, duration_s=args.duration, rate=args.rate)
+    return run_demo(sla, sla_path=args.sla, rate=args.rate, duration_s=args.duration)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -86,6 +86,18 @@ def _cmd_seed(args: argparse.Namespace) -> int:
         campaigns=args.campaigns,
         reset=args.reset,
     )
+
+
+def _cmd_loadtest(args: argparse.Namespace) -> int:
+    from loadtests.options import UsageError, from_args
+    from loadtests.runner import run_loadtest
+
+    try:
+        options = from_args(args)
+    except UsageError as exc:
+        print(f"loadwatch loadtest: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return run_loadtest(options)
 
 
 def _positive_int(text: str) -> int:
@@ -141,15 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_cmd_sla_check)
 
     demo = commands.add_parser(
-        "demo", help="start an instrumented service, drive traffic at it, show live KPIs"
-    )
-    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    demo.add_argument("--port", type=int, default=0, help="port to bind (default: any free)")
-    demo.add_argument(
-        "--duration", type=_positive_float, default=15.0, help="seconds of traffic (default 15)"
+        "demo",
+        help="seed SQLite, start the reference services, load-test them against the SLA",
     )
     demo.add_argument(
-        "--rate", type=_positive_float, default=200.0, help="requests per second (default 200)"
+        "--duration", type=_positive_float, default=60.0, help="seconds of load (default 60)"
+    )
+    demo.add_argument(
+        "--rate", type=_positive_float, default=100.0, help="requests per second (default 100)"
     )
     demo.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
     demo.set_defaults(run=_cmd_demo)
@@ -188,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--campaigns", type=_positive_int, default=5_000)
     seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
     seed.set_defaults(run=_cmd_seed)
+
+    from loadtests.options import add_arguments as add_loadtest_arguments
+
+    loadtest = commands.add_parser(
+        "loadtest",
+        help="run a Locust scenario against a service and judge it by the SLA (exit 0/1/2/3)",
+    )
+    add_loadtest_arguments(loadtest)
+    loadtest.set_defaults(run=_cmd_loadtest)
     return parser
 
 

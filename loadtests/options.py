@@ -1,0 +1,366 @@
+"""`loadwatch loadtest` options: the flags, and the frozen `LoadTestOptions` they become.
+
+    parser = argparse.ArgumentParser(); add_arguments(parser)
+    options = from_args(parser.parse_args(argv))     # UsageError names the flag
+
+Flags take strings and are validated in `from_args`, so every mistake is one `UsageError`
+("--duration: expected a duration like '30s', got 'soon'") for the CLI to print with exit 2.
+`ProcessSpec` and `RunOutcome` are what the runner and its Locust processes exchange (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collector.units import UnitError, parse_duration
+from loadtests.scenarios import SCENARIOS
+from loadtests.scenarios.common import (
+    ScenarioSettings,
+    ScenarioSettingsError,
+    check_base_url,
+)
+
+__all__ = [
+    "DEFAULT_MASTER_PORT",
+    "LoadTestOptions",
+    "ProcessRole",
+    "ProcessSpec",
+    "Role",
+    "RunOutcome",
+    "StopReason",
+    "UsageError",
+    "add_arguments",
+    "from_args",
+]
+
+DEFAULT_MASTER_PORT = 5557
+"""Locust's master port for multi-machine runs (--role); one-machine runs pick a free one."""
+MAX_POOL = 2000
+
+
+class UsageError(ValueError):
+    """A flag (or scenario variable) is invalid; `flag` names it, the message says why."""
+
+    def __init__(self, flag: str, message: str) -> None:
+        super().__init__(f"{flag}: {message}")
+        self.flag = flag
+
+
+class Role(enum.StrEnum):
+    """Multi-machine runs: this machine runs the master, or only workers."""
+
+    MASTER = "master"
+    WORKER = "worker"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadTestOptions:
+    """One load test. Closed model when `rate` is None (`users` at `spawn_rate` users/s),
+    else open model (`rate` req/s started on schedule). Times in seconds."""
+
+    scenario: str
+    host: str | None
+    users: int = 10
+    spawn_rate: float = 10.0
+    rate: float | None = None
+    connections: int | None = None
+    duration_s: float = 30.0
+    workers: int = 0
+    sla_path: Path | None = None
+    json_path: Path | None = None
+    html_path: Path | None = None
+    abort_on_fail: bool = False
+    window_s: float | None = None
+    ramp_up_s: float = 0.0
+    role: Role | None = None
+    master_host: str = "127.0.0.1"
+    master_port: int | None = None
+    settings: ScenarioSettings = field(default_factory=ScenarioSettings)
+
+    @property
+    def model(self) -> str:
+        """ "open" (--rate) or "closed" (--users)."""
+        return "open" if self.rate is not None else "closed"
+
+    @property
+    def processes(self) -> int:
+        """Processes that generate load: the workers, or the one local process."""
+        return max(1, self.workers)
+
+    def pool_size(self) -> int:
+        """Open model: scenario users per process (--connections, else max(50, 2 x rate)
+        capped at 2000); each has one request in flight at most."""
+        if self.connections is not None:
+            return self.connections
+        per_process = (self.rate or 0.0) / self.processes
+        return min(MAX_POOL, max(50, math.ceil(2 * per_process)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, for the Locust child processes."""
+        data = asdict(self)
+        for key in ("sla_path", "json_path", "html_path"):
+            data[key] = str(data[key]) if data[key] is not None else None
+        data["role"] = self.role.value if self.role is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadTestOptions:
+        values = dict(data)
+        for key in ("sla_path", "json_path", "html_path"):
+            values[key] = Path(values[key]) if values.get(key) is not None else None
+        values["role"] = Role(values["role"]) if values.get("role") else None
+        values["settings"] = ScenarioSettings.from_dict(values["settings"])
+        return cls(**values)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the `loadwatch loadtest` arguments to `parser` (values are checked by from_args)."""
+    parser.add_argument("scenario", choices=sorted(SCENARIOS), help="what to simulate")
+    parser.add_argument(
+        "--host", help="base URL of the service under test, e.g. http://127.0.0.1:8101"
+    )
+    closed = parser.add_argument_group("closed model (default)")
+    closed.add_argument("--users", metavar="N", help="concurrent users (default 10)")
+    closed.add_argument("--spawn-rate", metavar="R", help="users started per second (default 10)")
+    opened = parser.add_argument_group("open model")
+    opened.add_argument(
+        "--rate", metavar="RPS", help="start requests on a schedule at this many per second"
+    )
+    opened.add_argument(
+        "--connections",
+        metavar="N",
+        help="users (one request in flight each) per process; default max(50, 2 x rate)",
+    )
+    parser.add_argument("--duration", default="30s", help="run time, e.g. 30s or 5m (default 30s)")
+    parser.add_argument(
+        "--workers", default="0", metavar="N", help="Locust worker processes (default 0: one)"
+    )
+    parser.add_argument("--sla", metavar="FILE", help="SLA file (default: nearest sla.yaml)")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON summary here")
+    parser.add_argument("--html", metavar="FILE", help="write the HTML report here")
+    parser.add_argument(
+        "--abort-on-fail",
+        action="store_true",
+        help="stop as soon as a threshold can no longer pass (exit 1)",
+    )
+    parser.add_argument("--window", metavar="DURATION", help="also judge latency per window")
+    parser.add_argument(
+        "--ramp-up", metavar="DURATION", help="windows before this are not judged (default 0)"
+    )
+    multi = parser.add_argument_group("multi-machine runs")
+    multi.add_argument("--role", help="master or worker (default: everything on this machine)")
+    multi.add_argument(
+        "--master-host", help="master: address to bind; worker: the master (default 127.0.0.1)"
+    )
+    multi.add_argument("--master-port", help=f"default {DEFAULT_MASTER_PORT} with --role")
+
+
+def _int(value: str | None, flag: str, default: int, minimum: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise UsageError(flag, f"expected a whole number >= {minimum}, got {value!r}")
+    return number
+
+
+def _positive(value: str | None, flag: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise UsageError(flag, f"expected a number > 0, got {value!r}")
+    return number
+
+
+def _duration(value: str | None, flag: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except UnitError as exc:
+        raise UsageError(flag, str(exc)) from None
+
+
+def _writable(value: str | None, flag: str) -> Path | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.parent.is_dir():
+        raise UsageError(flag, f"directory {str(path.parent)!r} does not exist")
+    return path
+
+
+def from_args(
+    namespace: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> LoadTestOptions:
+    """Validate parsed flags (and the LOADWATCH_SEED_*/LOADWATCH_CAMPAIGN_HOST variables of
+    `environ`, default os.environ); UsageError names the first bad flag or variable."""
+    ns = namespace
+    role = None
+    if ns.role is not None:
+        try:
+            role = Role(ns.role)
+        except ValueError:
+            raise UsageError("--role", f"expected master or worker, got {ns.role!r}") from None
+    if ns.host is None and role is not Role.WORKER:
+        raise UsageError("--host", "required: the base URL of the service under test")
+    if ns.host is not None:
+        try:
+            check_base_url(ns.host, "--host")
+        except ScenarioSettingsError as exc:
+            raise UsageError("--host", str(exc).split(": ", 1)[1]) from None
+    rate = _positive(ns.rate, "--rate")
+    if rate is not None and (ns.users is not None or ns.spawn_rate is not None):
+        flag = "--users" if ns.users is not None else "--spawn-rate"
+        raise UsageError(flag, "the closed model's flag cannot be combined with --rate")
+    if ns.connections is not None and rate is None:
+        raise UsageError("--connections", "only applies to the open model (--rate)")
+    connections = (
+        _int(ns.connections, "--connections", 0, 1) if ns.connections is not None else None
+    )
+    if connections is not None and connections > MAX_POOL:
+        raise UsageError("--connections", f"expected at most {MAX_POOL}, got {connections}")
+    duration = _duration(ns.duration, "--duration")
+    window = _duration(ns.window, "--window")
+    ramp_up = _duration(ns.ramp_up, "--ramp-up") or 0.0
+    assert duration is not None
+    if ramp_up >= duration:
+        raise UsageError("--ramp-up", f"expected less than --duration ({ns.duration})")
+    workers = _int(ns.workers, "--workers", 0, 0)
+    if role is Role.MASTER and workers < 1:
+        raise UsageError("--workers", "with --role master: how many workers to wait for (>= 1)")
+    master_port = _int(ns.master_port, "--master-port", 0, 1) if ns.master_port else None
+    if master_port is not None and master_port > 65535:
+        raise UsageError("--master-port", f"expected a port 1..65535, got {ns.master_port!r}")
+    if master_port is not None and role is None and workers == 0:
+        raise UsageError("--master-port", "only applies with --workers N or --role")
+    try:
+        settings = ScenarioSettings.from_environ(os.environ if environ is None else environ)
+    except ScenarioSettingsError as exc:
+        raise UsageError(str(exc).split(": ", 1)[0], str(exc).split(": ", 1)[1]) from None
+    spawn_rate = _positive(ns.spawn_rate, "--spawn-rate")
+    return LoadTestOptions(
+        scenario=ns.scenario,
+        host=ns.host.rstrip("/") if ns.host else None,
+        users=_int(ns.users, "--users", 10, 1),
+        spawn_rate=spawn_rate if spawn_rate is not None else 10.0,
+        rate=rate,
+        connections=connections,
+        duration_s=duration,
+        workers=workers,
+        sla_path=Path(ns.sla) if ns.sla is not None else None,
+        json_path=_writable(ns.json, "--json"),
+        html_path=_writable(ns.html, "--html"),
+        abort_on_fail=bool(ns.abort_on_fail),
+        window_s=window,
+        ramp_up_s=ramp_up,
+        role=role,
+        master_host=ns.master_host or "127.0.0.1",
+        master_port=master_port,
+        settings=settings,
+    )
+
+
+# -- what the runner and the Locust processes (loadtests.process) exchange --------------
+
+
+class ProcessRole(enum.StrEnum):
+    """What a Locust child process does."""
+
+    LOCAL = "local"
+    MASTER = "master"
+    WORKER = "worker"
+
+
+class StopReason(enum.StrEnum):
+    """Why the run ended."""
+
+    COMPLETED = "completed"
+    ABORT_ON_FAIL = "abort_on_fail"
+    INTERRUPTED = "interrupted"
+    WORKERS_LOST = "workers_lost"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSpec:
+    """How the runner starts one Locust child process (`python -m loadtests.process`)."""
+
+    role: ProcessRole
+    options: LoadTestOptions
+    sla_path: Path | None = None
+    result_path: Path | None = None
+    master_host: str = "127.0.0.1"
+    master_port: int = DEFAULT_MASTER_PORT
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "role": self.role.value,
+                "options": self.options.to_dict(),
+                "sla_path": str(self.sla_path) if self.sla_path else None,
+                "result_path": str(self.result_path) if self.result_path else None,
+                "master_host": self.master_host,
+                "master_port": self.master_port,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ProcessSpec:
+        data = json.loads(text)
+        return cls(
+            role=ProcessRole(data["role"]),
+            options=LoadTestOptions.from_dict(data["options"]),
+            sla_path=Path(data["sla_path"]) if data["sla_path"] else None,
+            result_path=Path(data["result_path"]) if data["result_path"] else None,
+            master_host=data["master_host"],
+            master_port=int(data["master_port"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What the master (or local) child hands back: the merged recorder and how it ended.
+
+    `worker_requests` maps each worker to the requests it recorded in all; `locust_requests`
+    is Locust's own merged count (both to check that no report was lost).
+    """
+
+    recorder: Mapping[str, Any]
+    duration_s: float
+    started_at_s: float
+    stopped: StopReason
+    detail: str = ""
+    abort_threshold: Mapping[str, Any] | None = None
+    worker_requests: Mapping[str, int] = field(default_factory=dict)
+    locust_requests: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recorder": self.recorder,
+            "duration_s": self.duration_s,
+            "started_at_s": self.started_at_s,
+            "stopped": self.stopped.value,
+            "detail": self.detail,
+            "abort_threshold": self.abort_threshold,
+            "worker_requests": dict(self.worker_requests),
+            "locust_requests": self.locust_requests,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunOutcome:
+        return cls(**{**data, "stopped": StopReason(data["stopped"])})

@@ -1,0 +1,399 @@
+"""The Locust process of a load test (imports locust: gevent patches the stdlib here only).
+
+    python -m loadtests.process '<ProcessSpec JSON>'     # started by loadtests.runner
+
+Roles: "local" runs the users itself; "master" waits for `--workers` workers, sends them the
+`RunPlan` (a custom message, ahead of Locust's spawn message) and merges the recorder delta
+each worker adds to Locust's `report_to_master` payload; "worker" records, reports, and on
+stop sends one final report flagged `loadwatch_final`, which the master waits for. The local
+or master process prints a progress line every PROGRESS_INTERVAL_S, stops early under
+--abort-on-fail, and writes a `RunOutcome` JSON file for the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import gevent
+from gevent.event import Event
+from locust.env import Environment
+
+from collector.sla import SLA, SLAError, default_sla, load_sla
+from loadtests.gate import GateOptions, ThresholdResult, evaluate, failed_beyond_recovery
+from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
+from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
+from loadtests.progress import progress_line
+from loadtests.runner import EXIT_ABORTED, EXIT_CONFIG
+from loadtests.scenarios import SCENARIOS
+from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
+from loadtests.stats import RunRecorder, summarize
+
+__all__ = ["RequestRecorder", "RunPlan", "main"]
+
+PROGRESS_INTERVAL_S = 3.0
+"""Seconds between progress lines (= Locust's worker report interval)."""
+WORKER_CONNECT_TIMEOUT_S = 60.0
+FINAL_REPORTS_TIMEOUT_S = 15.0
+PLAN_MESSAGE = "loadwatch_plan"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What every load-generating process must agree on; the master sends it to workers.
+
+    `started_at_s` is wall-clock (time.time()) seconds; `rate_per_process` req/s is None in
+    the closed model.
+    """
+
+    started_at_s: float
+    window_s: float
+    slow_s: float
+    rate_per_process: float | None
+    pool_size: int
+    settings: Mapping[str, Any]
+
+    def recorder(self) -> RunRecorder:
+        return RunRecorder(
+            started_at_s=self.started_at_s, window_s=self.window_s, slow_s=self.slow_s
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "settings": dict(self.settings)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunPlan:
+        return cls(**data)
+
+
+class RequestRecorder:
+    """Feeds Locust `request` events into a RunRecorder; also the open loop's sink.
+
+    Register `on_request` on `environment.events.request`. Latency is Locust's response_time,
+    or, when the request's greenlet carries an intended start (open model), the time since
+    that start, with Locust's figure as the raw latency. Costs a few microseconds a request.
+    """
+
+    def __init__(self, recorder: RunRecorder) -> None:
+        self.recorder = recorder
+        self.total = 0
+        self.busy = 0
+        self.peak = 0
+
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float | None,
+        exception: BaseException | None = None,
+        **_: Any,
+    ) -> None:
+        now_s = time.time()
+        raw_s = max(0.0, (response_time or 0.0) / 1000.0)
+        intended_s = getattr(gevent.getcurrent(), INTENDED_ATTR, None)
+        endpoint = f"{request_type} {name}"
+        if intended_s is None:
+            self.recorder.record(endpoint, raw_s, exception is None, now_s)
+        else:
+            since_s = max(raw_s, time.perf_counter() - intended_s)
+            self.recorder.record(endpoint, since_s, exception is None, now_s, raw_latency_s=raw_s)
+        self.total += 1
+
+    def missed(self, now_s: float, count: int) -> None:
+        self.recorder.record_missed(now_s, count)
+
+    def in_flight(self, busy: int) -> None:
+        self.busy = busy
+        self.peak = max(self.peak, busy)
+
+    def take_peak(self) -> int:
+        """Most requests in flight since the last call."""
+        peak, self.peak = self.peak, self.busy
+        return peak
+
+    def take(self) -> RunRecorder:
+        """Hand over what was recorded so far and continue in a fresh recorder."""
+        old = self.recorder
+        self.recorder = RunRecorder(
+            started_at_s=old.started_at_s,
+            window_s=old.window_s,
+            slow_s=old.slow_s,
+            relative_accuracy=old.accuracy,
+        )
+        return old
+
+
+def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
+    classes = SCENARIOS[spec.options.scenario].user_classes()
+    env = Environment(user_classes=[*classes, OpenModelDriver], host=spec.options.host)
+    setattr(env, SETTINGS_ATTR, spec.options.settings)
+    return env, classes
+
+
+def _apply(env: Any, holder: RequestRecorder, plan: RunPlan) -> None:
+    holder.recorder = plan.recorder()
+    setattr(env, SETTINGS_ATTR, ScenarioSettings.from_dict(plan.settings))
+    if plan.rate_per_process is not None:
+        setattr(env, CONFIG_ATTR, OpenLoopConfig(plan.rate_per_process, plan.pool_size, holder))
+
+
+def _write(path: Path, outcome: RunOutcome) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(outcome.to_dict()))
+    os.replace(partial, path)
+
+
+class _Owner:
+    """The local or master process: starts, watches, stops and reports the run."""
+
+    def __init__(self, spec: ProcessSpec, sla: SLA) -> None:
+        self.spec = spec
+        self.options = spec.options
+        self.sla = sla
+        self.distributed = spec.role is ProcessRole.MASTER
+        self.env, self.classes = _environment(spec)
+        scenario = SCENARIOS[self.options.scenario]
+        self.gate = GateOptions(
+            service=scenario.service,
+            offered_rps=self.options.rate,
+            windowed=self.options.window_s is not None,
+            ramp_up_s=self.options.ramp_up_s,
+        )
+        self.objectives = sla.objectives_for(scenario.service)
+        self.stop_event = Event()
+        self.reason = StopReason.COMPLETED
+        self.detail = ""
+        self.failed: ThresholdResult | None = None
+        self.finals: set[str] = set()
+        self.totals: dict[str, int] = {}
+        self.users: dict[str, int] = {}
+        self.holder: RequestRecorder | None = None
+        self.merged = RunRecorder(started_at_s=time.time())  # replaced when the run starts
+
+    def interrupt(self) -> None:
+        if not self.stop_event.is_set():
+            self.reason, self.detail = StopReason.INTERRUPTED, "interrupted"
+            self.stop_event.set()
+
+    def on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
+        payload = data.get("loadwatch")
+        if payload is None:
+            return
+        self.merged.merge(RunRecorder.from_dict(payload))
+        self.totals[client_id] = int(data["loadwatch_total"])
+        self.users[client_id] = int(data["loadwatch_users"])
+        if data.get("loadwatch_final"):
+            self.finals.add(client_id)
+
+    def current_users(self, runner: Any) -> int:
+        if self.distributed:
+            return sum(self.users.values())
+        assert self.holder is not None
+        return self.holder.take_peak() if self.options.rate is not None else runner.user_count
+
+    def connect(self) -> Any | None:
+        """The Locust runner; a master first waits for its workers (None if they do not come)."""
+        if not self.distributed:
+            return self.env.create_local_runner()
+        workers, host, port = self.options.workers, self.spec.master_host, self.spec.master_port
+        runner = self.env.create_master_runner(host, port)
+        self.env.events.worker_report.add_listener(self.on_worker_report)
+        deadline = time.monotonic() + WORKER_CONNECT_TIMEOUT_S
+        while len(runner.clients.ready) < workers:
+            if self.stop_event.wait(0.1) or time.monotonic() > deadline:
+                ready = len(runner.clients.ready)
+                print(
+                    f"loadwatch loadtest: {ready} of {workers} workers connected to {host}:{port}",
+                    file=sys.stderr,
+                )
+                runner.quit()
+                return None
+        return runner
+
+    def run(self) -> int:
+        """Run the load test to its end; the outcome goes to the spec's result file."""
+        options = self.options
+        env = self.env
+        runner = self.connect()
+        if runner is None:
+            return EXIT_ABORTED
+        plan = RunPlan(
+            started_at_s=time.time(),
+            window_s=options.window_s or 10.0,
+            slow_s=self.objectives.slow_request_s,
+            rate_per_process=options.rate / options.processes if options.rate else None,
+            pool_size=options.pool_size(),
+            settings=options.settings.to_dict(),
+        )
+        self.merged = plan.recorder()
+        if self.distributed:
+            runner.send_message(PLAN_MESSAGE, plan.to_dict())
+        else:
+            self.holder = RequestRecorder(self.merged)
+            env.events.request.add_listener(self.holder.on_request)
+            _apply(env, self.holder, plan)
+            self.merged = self.holder.recorder
+        if options.rate is not None:
+            count, classes = options.processes, [OpenModelDriver]
+            starter = gevent.spawn(runner.start, count, float(count), user_classes=classes)
+        else:
+            starter = gevent.spawn(
+                runner.start, options.users, options.spawn_rate, user_classes=self.classes
+            )
+        self.watch(runner, plan.started_at_s)
+        stop_at = time.time()
+        starter.kill()
+        runner.stop()
+        if self.distributed:
+            self.collect_finals()
+        outcome = RunOutcome(
+            recorder=self.merged.to_dict(),
+            duration_s=max(1e-3, stop_at - plan.started_at_s),
+            started_at_s=plan.started_at_s,
+            stopped=self.reason,
+            detail=self.detail,
+            abort_threshold=self.failed.to_dict() if self.failed is not None else None,
+            worker_requests=dict(sorted(self.totals.items())),
+            locust_requests=int(env.stats.total.num_requests),
+        )
+        if self.spec.result_path is not None:
+            _write(self.spec.result_path, outcome)
+        runner.quit()
+        return 0
+
+    def watch(self, runner: Any, started_at_s: float) -> None:
+        """Progress lines until the duration is over, a stop is asked for, or (with
+        --abort-on-fail) a threshold fails beyond recovery."""
+        options = self.options
+        deadline_s = started_at_s + options.duration_s
+        last_s, last_requests = started_at_s, 0
+        while not self.stop_event.is_set():
+            self.stop_event.wait(max(0.0, min(PROGRESS_INTERVAL_S, deadline_s - time.time())))
+            if self.stop_event.is_set():
+                return
+            now_s = time.time()
+            users = self.current_users(runner)
+            self.merged.record_users(users, now_s)
+            stats = summarize(self.merged, duration_s=max(1e-3, now_s - started_at_s))
+            verdict = evaluate(self.sla, stats, self.gate)
+            rps = (stats.requests - last_requests) / max(1e-3, now_s - last_s)
+            last_s, last_requests = now_s, stats.requests
+            line = progress_line(
+                elapsed_s=now_s - started_at_s,
+                users=users,
+                rps=rps,
+                stats=stats,
+                verdict=verdict,
+                percentile=self.objectives.latency.percentile,
+                model=options.model,
+            )
+            print(line, flush=True)
+            if self.distributed and runner.worker_count < options.workers:
+                self.reason = StopReason.WORKERS_LOST
+                self.detail = (
+                    f"{options.workers - runner.worker_count} worker(s) stopped responding"
+                )
+                return
+            if options.abort_on_fail:
+                self.failed = failed_beyond_recovery(
+                    self.sla, stats, self.gate, planned_duration_s=options.duration_s
+                )
+                if self.failed is not None:
+                    self.reason, self.detail = StopReason.ABORT_ON_FAIL, self.failed.name
+                    print(f"aborting: {self.failed.name}: {self.failed.detail}", flush=True)
+                    return
+            if now_s >= deadline_s:
+                return
+
+    def collect_finals(self) -> None:
+        """Wait until every worker's final report (sent after its users stopped) is merged."""
+        patience_s = FINAL_REPORTS_TIMEOUT_S
+        if self.reason is not StopReason.COMPLETED:  # a worker may be dead: do not wait long
+            patience_s = min(patience_s, 3.0)
+        deadline = time.monotonic() + patience_s
+        while len(self.finals) < self.options.workers and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        missing = self.options.workers - len(self.finals)
+        if missing > 0:
+            print(f"loadwatch loadtest: {missing} worker(s) sent no final report", file=sys.stderr)
+            if self.reason is StopReason.COMPLETED:
+                self.reason = StopReason.WORKERS_LOST
+                self.detail = f"{missing} worker(s) sent no final report"
+
+
+def _run_worker(spec: ProcessSpec) -> int:
+    env, _ = _environment(spec)
+    holder = RequestRecorder(RunRecorder(started_at_s=time.time()))
+    env.events.request.add_listener(holder.on_request)
+    state: dict[str, RunPlan] = {}
+    runner = env.create_worker_runner(spec.master_host, spec.master_port)
+
+    def on_plan(environment: Any, msg: Any, **_: Any) -> None:
+        state["plan"] = plan = RunPlan.from_dict(msg.data)
+        _apply(env, holder, plan)
+
+    def on_report(client_id: str, data: dict[str, Any]) -> None:
+        plan = state.get("plan")
+        if plan is None:
+            return
+        data["loadwatch"] = holder.take().to_dict()
+        data["loadwatch_total"] = holder.total
+        open_model = plan.rate_per_process is not None
+        data["loadwatch_users"] = holder.take_peak() if open_model else runner.user_count
+
+    def on_test_stop(environment: Any, **_: Any) -> None:
+        data: dict[str, Any] = {}
+        env.events.report_to_master.fire(client_id=runner.client_id, data=data)
+        data["loadwatch_final"] = True
+        runner.send_message("stats", data)
+
+    def on_signal() -> None:
+        runner.send_message("quit")
+        runner.quit()
+
+    runner.register_message(PLAN_MESSAGE, on_plan)
+    env.events.report_to_master.add_listener(on_report)
+    env.events.test_stop.add_listener(on_test_stop)
+    handlers = [gevent.signal_handler(n, on_signal) for n in (signal.SIGINT, signal.SIGTERM)]
+    runner.greenlet.join()
+    for handler in handlers:
+        handler.cancel()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: one argument, the ProcessSpec JSON; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m loadtests.process '<ProcessSpec JSON>'", file=sys.stderr)
+        return EXIT_CONFIG
+    spec = ProcessSpec.from_json(args[0])
+    logging.basicConfig(
+        level=logging.WARNING, format=f"loadwatch {spec.role}: %(levelname)s %(message)s"
+    )
+    if spec.role is ProcessRole.WORKER:
+        return _run_worker(spec)
+    try:
+        sla = load_sla(spec.sla_path) if spec.sla_path is not None else default_sla()
+    except SLAError as exc:
+        print(f"loadwatch loadtest: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    owner = _Owner(spec, sla)
+    handlers = [gevent.signal_handler(n, owner.interrupt) for n in (signal.SIGINT, signal.SIGTERM)]
+    try:
+        return owner.run()
+    finally:
+        for handler in handlers:
+            handler.cancel()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The live progress line of a load test (pure formatting, no clock, no I/O).
+
+print(progress_line(elapsed_s=12.0, users=50, rps=312.4, stats=stats, verdict=verdict,
+                    percentile=0.95, model="closed"))
+#   12s  users 50  312.4 req/s  p95 41.2ms  errors 0.12%  [latency ok, errors FAIL, ...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from loadtests.gate import Metric, ThresholdResult, Verdict
+from loadtests.stats import RunStats
+
+__all__ = ["objective_mark", "progress_line"]
+
+_SHORT = {
+    Metric.LATENCY: "latency",
+    Metric.ERROR_RATE: "errors",
+    Metric.THROUGHPUT: "throughput",
+    Metric.SLOW_RATIO: "slow",
+    Metric.WINDOW_LATENCY: "windows",
+}
+
+
+def _ms(value_s: float | None) -> str:
+    if value_s is None:
+        return "-"
+    ms = value_s * 1000.0
+    return f"{ms:,.0f}ms" if ms >= 100 else f"{ms:.1f}ms" if ms >= 1 else f"{ms:.3f}ms"
+
+
+def objective_mark(result: ThresholdResult) -> str:
+    """'latency ok', 'errors FAIL', 'throughput n/a'; per-route latency names its route."""
+    label = _SHORT[result.metric]
+    if result.metric is Metric.LATENCY and " on " in result.name:
+        label += " " + result.name.rsplit(" on ", 1)[1].split(" ", 1)[-1]
+    state = "n/a" if result.ok is None else "ok" if result.ok else "FAIL"
+    return f"{label} {state}"
+
+
+def progress_line(
+    *,
+    elapsed_s: float,
+    users: int,
+    rps: float,
+    stats: RunStats,
+    verdict: Verdict,
+    percentile: float,
+    model: str = "closed",
+) -> str:
+    """One line: elapsed seconds, users (open model: requests in flight), current req/s, the
+    SLA percentile so far, the error ratio so far, and a mark per threshold of `verdict`."""
+    marks: Sequence[str] = [objective_mark(r) for r in verdict.thresholds]
+    label = "in flight" if model == "open" else "users"
+    value = stats.sketch.quantile(percentile) if stats.sketch.count else None
+    parts = [
+        f"{elapsed_s:5.0f}s",
+        f"{label} {users}",
+        f"{rps:,.1f} req/s",
+        f"p{percentile * 100:g} {_ms(value)}",
+        f"errors {stats.error_rate * 100:.2f}%",
+    ]
+    if stats.missed_starts:
+        parts.append(f"missed {stats.missed_starts:,}")
+    return "  ".join(parts) + "  [" + ", ".join(marks) + "]"

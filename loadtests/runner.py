@@ -1,0 +1,394 @@
+"""`loadwatch loadtest`: orchestrates the Locust processes and judges the run. No locust here.
+
+    code = run_loadtest(from_args(namespace))   # 0 pass, 1 SLA failed, 2 config, 3 aborted
+
+Checks the SLA file and that the target answers (TCP connect + GET, one-line reason within
+10 s), then starts `python -m loadtests.process` children in one process group: a local
+runner (--workers 0), or a master and N workers on 127.0.0.1; with --role only the master or
+only the workers. The master (or local) child prints progress and writes the merged recorder
+to a result file; this process summarizes it, applies the gate, prints the verdict table and
+writes the reports. Ctrl-C is forwarded to that child, which stops the run and reports; the
+whole group is killed on the way out, so no child outlives the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
+from loadtests.gate import GateOptions, Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.options import (
+    DEFAULT_MASTER_PORT,
+    LoadTestOptions,
+    ProcessRole,
+    ProcessSpec,
+    Role,
+    RunOutcome,
+    StopReason,
+    UsageError,
+    add_arguments,
+    from_args,
+)
+from loadtests.report import RunInfo, html_report, json_summary
+from loadtests.scenarios import SCENARIOS
+from loadtests.scenarios.common import campaign_base_url
+from loadtests.stats import RunRecorder, summarize
+
+__all__ = [
+    "EXIT_ABORTED",
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "check_reachable",
+    "main",
+    "run_loadtest",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_ABORTED = 3
+"""Target unreachable, or the run was aborted (Ctrl-C, a worker died)."""
+
+CONNECT_TIMEOUT_S = 2.5
+"""Per step of the reachability check (connect, then GET), per host: <= 10 s in all."""
+STARTUP_ALLOWANCE_S = 60.0
+"""Start-up (workers connecting) plus stop and final reports, beyond --duration."""
+
+
+def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str | None:
+    """None when `url` accepts a TCP connection and answers GET / with any HTTP status;
+    else a one-line reason. Takes at most 2 x `timeout_s` seconds."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except TimeoutError:
+        return f"{url} is unreachable: no answer from {host}:{port} within {timeout_s:g} s"
+    except OSError as exc:
+        return f"{url} is unreachable: cannot connect to {host}:{port} ({exc.strerror or exc})"
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":  # Locust does not verify certificates either
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout_s, context=context)
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        connection.request("GET", "/")
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException) as exc:
+        return f"{url} is unreachable: GET / failed ({exc.__class__.__name__}: {exc})"
+    finally:
+        connection.close()
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Children:
+    """Child processes in one process group; `close()` kills whatever is left of it."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.pgid: int | None = None
+
+    def spawn(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "loadtests.process", spec.to_json()],
+            env=env,
+            process_group=0 if self.pgid is None else self.pgid,
+        )
+        if self.pgid is None:
+            self.pgid = process.pid
+        self.processes.append(process)
+        return process
+
+    def close(self, grace_s: float = 5.0) -> None:
+        """SIGTERM the group, SIGKILL it after `grace_s` s, reap every child.
+
+        The group is signalled only while one of our children is unreaped (alive or a
+        zombie), so its id cannot belong to anyone else yet.
+        """
+        if self.pgid is None or all(p.poll() is not None for p in self.processes):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and any(p.poll() is None for p in self.processes):
+            time.sleep(0.05)
+        if any(p.poll() is None for p in self.processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pgid, signal.SIGKILL)
+        for process in self.processes:
+            process.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _children() -> Iterator[_Children]:
+    """A process group for the children; SIGTERM counts as Ctrl-C meanwhile, so the group
+    is still killed when this process is terminated."""
+    group = _Children()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield group
+    finally:
+        group.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _resolve_sla(options: LoadTestOptions, cwd: Path | None) -> tuple[SLA, Path | None]:
+    path = options.sla_path or find_sla(cwd if cwd is not None else Path.cwd())
+    return (load_sla(path), path) if path is not None else (default_sla(), None)
+
+
+def _wait_owner(
+    owner: subprocess.Popen[bytes],
+    workers: list[subprocess.Popen[bytes]],
+    deadline_s: float,
+    err: TextIO,
+) -> str | None:
+    """Wait for the master/local child; forward Ctrl-C; None, or why the run was aborted."""
+    aborted: str | None = None
+    interrupts = 0
+    while owner.poll() is None:
+        try:
+            if time.monotonic() > deadline_s:
+                print("loadwatch loadtest: the run did not finish in time", file=err)
+                return "did not finish in time"
+            if aborted is None:
+                for index, worker in enumerate(workers):
+                    # exit code 0: the master told it to quit; anything else: it died
+                    if worker.poll() not in (None, 0):
+                        aborted = f"worker {index + 1} exited with code {worker.returncode}"
+                        print(f"loadwatch loadtest: {aborted}; stopping", file=err)
+                        owner.send_signal(signal.SIGINT)
+                        break
+            time.sleep(0.1)
+        except KeyboardInterrupt:
+            interrupts += 1
+            aborted = "interrupted"
+            if interrupts > 1:
+                return aborted
+            print("\nloadwatch loadtest: interrupted; stopping (Ctrl-C again to kill)", file=err)
+            owner.send_signal(signal.SIGINT)
+    return aborted
+
+
+def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
+    """The verdict with the threshold that stopped the run (--abort-on-fail) failed."""
+    note = f"{failed['detail']} (run stopped early by --abort-on-fail)"
+    found = False
+    results: list[ThresholdResult] = []
+    for result in verdict.thresholds:
+        if result.name == failed["name"]:
+            found = True
+            result = replace(result, ok=False, detail=note)
+        results.append(result)
+    if not found:
+        results.append(
+            ThresholdResult(
+                name=failed["name"],
+                metric=Metric(failed["metric"]),
+                limit=float(failed["limit"]),
+                observed=failed["observed"],
+                ok=False,
+                unit=failed["unit"],
+                detail=note,
+            )
+        )
+    return Verdict(tuple(results), passed=False)
+
+
+def _report(
+    options: LoadTestOptions, sla: SLA, outcome: RunOutcome, out: TextIO
+) -> tuple[Verdict, int]:
+    scenario = SCENARIOS[options.scenario]
+    stats = summarize(RunRecorder.from_dict(outcome.recorder), duration_s=outcome.duration_s)
+    gate = GateOptions(
+        service=scenario.service,
+        offered_rps=options.rate,
+        windowed=options.window_s is not None,
+        ramp_up_s=options.ramp_up_s,
+    )
+    verdict = evaluate(sla, stats, gate)
+    if outcome.abort_threshold is not None:
+        verdict = _mark_aborted(verdict, outcome.abort_threshold)
+    if outcome.worker_requests:
+        counts = " + ".join(f"{n:,}" for n in outcome.worker_requests.values())
+        print(
+            f"merged {len(outcome.worker_requests)} workers: {counts} = {stats.requests:,}"
+            f" requests (Locust counted {outcome.locust_requests:,})",
+            file=out,
+        )
+    out.write(verdict_table(verdict))
+    info = RunInfo(
+        scenario=options.scenario,
+        host=options.host or "",
+        started_at=datetime.fromtimestamp(outcome.started_at_s, UTC).isoformat(),
+        model=options.model,
+        users=options.users if options.rate is None else None,
+        spawn_rate=options.spawn_rate if options.rate is None else None,
+        target_rate=options.rate,
+        workers=options.workers,
+        sla_source=sla.source,
+    )
+    if options.json_path is not None:
+        summary = json_summary(info, stats, verdict)
+        options.json_path.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+        print(f"wrote {options.json_path}", file=out)
+    if options.html_path is not None:
+        options.html_path.write_text(html_report(info, stats, verdict))
+        print(f"wrote {options.html_path}", file=out)
+    return verdict, EXIT_OK if verdict.passed else EXIT_FAILED
+
+
+def _run_workers(options: LoadTestOptions, err: TextIO) -> int:
+    """--role worker: N worker processes for a master elsewhere; 0 when all end cleanly."""
+    port = options.master_port or DEFAULT_MASTER_PORT
+    spec = ProcessSpec(
+        ProcessRole.WORKER, options, master_host=options.master_host, master_port=port
+    )
+    with _children() as group:
+        workers = [group.spawn(spec) for _ in range(options.processes)]
+        try:
+            while any(w.poll() is None for w in workers):
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            for worker in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    worker.send_signal(signal.SIGINT)
+            print("\nloadwatch loadtest: interrupted", file=err)
+            return EXIT_ABORTED
+    return EXIT_OK if all(w.returncode == 0 for w in workers) else EXIT_ABORTED
+
+
+def run_loadtest(
+    options: LoadTestOptions,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """Run one load test as the options say; returns the exit code (see the module doc).
+
+    Blocks for about --duration seconds plus start-up; prints to `out` (default stdout) and
+    `err` (default stderr); `cwd` is where the nearest sla.yaml is looked for.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    if options.role is Role.WORKER:
+        return _run_workers(options, err)
+    try:
+        sla, sla_path = _resolve_sla(options, cwd)
+    except SLAError as exc:
+        print(f"loadwatch loadtest: {exc}", file=err)
+        return EXIT_CONFIG
+    assert options.host is not None
+    targets = [options.host]
+    if SCENARIOS[options.scenario].uses_campaign_host:
+        targets.append(campaign_base_url(options.host, options.settings))
+    for target in targets:
+        reason = check_reachable(target)
+        if reason is not None:
+            print(f"loadwatch loadtest: {reason}", file=err)
+            return EXIT_ABORTED
+    distributed = options.workers > 0
+    port = options.master_port or (
+        DEFAULT_MASTER_PORT if options.role is Role.MASTER else _free_port()
+    )
+    load = f"{options.rate:g} req/s" if options.rate else f"{options.users} users"
+    print(
+        f"loadwatch loadtest: {options.scenario} against {options.host}, {options.model} model,"
+        f" {load}, {options.duration_s:g} s, {options.workers or 'no'} workers,"
+        f" SLA {sla.source}",
+        file=out,
+        flush=True,
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="loadwatch-") as folder, _children() as group:
+            result = Path(folder) / "result.json"
+            owner_spec = ProcessSpec(
+                ProcessRole.MASTER if distributed else ProcessRole.LOCAL,
+                options,
+                sla_path=sla_path,
+                result_path=result,
+                master_host=options.master_host,
+                master_port=port,
+            )
+            owner = group.spawn(owner_spec)
+            workers = []
+            if distributed and options.role is None:
+                worker_spec = replace(owner_spec, role=ProcessRole.WORKER, result_path=None)
+                workers = [group.spawn(worker_spec) for _ in range(options.workers)]
+            deadline = time.monotonic() + options.duration_s + STARTUP_ALLOWANCE_S
+            aborted = _wait_owner(owner, workers, deadline, err)
+            if not result.is_file():
+                code = owner.poll()
+                print(
+                    f"loadwatch loadtest: the run produced no result (exit code {code})", file=err
+                )
+                return EXIT_CONFIG if code == EXIT_CONFIG else EXIT_ABORTED
+            outcome = RunOutcome.from_dict(json.loads(result.read_text()))
+    except KeyboardInterrupt:  # before the owner could be told, or a second Ctrl-C
+        print("\nloadwatch loadtest: interrupted", file=err)
+        return EXIT_ABORTED
+    if outcome.stopped in (StopReason.INTERRUPTED, StopReason.WORKERS_LOST) or aborted:
+        _report(replace(options, json_path=None, html_path=None), sla, outcome, out)
+        print(f"loadwatch loadtest: run aborted ({aborted or outcome.detail})", file=err)
+        return EXIT_ABORTED
+    return _report(options, sla, outcome, out)[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m loadtests.runner SCENARIO --host URL ...`: the same as `loadwatch loadtest`."""
+    parser = argparse.ArgumentParser(
+        prog="loadwatch loadtest", description="Run a Locust scenario and judge it by the SLA."
+    )
+    add_arguments(parser)
+    try:
+        options = from_args(parser.parse_args(argv))
+    except UsageError as exc:
+        print(f"loadwatch loadtest: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return run_loadtest(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""`loadwatch loadtest` end to end: real Locust processes against real servers on 127.0.0.1.
+
+The command runs as `python -m loadtests.runner` (what `loadwatch loadtest` calls). The
+course service is seeded small (LOADWATCH_SEED_* tell the scenarios the id ranges); the
+open-model case uses a tiny aiohttp server in a child process that blocks its event loop once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from collector.sla import DEFAULT_SLA_YAML
+from tests.conftest import TIMEOUT_UNIT_S
+
+pytestmark = pytest.mark.integration
+
+SEED = {"users": "500", "courses": "20", "campaigns": "10"}
+ENV = {
+    **os.environ,
+    "LOADWATCH_SEED_USERS": SEED["users"],
+    "LOADWATCH_SEED_COURSES": SEED["courses"],
+    "LOADWATCH_SEED_CAMPAIGNS": SEED["campaigns"],
+}
+
+STALL_SERVER = """
+import sys, time
+from aiohttp import web
+
+port, stall_at, stall_s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+seen = 0
+
+async def answer(request):
+    global seen
+    seen += 1
+    if seen == stall_at:
+        time.sleep(stall_s)  # blocks the event loop: the whole server stalls, once
+    return web.json_response({})
+
+app = web.Application()
+app.router.add_route("*", "/{tail:.*}", answer)
+web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited during start-up"
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answered at {url} within {timeout_s} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def loadtest(tmp: Path, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loadtests.runner", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=tmp,
+        timeout=timeout_s * TIMEOUT_UNIT_S,
+    )
+
+
+def sla_file(tmp: Path, text: str = DEFAULT_SLA_YAML) -> str:
+    path = tmp / "sla.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def course_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The course service, seeded small, on a free port."""
+    folder = tmp_path_factory.mktemp("course")
+    database = f"sqlite+aiosqlite:///{folder / 'c.sqlite3'}"
+    seed = [sys.executable, "-m", "loadwatch", "seed", "--database-url", database]
+    for name, count in SEED.items():
+        seed += [f"--{name}", count]
+    result = subprocess.run(seed, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
+    assert result.returncode == 0, result.stderr
+    port = free_port()
+    serve = [sys.executable, "-m", "loadwatch", "serve", "course", "--port", str(port)]
+    process = subprocess.Popen(
+        [*serve, "--database-url", database],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(f"{url}/healthz", process, timeout_s=30)
+        yield url
+    finally:
+        stop(process)
+
+
+def thresholds(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in summary["thresholds"]}
+
+
+def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
+    course_url: str, tmp_path: Path
+) -> None:
+    out, page = tmp_path / "run.json", tmp_path / "run.html"
+    result = loadtest(
+        tmp_path,
+        "course",
+        "--host",
+        course_url,
+        "--users",
+        "10",
+        "--spawn-rate",
+        "10",
+        "--duration",
+        "10s",
+        "--sla",
+        sla_file(tmp_path),
+        "--json",
+        str(out),
+        "--html",
+        str(page),
+    )
+    assert result.returncode in (0, 1), result.stderr  # 1: 10 users cannot show 1000 req/s
+    assert re.search(r"^\s+\d+s\s+users 10\s+[\d,.]+ req/s\s+p95 ", result.stdout, re.M)
+    assert "RESULT" in result.stdout and "THRESHOLD" in result.stdout
+    summary = json.loads(out.read_text())
+    assert summary["scenario"] == "course" and summary["model"] == "closed"
+    assert summary["users"] == 10 and summary["workers"] == 0
+    assert summary["requests"] > 0 and summary["failures"] == 0
+    assert 9.0 <= summary["duration_s"] <= 12.0
+    assert "GET /courses/{course_id}/content" in summary["endpoints"]
+    assert summary["latency_ms"]["p95"] is not None
+    names = thresholds(summary)
+    assert {"latency p95 < 200ms", "error rate < 1%", "throughput >= 1000 req/s"} <= set(names)
+    assert names["throughput >= 1000 req/s"]["ok"] is False
+    assert summary["passed"] is (result.returncode == 0)
+    assert "course" in page.read_text()
+
+
+def test_an_impossible_threshold_stops_the_run_early_and_exits_1(
+    course_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "run.json"
+    impossible = DEFAULT_SLA_YAML.replace("threshold: 200ms", "threshold: 1us")
+    result = loadtest(
+        tmp_path,
+        "course",
+        "--host",
+        course_url,
+        "--users",
+        "5",
+        "--duration",
+        "20s",
+        "--sla",
+        sla_file(tmp_path, impossible),
+        "--abort-on-fail",
+        "--json",
+        str(out),
+    )
+    assert result.returncode == 1, result.stderr
+    assert "aborting: latency p95 <" in result.stdout
+    summary = json.loads(out.read_text())
+    assert summary["passed"] is False and summary["duration_s"] < 20
+    latency = next(
+        t for t in summary["thresholds"] if t["metric"] == "latency" and " on " not in t["name"]
+    )
+    assert latency["ok"] is False and latency["limit"] == 0.001
+    assert "stopped early by --abort-on-fail" in latency["detail"]
+
+
+def test_an_unreachable_host_exits_3_with_a_one_line_reason_within_10_seconds(
+    tmp_path: Path,
+) -> None:
+    port = free_port()  # nothing listens there
+    result = loadtest(
+        tmp_path, "course", "--host", f"http://127.0.0.1:{port}", "--duration", "5s", timeout_s=10
+    )
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is unreachable" in lines[0] and str(port) in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--users", "0"], "--users"),
+        (["--duration", "soon"], "--duration"),
+        (["--rate", "10", "--users", "5"], "--users"),
+        (["--role", "master"], "--workers"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(tmp_path: Path, args: list[str], named: str) -> None:
+    result = loadtest(tmp_path, "course", "--host", "http://127.0.0.1:9", *args)
+    assert result.returncode == 2
+    assert f"loadwatch loadtest: {named}: " in result.stderr
+
+
+def test_a_bad_sla_file_exits_2_with_the_sla_error(course_url: str, tmp_path: Path) -> None:
+    bad = sla_file(tmp_path, DEFAULT_SLA_YAML.replace("error_rate: 1%", "error_rate: lots"))
+    result = loadtest(tmp_path, "course", "--host", course_url, "--sla", bad)
+    assert result.returncode == 2
+    assert "objectives.error_rate: expected a percentage" in result.stderr
+
+
+def test_two_workers_merge_into_exactly_the_sum_of_their_requests(
+    course_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "run.json"
+    result = loadtest(
+        tmp_path,
+        "course",
+        "--host",
+        course_url,
+        "--users",
+        "10",
+        "--spawn-rate",
+        "10",
+        "--duration",
+        "6s",
+        "--workers",
+        "2",
+        "--sla",
+        sla_file(tmp_path),
+        "--json",
+        str(out),
+    )
+    assert result.returncode in (0, 1), result.stderr
+    merged = re.search(
+        r"merged 2 workers: ([\d,]+) \+ ([\d,]+) = ([\d,]+) requests \(Locust counted ([\d,]+)\)",
+        result.stdout,
+    )
+    assert merged is not None, result.stdout
+    first, second, total, locust = (int(g.replace(",", "")) for g in merged.groups())
+    assert first > 0 and second > 0
+    assert first + second == total == locust
+    summary = json.loads(out.read_text())
+    assert summary["requests"] == total and summary["workers"] == 2
+
+
+def test_an_open_model_run_counts_a_server_stall_from_the_intended_start(tmp_path: Path) -> None:
+    """100 req/s on 2 connections; the server blocks its loop for 2 s once, so at least
+    1 % of the requests wait >= 1 s to be sent. Corrected p99 shows it; raw p99 does not."""
+    script = tmp_path / "stall_server.py"
+    script.write_text(STALL_SERVER)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(script), str(port), "300", "2.0"])
+    out = tmp_path / "run.json"
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/", server, timeout_s=20)
+        result = loadtest(
+            tmp_path,
+            "course",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--rate",
+            "100",
+            "--connections",
+            "2",
+            "--duration",
+            "9s",
+            "--sla",
+            sla_file(tmp_path),
+            "--json",
+            str(out),
+        )
+    finally:
+        stop(server)
+    assert result.returncode in (0, 1), result.stderr
+    assert re.search(r"^\s+\d+s\s+in flight \d+\s", result.stdout, re.M)
+    summary = json.loads(out.read_text())
+    assert summary["model"] == "open" and summary["target_rate"] == 100
+    assert summary["requests"] >= 600 and summary["failures"] == 0
+    assert summary["latency_ms"]["p99"] >= 1000.0
+    assert summary["latency_raw_ms"]["p99"] < 500.0
+    assert summary["latency_raw_ms"]["max"] >= 1000.0  # the stalled requests themselves
