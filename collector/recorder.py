@@ -1,20 +1,21 @@
 """Request and statement recording: the hot path, and the once-a-second fold.
 
-`RouteSeries.record(status, duration_s)` is all a request pays: one logarithm, one dict
-increment and one float add. The integer it increments encodes the sketch bucket of the
-duration and the status code, which is enough to derive, later and exactly, the Prometheus
-histogram buckets, the per-status counters and the quantile sketch. `RequestRecorder.fold()`
-does that derivation (at every scrape and every second); it never reads a clock.
-
-Costs: `record` is ~0.3 us; `fold` is O(distinct (bucket, status) pairs since the last fold).
+A request pays one `list.append((status, duration_s))` (`RouteSeries.append`, ~0.1 us).
+Everything else is derived later, in bulk, by `RequestRecorder.fold()` (at every scrape
+and every second): exact Prometheus bucket counts (`searchsorted`, so `le` is inclusive
+exactly as prometheus_client's), per-status counters, the duration sum, and the quantile
+sketch's bins, vectorized with numpy when more than a few requests are pending. Pure: it
+never reads a clock. Call `fold` at least once a second (the instrumentation's ticker
+does): pending requests are kept until then.
 """
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
+
+import numpy as np
 
 from collector.quantiles import LogMapping, QuantileSketch, WindowedSketch
 
@@ -26,14 +27,8 @@ __all__ = [
     "StatementRecorder",
 ]
 
-_log = math.log
-_ceil = math.ceil
-_STATUS_SLOTS = 1024
-"""Statuses are stored as `key * _STATUS_SLOTS + status`; any status below 1024 fits."""
-_ZERO_KEY = -(2**40)
-"""Sketch key used for a duration of exactly zero (below every real key)."""
-_EDGE_SLACK = 1e-9
-"""Relative slack when deciding whether a sketch bucket may straddle a histogram bound."""
+_VECTOR_FROM = 32
+"""Pending requests from which the fold uses numpy instead of a Python loop."""
 
 
 class HistogramSeries:
@@ -68,21 +63,11 @@ class HistogramSeries:
 class RouteSeries(HistogramSeries):
     """One (route template, method) of one service: its histogram and its status counters.
 
-    `label_values` is (service, route, method).
+    `label_values` is (service, route, method). The hot path is `append((status, seconds))`
+    (bind it once; the list object never changes); `record` is the same as a method.
     """
 
-    __slots__ = (
-        "_bucket_of_key",
-        "_multiplier",
-        "_recorder",
-        "_straddling",
-        "exceptions",
-        "method",
-        "pending",
-        "pending_exact",
-        "route",
-        "status_counts",
-    )
+    __slots__ = ("append", "exceptions", "method", "pending", "route", "status_counts")
 
     def __init__(self, recorder: RequestRecorder, route: str, method: str) -> None:
         super().__init__((recorder.service, route, method), len(recorder.bounds_s))
@@ -90,28 +75,12 @@ class RouteSeries(HistogramSeries):
         self.method = method
         self.status_counts: dict[int, int] = {}
         self.exceptions = 0
-        self.pending: dict[int, int] = {}
-        self.pending_exact: dict[tuple[int, int, int], int] = {}
-        self._recorder = recorder
-        self._multiplier = recorder.mapping.multiplier
-        self._straddling = recorder.straddling_keys
-        self._bucket_of_key = recorder.bucket_of_key
+        self.pending: list[tuple[int, float]] = []
+        self.append = self.pending.append
 
     def record(self, status: int, duration_s: float) -> None:
-        """Count one request: `status` in [0, 1024), `duration_s` >= 0 seconds. Hot path."""
-        if duration_s > 0.0:
-            key = _ceil(_log(duration_s) * self._multiplier)
-            if key in self._straddling:
-                exact = (key, bisect_left(self._recorder.bounds_s, duration_s), status)
-                self.pending_exact[exact] = self.pending_exact.get(exact, 0) + 1
-                self.sum_s += duration_s
-                return
-            code = key * _STATUS_SLOTS + status
-        else:
-            code = _ZERO_KEY * _STATUS_SLOTS + status
-        pending = self.pending
-        pending[code] = pending.get(code, 0) + 1
-        self.sum_s += duration_s
+        """Count one request: `status` code, `duration_s` >= 0 seconds."""
+        self.append((status, duration_s))
 
 
 @dataclass(slots=True)
@@ -128,7 +97,7 @@ class RequestRecorder:
     """All HTTP series of one service, plus the windowed latency sketch over them.
 
     Call `series(route, method)` once per route (at start-up, not per request), then
-    `RouteSeries.record` per request. `fold()` makes the cumulative counts current;
+    `RouteSeries.append` per request. `fold()` makes the cumulative counts current;
     `close_second(second)` folds and moves the second's latency bins into the sketch.
     """
 
@@ -144,19 +113,12 @@ class RequestRecorder:
             raise ValueError(f"bounds_s: expected increasing positive bounds, got {bounds_s!r}")
         self.service = service
         self.bounds_s = bounds_s
+        self._bounds = np.asarray(bounds_s, dtype=np.float64)
         self.in_flight = 0
         self.sketch = WindowedSketch(window_s=window_s, relative_accuracy=relative_accuracy)
         self.mapping: LogMapping = self.sketch.mapping
-        self.straddling_keys = frozenset(self._keys_near_bounds())
-        self.bucket_of_key: dict[int, int] = {}
         self._series: dict[tuple[str, str], RouteSeries] = {}
         self._open = SecondDelta(second=0, latency=QuantileSketch(relative_accuracy))
-
-    def _keys_near_bounds(self) -> Iterator[int]:
-        """Sketch keys whose value range may contain a bound (exact comparison needed)."""
-        for bound in self.bounds_s:
-            for edge in (bound * (1 - _EDGE_SLACK), bound, bound * (1 + _EDGE_SLACK)):
-                yield self.mapping.key(edge)
 
     def series(self, route: str, method: str) -> RouteSeries:
         """The series for a route template and method, created on first use."""
@@ -170,38 +132,64 @@ class RequestRecorder:
         """Every series, in creation order."""
         return list(self._series.values())
 
-    def _bucket(self, key: int) -> int:
-        bucket = self.bucket_of_key.get(key)
-        if bucket is None:
-            value = 0.0 if key == _ZERO_KEY else self.mapping.upper_bound(key)
-            bucket = self.bucket_of_key[key] = bisect_left(self.bounds_s, value)
-        return bucket
-
     def fold(self) -> None:
-        """Move every pending count into the cumulative counters and the open second."""
-        open_second = self._open
-        bins: dict[int, int] = {}
-        zero = 0
+        """Move every pending request into the cumulative counters and the open second."""
         for series in self._series.values():
-            if not series.pending and not series.pending_exact:
-                continue
-            pending, series.pending = series.pending, {}
-            exact, series.pending_exact = series.pending_exact, {}
-            counts = series.counts
-            statuses = series.status_counts
-            entries: Iterable[tuple[int, int, int, int]] = (
-                (*divmod(code, _STATUS_SLOTS), -1, n) for code, n in pending.items()
-            )
-            for key, status, bucket, n in _chain(entries, exact):
-                counts[bucket if bucket >= 0 else self._bucket(key)] += n
-                statuses[status] = statuses.get(status, 0) + n
-                open_second.requests += n
-                if status >= 500:
-                    open_second.errors += n
-                if key == _ZERO_KEY:
-                    zero += n
+            if series.pending:
+                items = series.pending[:]
+                del series.pending[:]
+                if len(items) >= _VECTOR_FROM:
+                    self._fold_vector(series, items)
                 else:
-                    bins[key] = bins.get(key, 0) + n
+                    self._fold_loop(series, items)
+
+    def _fold_loop(self, series: RouteSeries, items: list[tuple[int, float]]) -> None:
+        counts, statuses, bounds = series.counts, series.status_counts, self.bounds_s
+        key_of = self.mapping.key
+        bins: dict[int, int] = {}
+        zero = errors = 0
+        total = 0.0
+        for status, duration in items:
+            counts[bisect_left(bounds, duration)] += 1
+            statuses[status] = statuses.get(status, 0) + 1
+            total += duration
+            if status >= 500:
+                errors += 1
+            if duration > 0.0:
+                key = key_of(duration)
+                bins[key] = bins.get(key, 0) + 1
+            else:
+                zero += 1
+        series.sum_s += total
+        self._add_to_open(len(items), errors, bins, zero)
+
+    def _fold_vector(self, series: RouteSeries, items: list[tuple[int, float]]) -> None:
+        table = np.fromiter(
+            chain.from_iterable(items), dtype=np.float64, count=2 * len(items)
+        ).reshape(len(items), 2)
+        statuses = table[:, 0].astype(np.int64)
+        durations = table[:, 1]
+        buckets = np.bincount(
+            np.searchsorted(self._bounds, durations, side="left"),
+            minlength=len(series.counts),
+        )
+        for index in np.flatnonzero(buckets).tolist():
+            series.counts[index] += int(buckets[index])
+        codes, code_counts = np.unique(statuses, return_counts=True)
+        for code, n in zip(codes.tolist(), code_counts.tolist(), strict=True):
+            series.status_counts[code] = series.status_counts.get(code, 0) + n
+        series.sum_s += float(durations.sum())
+        positive = durations[durations > 0.0]
+        keys = np.ceil(np.log(positive) * self.mapping.multiplier).astype(np.int64)
+        uniq, key_counts = np.unique(keys, return_counts=True)
+        bins = dict(zip(uniq.tolist(), key_counts.tolist(), strict=True))
+        errors = int(np.count_nonzero(statuses >= 500))
+        self._add_to_open(len(items), errors, bins, len(items) - len(positive))
+
+    def _add_to_open(self, requests: int, errors: int, bins: dict[int, int], zero: int) -> None:
+        open_second = self._open
+        open_second.requests += requests
+        open_second.errors += errors
         if bins or zero:
             open_second.latency.add_bins(bins, zero)
 
@@ -219,14 +207,6 @@ class RequestRecorder:
     def mapping_accuracy(self) -> float:
         """The sketch's relative accuracy (0.01 = 1 %)."""
         return self.sketch.relative_accuracy
-
-
-def _chain(
-    pending: Iterable[tuple[int, int, int, int]], exact: dict[tuple[int, int, int], int]
-) -> Iterator[tuple[int, int, int, int]]:
-    yield from pending
-    for (key, bucket, status), n in exact.items():
-        yield key, status, bucket, n
 
 
 class StatementRecorder:

@@ -83,6 +83,7 @@ class LoadTestOptions:
     role: Role | None = None
     master_host: str = "127.0.0.1"
     master_port: int | None = None
+    prometheus_url: str | None = None
     settings: ScenarioSettings = field(default_factory=ScenarioSettings)
 
     @property
@@ -152,6 +153,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop as soon as a threshold can no longer pass (exit 1)",
     )
     parser.add_argument("--window", metavar="DURATION", help="also judge latency per window")
+    parser.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="Prometheus scraping the target: show the server-side p95 and error ratio too",
+    )
     parser.add_argument(
         "--ramp-up", metavar="DURATION", help="windows before this are not judged (default 0)"
     )
@@ -272,8 +278,19 @@ def from_args(
         role=role,
         master_host=ns.master_host or "127.0.0.1",
         master_port=master_port,
+        prometheus_url=_prometheus(getattr(ns, "prometheus", None)),
         settings=settings,
     )
+
+
+def _prometheus(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise UsageError(
+            "--prometheus", f"expected a URL like http://127.0.0.1:9090, got {value!r}"
+        )
+    return value.rstrip("/")
 
 
 # -- what the runner and the Locust processes (loadtests.process) exchange --------------

@@ -47,10 +47,11 @@ from loadtests.options import (
     add_arguments,
     from_args,
 )
+from loadtests.prometheus import PrometheusError, server_figures
 from loadtests.report import RunInfo, html_report, json_summary
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import campaign_base_url
-from loadtests.stats import RunRecorder, summarize
+from loadtests.stats import RunRecorder, RunStats, summarize
 
 __all__ = [
     "EXIT_ABORTED",
@@ -71,6 +72,8 @@ EXIT_ABORTED = 3
 CONNECT_TIMEOUT_S = 2.5
 """Per step of the reachability check (connect, then GET), per host: <= 10 s in all."""
 STARTUP_ALLOWANCE_S = 60.0
+PROMETHEUS_SETTLE_S = 2.0
+"""Seconds waited after a run before asking Prometheus (covers a 1 s scrape interval)."""
 """Start-up (workers connecting) plus stop and final reports, beyond --duration."""
 
 
@@ -258,6 +261,7 @@ def _report(
             file=out,
         )
     out.write(verdict_table(verdict))
+    server = _server_side(options, sla, outcome, stats, out)
     info = RunInfo(
         scenario=options.scenario,
         host=options.host or "",
@@ -268,6 +272,7 @@ def _report(
         target_rate=options.rate,
         workers=options.workers,
         sla_source=sla.source,
+        server=server,
     )
     if options.json_path is not None:
         summary = json_summary(info, stats, verdict)
@@ -277,6 +282,39 @@ def _report(
         options.html_path.write_text(html_report(info, stats, verdict))
         print(f"wrote {options.html_path}", file=out)
     return verdict, EXIT_OK if verdict.passed else EXIT_FAILED
+
+
+def _server_side(
+    options: LoadTestOptions, sla: SLA, outcome: RunOutcome, stats: RunStats, out: TextIO
+) -> dict[str, float | None] | None:
+    """With --prometheus: the server's p95 and error ratio over the run, printed beside ours."""
+    if options.prometheus_url is None:
+        return None
+    time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
+    end_s = outcome.started_at_s + outcome.duration_s + PROMETHEUS_SETTLE_S
+    percentile = sla.objectives.latency.percentile
+    try:
+        figures = server_figures(
+            options.prometheus_url, outcome.started_at_s, end_s, percentile=percentile
+        )
+    except PrometheusError as exc:
+        print(f"server side: not available ({exc})", file=out)
+        return None
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f} ms"
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2%}"
+
+    client_p = stats.sketch.quantile(percentile) * 1000.0 if stats.requests else None
+    print(
+        f"server side (Prometheus): {sla.objectives.latency.label} {ms(figures.p95_ms)}, "
+        f"errors {pct(figures.error_rate)}; client side: {ms(client_p)}, "
+        f"errors {pct(stats.error_rate)}",
+        file=out,
+    )
+    return figures.to_dict()
 
 
 def _run_workers(options: LoadTestOptions, err: TextIO) -> int:

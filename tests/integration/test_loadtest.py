@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from collector.sla import DEFAULT_SLA_YAML
-from tests.conftest import TIMEOUT_UNIT_S
+from collector.conventions import duration_buckets
+from collector.sla import DEFAULT_SLA_YAML, default_sla
+from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -303,3 +304,85 @@ def test_an_open_model_run_counts_a_server_stall_from_the_intended_start(tmp_pat
     assert summary["latency_ms"]["p99"] >= 1000.0
     assert summary["latency_raw_ms"]["p99"] < 500.0
     assert summary["latency_raw_ms"]["max"] >= 1000.0  # the stalled requests themselves
+
+
+PROMETHEUS_CONFIG = """
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: course
+    static_configs:
+      - targets: ["{target}"]
+"""
+
+
+@pytest.fixture
+def prometheus_url(course_url: str, tmp_path: Path) -> Iterator[str]:
+    """A real Prometheus scraping the course service every second."""
+    binary = require_tool("prometheus")
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(PROMETHEUS_CONFIG.replace("{target}", course_url.split("//", 1)[1]))
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(f"{url}/-/ready", process, timeout_s=30)
+        deadline = time.monotonic() + 20 * TIMEOUT_UNIT_S
+        while True:
+            up = httpx.get(f"{url}/api/v1/query", params={"query": "up"}, timeout=2).json()
+            if any(r["value"][1] == "1" for r in up["data"]["result"]):
+                break
+            assert time.monotonic() < deadline, "Prometheus never scraped the course service"
+            time.sleep(0.2)
+        yield url
+    finally:
+        stop(process)
+
+
+def test_client_and_prometheus_p95_of_one_run_agree(
+    course_url: str, prometheus_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "run.json"
+    result = loadtest(
+        tmp_path,
+        "course",
+        "--host",
+        course_url,
+        "--rate",
+        "60",
+        "--duration",
+        "8s",
+        "--json",
+        str(out),
+        "--prometheus",
+        prometheus_url,
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "server side (Prometheus)" in result.stdout
+    summary = json.loads(out.read_text())
+    server = summary["server"]
+    assert server is not None and server["p95_ms"] is not None
+    assert server["requests"] == pytest.approx(summary["requests"], rel=0.15)
+    client_ms, server_ms = summary["latency_ms"]["p95"], server["p95_ms"]
+    bounds_ms = [0.0, *(b * 1000 for b in duration_buckets(default_sla()))]
+    upper = next(b for b in bounds_ms if b >= server_ms)
+    lower = max(b for b in bounds_ms if b < upper) if upper > 0 else 0.0
+    allowed = max(0.10 * server_ms, upper - lower)
+    assert abs(client_ms - server_ms) <= allowed, (client_ms, server_ms, allowed)
+
+
+def test_an_unusable_prometheus_url_is_a_usage_error(course_url: str, tmp_path: Path) -> None:
+    result = loadtest(tmp_path, "course", "--host", course_url, "--prometheus", "localhost:9090")
+    assert result.returncode == 2
+    assert "--prometheus: expected a URL like http://127.0.0.1:9090" in result.stderr

@@ -136,3 +136,36 @@ def test_statement_families_stay_bounded() -> None:
     other = next(s for s in statements.all_series() if s.label_values == ("svc", "<other>"))
     assert other.count == 8
     assert sum(s.count for s in statements.all_series()) == 10
+
+
+def test_small_folds_and_vectorized_folds_count_the_same() -> None:
+    values = edge_values() + [random.Random(4).lognormvariate(-3, 1.5) for _ in range(500)]
+    one_by_one = RequestRecorder("svc", BOUNDS)
+    single = one_by_one.series("/r", "GET")
+    for value in values:
+        single.record(200, value)
+        one_by_one.fold()
+    batched = RequestRecorder("svc", BOUNDS)
+    bulk = batched.series("/r", "GET")
+    for value in values:
+        bulk.record(200, value)
+    batched.fold()
+    assert (
+        single.counts
+        == bulk.counts
+        == [
+            int(c)
+            for c in [
+                b - a
+                for a, b in zip(
+                    [0.0, *reference_buckets(values)], reference_buckets(values), strict=False
+                )
+            ]
+        ]
+    )
+    assert math.isclose(single.sum_s, bulk.sum_s, rel_tol=1e-12)
+    a = one_by_one.close_second(1).latency
+    b = batched.close_second(1).latency
+    assert a.count == b.count == len(values)
+    for q in (0.5, 0.95, 0.99):
+        assert a.quantile(q) == pytest.approx(b.quantile(q), rel=0.02)

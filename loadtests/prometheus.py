@@ -1,0 +1,105 @@
+"""Server-side figures of a run from Prometheus: p95 latency and error ratio (HTTP API).
+
+`server_figures(url, start_s, end_s, percentile=0.95)` asks Prometheus for the run's
+window, so a report can show the server's view next to the client's. The queries read
+the collector's metric names from `collector.conventions`; `promql_*` build them (pure).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import httpx
+
+from collector import conventions as names
+
+__all__ = [
+    "PrometheusError",
+    "ServerFigures",
+    "promql_error_ratio",
+    "promql_quantile",
+    "server_figures",
+]
+
+
+class PrometheusError(RuntimeError):
+    """Prometheus could not be queried or answered with an error; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFigures:
+    """What the services recorded during the run (None when Prometheus had no data)."""
+
+    p95_ms: float | None
+    error_rate: float | None
+    requests: float | None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"p95_ms": self.p95_ms, "error_rate": self.error_rate, "requests": self.requests}
+
+
+def _window(seconds: float) -> str:
+    return f"{max(1, math.ceil(seconds))}s"
+
+
+def promql_quantile(percentile: float, window_s: float, selector: str = "") -> str:
+    """The latency percentile over the window, from the histogram buckets of every service."""
+    return (
+        f"histogram_quantile({percentile}, sum by (le) "
+        f"(increase({names.HTTP_REQUEST_DURATION}_bucket{{{selector}}}[{_window(window_s)}])))"
+    )
+
+
+def promql_error_ratio(window_s: float, selector: str = "") -> str:
+    """5xx responses over all responses in the window."""
+    total = f"{names.HTTP_REQUESTS}_total"
+    sep = "," if selector else ""
+    return (
+        f'sum(increase({total}{{{selector}{sep}{names.LABEL_CODE}=~"5.."}}[{_window(window_s)}]))'
+        f" / sum(increase({total}{{{selector}}}[{_window(window_s)}]))"
+    )
+
+
+def promql_requests(window_s: float, selector: str = "") -> str:
+    """Requests completed in the window."""
+    return f"sum(increase({names.HTTP_REQUESTS}_total{{{selector}}}[{_window(window_s)}]))"
+
+
+def _scalar(client: httpx.Client, url: str, query: str, at_s: float) -> float | None:
+    try:
+        response = client.get(f"{url}/api/v1/query", params={"query": query, "time": at_s})
+    except httpx.HTTPError as exc:
+        raise PrometheusError(f"cannot reach Prometheus at {url}: {exc}") from None
+    if response.status_code != 200:
+        raise PrometheusError(f"Prometheus answered {response.status_code}: {response.text[:200]}")
+    body = response.json()
+    if body.get("status") != "success":
+        raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
+    result = body["data"]["result"]
+    if not result:
+        return None
+    value = float(result[0]["value"][1])
+    return value if math.isfinite(value) else None
+
+
+def server_figures(
+    url: str,
+    start_s: float,
+    end_s: float,
+    *,
+    percentile: float = 0.95,
+    selector: str = "",
+    timeout_s: float = 5.0,
+) -> ServerFigures:
+    """Query Prometheus at `end_s` over [start_s, end_s]; PrometheusError when it fails."""
+    window = end_s - start_s
+    with httpx.Client(timeout=timeout_s) as client:
+        quantile = _scalar(client, url, promql_quantile(percentile, window, selector), end_s)
+        ratio = _scalar(client, url, promql_error_ratio(window, selector), end_s)
+        requests = _scalar(client, url, promql_requests(window, selector), end_s)
+    return ServerFigures(
+        p95_ms=quantile * 1000.0 if quantile is not None else None,
+        error_rate=ratio,
+        requests=requests,
+    )
