@@ -52,6 +52,9 @@ _CLIENT_CLOSED = 499
 """Status recorded when the client went away before the handler finished (nginx's 499)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_TIMED_MARK = "_loadwatch_timed"
+"""Attribute set on our wrappers, so a route is never wrapped twice (functools.wraps'
+`__wrapped__` cannot tell: decorated handlers have it too)."""
 
 
 def _timed(handler: Handler, series: RouteSeries, inst: Instrumentation) -> Handler:
@@ -80,6 +83,7 @@ def _timed(handler: Handler, series: RouteSeries, inst: Instrumentation) -> Hand
             recorder.in_flight -= 1
 
     timed.__wrapped__ = handler  # type: ignore[attr-defined]
+    setattr(timed, _TIMED_MARK, True)
     return timed
 
 
@@ -97,7 +101,7 @@ def _wrap_routes(app: web.Application, inst: Instrumentation) -> None:
     own = {names.METRICS_PATH, names.LIVE_SNAPSHOT_PATH}
     for route in app.router.routes():
         template = _route_template(route)
-        if template in own or getattr(route.handler, "__wrapped__", None) is not None:
+        if template in own or getattr(route.handler, _TIMED_MARK, False):
             continue
         series = inst.requests.series(template, route.method)
         route._handler = _timed(route.handler, series, inst)  # type: ignore[assignment]

@@ -211,3 +211,15 @@ async def test_the_index_links_content_hashed_immutable_assets(client: TestClien
 async def test_health_and_readiness(client: TestClient) -> None:
     assert (await client.get("/healthz")).status == 200
     assert (await client.get("/readyz")).status == 200
+
+
+async def test_every_api_route_is_recorded_under_its_template(client: TestClient) -> None:
+    await client.get("/courses/2/content?user_id=3")
+    await client.get("/users/3/progress")
+    text = await (await client.get("/metrics")).text()
+    assert 'route="/courses/{course_id}/content",method="GET",code="200"' in text
+    assert 'route="/users/{user_id}/progress",method="GET",code="200"' in text
+    assert (
+        'loadwatch_db_statement_duration_seconds_count{service="course",statement="SELECT' in text
+    )
+    assert 'loadwatch_cache_requests_total{service="course",layer="l1",result="miss"}' in text

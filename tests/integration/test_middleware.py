@@ -217,3 +217,31 @@ async def test_two_services_share_a_registry_but_not_a_name(registry: CollectorR
         instrument(second, service="one", sla=default_sla(), registry=registry)
     with pytest.raises(RuntimeError, match="already instrumented"):
         instrument(first, service="again", sla=default_sla(), registry=registry)
+
+
+async def test_handlers_decorated_with_functools_wraps_are_still_timed(
+    registry: CollectorRegistry,
+) -> None:
+    import functools
+
+    def decorated(handler):  # type: ignore[no-untyped-def]
+        @functools.wraps(handler)
+        async def inner(request: web.Request) -> web.StreamResponse:
+            return await handler(request)
+
+        return inner
+
+    @decorated
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="hi")
+
+    app = web.Application()
+    app.router.add_get("/decorated", hello)
+    instrument(app, service="deco", sla=default_sla(), registry=registry)
+    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:
+        assert (await test_client.get("/decorated")).status == 200
+        text = await scrape(test_client)
+    counts = {
+        labels["route"]: value for labels, value in samples(text, names.HTTP_REQUESTS + "_total")
+    }
+    assert counts == {"/decorated": 1.0}
