@@ -235,6 +235,26 @@ def _locust(quick: bool) -> list[Row]:
     ]
 
 
+def _sla_scenario(quick: bool) -> list[Row]:
+    from benchmarks import bench_sla_scenario
+
+    r: dict[str, Any] = bench_sla_scenario.run(
+        users=2_000 if quick else 10_000, seconds=30 if quick else 60
+    )
+    ok = r["p95_ms"] is not None and r["p95_ms"] < 200 and r["error_rate"] < 0.01
+    return [
+        (
+            f"the SLA scenario, {r['users']:,} concurrent users, ~10 s think time, load "
+            f"generator on the same 2 cores ({r['command']})",
+            f"p95 {r['p95_ms']:.1f} ms, errors {r['error_rate']:.2%}, {r['rps']:,.0f} req/s, "
+            f"gate {'passed' if r['passed'] else 'failed'}",
+            "",
+            "p95 < 200 ms, errors < 1 %",
+            ok,
+        ),
+    ]
+
+
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "sketch": _sketch,
     "recording": _recording,
@@ -244,6 +264,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "inference": _inference,
     "publish": _publish,
     "locust": _locust,
+    "sla_scenario": _sla_scenario,
 }
 
 

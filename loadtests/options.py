@@ -16,7 +16,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     closed = parser.add_argument_group("closed model (default)")
     closed.add_argument("--users", metavar="N", help="concurrent users (default 10)")
     closed.add_argument("--spawn-rate", metavar="R", help="users started per second (default 10)")
+    closed.add_argument(
+        "--think-time",
+        metavar="DURATION",
+        help="mean pause between a user's requests, e.g. 10s (default: 0.2-1 s)",
+    )
     opened = parser.add_argument_group("open model")
     opened.add_argument(
         "--rate", metavar="RPS", help="start requests on a schedule at this many per second"
@@ -231,8 +236,17 @@ def from_args(
         except ScenarioSettingsError as exc:
             raise UsageError("--host", str(exc).split(": ", 1)[1]) from None
     rate = _positive(ns.rate, "--rate")
-    if rate is not None and (ns.users is not None or ns.spawn_rate is not None):
-        flag = "--users" if ns.users is not None else "--spawn-rate"
+    think_time = getattr(ns, "think_time", None)
+    if rate is not None and (
+        ns.users is not None or ns.spawn_rate is not None or think_time is not None
+    ):
+        flag = (
+            "--users"
+            if ns.users is not None
+            else "--spawn-rate"
+            if ns.spawn_rate is not None
+            else "--think-time"
+        )
         raise UsageError(flag, "the closed model's flag cannot be combined with --rate")
     if ns.connections is not None and rate is None:
         raise UsageError("--connections", "only applies to the open model (--rate)")
@@ -259,6 +273,9 @@ def from_args(
         settings = ScenarioSettings.from_environ(os.environ if environ is None else environ)
     except ScenarioSettingsError as exc:
         raise UsageError(str(exc).split(": ", 1)[0], str(exc).split(": ", 1)[1]) from None
+    think = _duration(getattr(ns, "think_time", None), "--think-time")
+    if think is not None:
+        settings = replace(settings, think_s=think)
     spawn_rate = _positive(ns.spawn_rate, "--spawn-rate")
     return LoadTestOptions(
         scenario=ns.scenario,

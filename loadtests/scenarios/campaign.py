@@ -6,7 +6,7 @@ service at --host.
 
 from __future__ import annotations
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, task
 
 from loadtests.scenarios import common
 
@@ -16,7 +16,7 @@ __all__ = ["USER_CLASSES", "CampaignUser"]
 class CampaignUser(FastHttpUser):
     """A marketer: browses campaigns, creates some, processes and publishes them."""
 
-    wait_time = between(0.2, 1.0)
+    wait_time = common.think
     campaign_base = ""
     """Prefix of campaign URLs: "" sends them to --host; the mixed scenario sets a base URL."""
 

@@ -81,6 +81,9 @@ class ScenarioSettings:
     campaign_host: str | None = None
     hot_pairs: int = 32
     hot_share: float = 0.9
+    think_s: float | None = None
+    """Mean think time between a user's requests (closed model), drawn uniformly from
+    0.5x..1.5x; None: 0.2..1.0 s, a busy user."""
 
     @property
     def videos(self) -> int:
@@ -146,6 +149,14 @@ def campaign_base_url(host: str, settings: ScenarioSettings) -> str:
     netloc = parts.hostname or "127.0.0.1"
     netloc = f"[{netloc}]" if ":" in netloc else netloc
     return urlunsplit((parts.scheme or "http", f"{netloc}:{CAMPAIGN_DEFAULT_PORT}", "", "", ""))
+
+
+def think(user: Any) -> float:
+    """`wait_time` of every scenario user: seconds until its next request."""
+    mean = settings_of(user.environment).think_s
+    if mean is None:
+        return random.uniform(0.2, 1.0)
+    return random.uniform(0.5 * mean, 1.5 * mean)
 
 
 def settings_of(environment: Any) -> ScenarioSettings:

@@ -6,7 +6,7 @@ selection and AI generation against the course service at --host.
 
 from __future__ import annotations
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, task
 
 from loadtests.scenarios import common
 
@@ -16,7 +16,7 @@ __all__ = ["USER_CLASSES", "CourseUser"]
 class CourseUser(FastHttpUser):
     """A learner: reads content and progress, enrolls, watches, asks the AI tutor."""
 
-    wait_time = between(0.2, 1.0)
+    wait_time = common.think
 
     def on_start(self) -> None:
         """Identity only, no request (the open model reuses users without running them)."""

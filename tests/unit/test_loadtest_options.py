@@ -211,3 +211,24 @@ def test_a_run_outcome_survives_the_trip_back_as_a_dict() -> None:
         locust_requests=7,
     )
     assert RunOutcome.from_dict(outcome.to_dict()) == outcome
+
+
+def test_think_time_sets_the_closed_models_mean_pause() -> None:
+    import argparse
+
+    from loadtests.options import add_arguments, from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = from_args(
+        parser.parse_args(["course", "--host", "http://127.0.0.1:8101", "--think-time", "10s"]),
+        environ={},
+    )
+    assert options.settings.think_s == 10.0
+    with pytest.raises(UsageError, match="--think-time"):
+        from_args(
+            parser.parse_args(
+                ["course", "--host", "http://127.0.0.1:8101", "--rate", "5", "--think-time", "1s"]
+            ),
+            environ={},
+        )
