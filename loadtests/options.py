@@ -84,6 +84,7 @@ class LoadTestOptions:
     master_host: str = "127.0.0.1"
     master_port: int | None = None
     prometheus_url: str | None = None
+    live_port: int = 0
     settings: ScenarioSettings = field(default_factory=ScenarioSettings)
 
     @property
@@ -158,6 +159,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop as soon as a threshold can no longer pass (exit 1)",
     )
     parser.add_argument("--window", metavar="DURATION", help="also judge latency per window")
+    parser.add_argument(
+        "--live-port",
+        metavar="PORT",
+        help="serve the generator's own /live/snapshot on 127.0.0.1:PORT (default: a free port)",
+    )
     parser.add_argument(
         "--prometheus",
         metavar="URL",
@@ -296,8 +302,21 @@ def from_args(
         master_host=ns.master_host or "127.0.0.1",
         master_port=master_port,
         prometheus_url=_prometheus(getattr(ns, "prometheus", None)),
+        live_port=_live_port(getattr(ns, "live_port", None)),
         settings=settings,
     )
+
+
+def _live_port(value: str | None) -> int:
+    if value is None:
+        return 0
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise UsageError("--live-port", f"expected a port 0..65535, got {value!r}")
+    return port
 
 
 def _prometheus(value: str | None) -> str | None:

@@ -27,8 +27,11 @@ import gevent
 from gevent.event import Event
 from locust.env import Environment
 
+from collector.conventions import LIVE_SNAPSHOT_PATH
+from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
 from loadtests.gate import GateOptions, ThresholdResult, evaluate, failed_beyond_recovery
+from loadtests.live import LiveView
 from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
 from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
 from loadtests.progress import progress_line
@@ -248,6 +251,7 @@ class _Owner:
             starter = gevent.spawn(
                 runner.start, options.users, options.spawn_rate, user_classes=self.classes
             )
+        live = self.serve_live(runner)
         self.watch(runner, plan.started_at_s)
         stop_at = time.time()
         starter.kill()
@@ -266,8 +270,49 @@ class _Owner:
         )
         if self.spec.result_path is not None:
             _write(self.spec.result_path, outcome)
+        live.stop()
         runner.quit()
         return 0
+
+    def serve_live(self, runner: Any) -> Any:
+        """Serve /live/snapshot on 127.0.0.1 and close a snapshot every second."""
+        from gevent.pywsgi import WSGIServer
+
+        view = LiveView()
+        sampler = ProcessSampler()
+
+        def tick() -> None:
+            while not self.stop_event.is_set():
+                gevent.sleep(1.0 - (time.time() % 1.0))
+                now_s = time.time()
+                view.tick(
+                    self.merged, now_s, self.current_live_users(runner), sampler.sample(now_s)
+                )
+
+        def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            if environ.get("PATH_INFO") != LIVE_SNAPSHOT_PATH:
+                start_response("404 Not Found", [("Content-Type", "application/json")])
+                return [b'{"error": "only /live/snapshot is served here"}']
+            if view.latest is None:
+                start_response("503 Service Unavailable", [("Retry-After", "1")])
+                return [b'{"error": "no second has closed yet"}']
+            body = json.dumps(view.latest.to_dict(), separators=(",", ":")).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+
+        server = WSGIServer(("127.0.0.1", self.options.live_port), app, log=None)
+        server.start()
+        print(
+            f"live snapshot: http://127.0.0.1:{server.server_port}{LIVE_SNAPSHOT_PATH}", flush=True
+        )
+        gevent.spawn(tick)
+        return server
+
+    def current_live_users(self, runner: Any) -> int:
+        """Users (closed model) or requests in flight (open model), without resetting peaks."""
+        if self.distributed:
+            return sum(self.users.values())
+        return int(runner.user_count)
 
     def watch(self, runner: Any, started_at_s: float) -> None:
         """Progress lines until the duration is over, a stop is asked for, or (with

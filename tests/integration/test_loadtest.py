@@ -386,3 +386,59 @@ def test_an_unusable_prometheus_url_is_a_usage_error(course_url: str, tmp_path: 
     result = loadtest(tmp_path, "course", "--host", course_url, "--prometheus", "localhost:9090")
     assert result.returncode == 2
     assert "--prometheus: expected a URL like http://127.0.0.1:9090" in result.stderr
+
+
+def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: Path) -> None:
+    from collector.snapshot import Snapshot
+
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loadtests.runner",
+            "course",
+            "--host",
+            course_url,
+            "--rate",
+            "40",
+            "--duration",
+            "6s",
+            "--live-port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        cwd=tmp_path,
+    )
+    seen: list[Snapshot] = []
+    try:
+        deadline = time.monotonic() + 30 * TIMEOUT_UNIT_S
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/live/snapshot", timeout=1)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+                continue
+            if response.status_code == 200:
+                snapshot = Snapshot.from_dict(response.json())
+                if snapshot.requests > 0:
+                    seen.append(snapshot)
+                    if len(seen) >= 2:
+                        break
+            time.sleep(0.3)
+    finally:
+        out, err = process.communicate(timeout=60 * TIMEOUT_UNIT_S)
+    assert process.returncode in (0, 1), out.decode()[-2000:] + err.decode()[-2000:]
+    assert f"live snapshot: http://127.0.0.1:{port}/live/snapshot" in out.decode()
+    assert len(seen) >= 2, "no second with requests was served"
+    assert seen[-1].service == "loadtest"
+    assert seen[-1].latency_60s.count >= seen[-1].requests
+    assert 20 <= seen[-1].requests <= 60, "about 40 requests a second at --rate 40"
+
+
+def test_a_bad_live_port_is_a_usage_error(tmp_path: Path) -> None:
+    result = loadtest(tmp_path, "course", "--host", "http://127.0.0.1:9", "--live-port", "x")
+    assert result.returncode == 2
+    assert "--live-port: expected a port 0..65535" in result.stderr
