@@ -6,6 +6,13 @@ Exit codes: 0 success, 1 an SLA objective failed, 2 bad usage or configuration,
 
 from __future__ import annotations
 
+import os
+
+# Before numpy is first imported (collector imports it): one OpenBLAS thread per process.
+# Its worker threads otherwise spin after every matmul of the batched model and take a
+# whole core from the event loop and the database threads on a 2-core machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import sys
 from collections.abc import Sequence

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 
@@ -26,9 +25,6 @@ def run_serve(
     platforms: Sequence[str] = (),
 ) -> int:
     """Serve one reference service until SIGINT/SIGTERM; exit 2 on bad settings."""
-    # One BLAS thread per service process: the batched model's matmuls are small, and
-    # OpenBLAS spinning threads on a 2-core machine slow every other request down.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from reference_services.http import serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
