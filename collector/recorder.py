@@ -11,6 +11,7 @@ does): pending requests are kept until then.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import chain
@@ -229,9 +230,15 @@ class StatementRecorder:
         self.max_series = max_series
         self.overflow_labels = overflow_labels
         self._series: dict[tuple[str, ...], HistogramSeries] = {}
+        self._lock = threading.Lock()
 
     def observe(self, labels: tuple[str, ...], value_s: float) -> None:
-        """Count one observation of `value_s` seconds (>= 0) under `labels`."""
+        """Count one observation of `value_s` seconds (>= 0) under `labels`; thread-safe
+        (database drivers may call it from their worker threads)."""
+        with self._lock:
+            self._observe(labels, value_s)
+
+    def _observe(self, labels: tuple[str, ...], value_s: float) -> None:
         series = self._series.get(labels)
         if series is None:
             if len(self._series) >= self.max_series - 1:

@@ -45,7 +45,7 @@ from reference_services.course.models import (
     CourseEnrollment,
     User,
 )
-from reference_services.database import Database, make_engine
+from reference_services.database import Database, make_engine, make_sqlite_reader
 from reference_services.http import (
     BadRequest,
     Conflict,
@@ -114,24 +114,21 @@ class CourseService:
         return self._cached(request, body, source)
 
     async def _load_content(self, course_id: int, user_id: int) -> bytes:
-        async with self.database().engine.connect() as conn:
-            course = (await conn.execute(queries.COURSE_BY_ID, {"course_id": course_id})).first()
-            if course is None:
-                raise NotFound(f"course {course_id} does not exist")
-            lessons = (await conn.execute(queries.LESSONS_OF, {"course_id": course_id})).all()
-            enrollment = (
-                await conn.execute(
-                    queries.ENROLLMENT_OF, {"user_id": user_id, "course_id": course_id}
-                )
-            ).first()
-        return personalize(course, lessons, enrollment, user_id)
+        courses, lessons, enrollments = await self.database().read(
+            (queries.COURSE_BY_ID, {"course_id": course_id}),
+            (queries.LESSONS_OF, {"course_id": course_id}),
+            (queries.ENROLLMENT_OF, {"user_id": user_id, "course_id": course_id}),
+        )
+        if not courses:
+            raise NotFound(f"course {course_id} does not exist")
+        return personalize(courses[0], lessons, enrollments[0] if enrollments else None, user_id)
 
     async def course(self, request: web.Request) -> web.Response:
         course_id = path_int(request, "course_id")
-        async with self.database().engine.connect() as conn:
-            row = (await conn.execute(queries.COURSE_BY_ID, {"course_id": course_id})).first()
-        if row is None:
+        (rows,) = await self.database().read((queries.COURSE_BY_ID, {"course_id": course_id}))
+        if not rows:
             raise NotFound(f"course {course_id} does not exist")
+        row = rows[0]
         return web.json_response(
             {"id": row.id, "title": row.title, "description": row.description},
             headers={"Cache-Control": self.public_cache_control},
@@ -141,8 +138,7 @@ class CourseService:
         user_id = path_int(request, "user_id")
 
         async def load() -> bytes:
-            async with self.database().engine.connect() as conn:
-                rows = (await conn.execute(queries.PROGRESS_OF_USER, {"user_id": user_id})).all()
+            (rows,) = await self.database().read((queries.PROGRESS_OF_USER, {"user_id": user_id}))
             enrollments = [
                 {
                     "course_id": r.course_id,
@@ -251,8 +247,7 @@ class CourseService:
 
     async def _renditions(self, video_id: int) -> tuple[float, list[Rendition]]:
         async def load() -> bytes:
-            async with self.database().engine.connect() as conn:
-                rows = (await conn.execute(queries.RENDITIONS_OF, {"video_id": video_id})).all()
+            (rows,) = await self.database().read((queries.RENDITIONS_OF, {"video_id": video_id}))
             if not rows:
                 raise NotFound(f"video {video_id} does not exist")
             return json.dumps(
@@ -380,9 +375,13 @@ def make_course_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         engine = make_engine(settings)
+        reader = make_sqlite_reader(settings)
         instrument_engine(engine, inst.statements, settings.service)
         inst.pool_sources.append(lambda: pool_sample(engine))
-        service.db = Database(engine)
+        if reader is not None:
+            instrument_engine(reader, inst.statements, settings.service)
+            inst.pool_sources.append(lambda: pool_sample(reader))
+        service.db = Database(engine, reader)
         redis_client = (
             aioredis.Redis.from_url(
                 settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
