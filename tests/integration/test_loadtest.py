@@ -423,19 +423,21 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
                 continue
             if response.status_code == 200:
                 snapshot = Snapshot.from_dict(response.json())
-                if snapshot.requests > 0:
+                new_second = not seen or snapshot.timestamp_s > seen[-1].timestamp_s
+                if snapshot.requests > 0 and new_second:
                     seen.append(snapshot)
-                    if len(seen) >= 2:
+                    if len(seen) >= 3:
                         break
             time.sleep(0.3)
     finally:
         out, err = process.communicate(timeout=60 * TIMEOUT_UNIT_S)
     assert process.returncode in (0, 1), out.decode()[-2000:] + err.decode()[-2000:]
     assert f"live snapshot: http://127.0.0.1:{port}/live/snapshot" in out.decode()
-    assert len(seen) >= 2, "no second with requests was served"
+    assert len(seen) >= 3, "fewer than three seconds with requests were served"
     assert seen[-1].service == "loadtest"
     assert seen[-1].latency_60s.count >= seen[-1].requests
-    assert 20 <= seen[-1].requests <= 60, "about 40 requests a second at --rate 40"
+    # The first second may be partial; a full one carries about 40 requests at --rate 40.
+    assert 20 <= max(s.requests for s in seen[1:]) <= 60
 
 
 def test_a_bad_live_port_is_a_usage_error(tmp_path: Path) -> None:
