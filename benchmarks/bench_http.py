@@ -16,36 +16,18 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 
 from benchmarks.http_targets import VARIANTS
+from benchmarks.ports import free_port, wait_listening
 
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _REQUESTS = re.compile(r"(\d+) requests in")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(port: int, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"server on port {port} did not start within {timeout_s} s")
 
 
 def _wrk(wrk: str, port: int, seconds: float, connections: int) -> tuple[float, int]:
@@ -69,7 +51,7 @@ def run(rounds: int, seconds: float, connections: int) -> dict[str, object]:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("bench_http: wrk is not installed (apt-get install wrk)")
-    ports = {variant: _free_port() for variant in VARIANTS}
+    ports = {variant: free_port() for variant in VARIANTS}
     servers = [
         subprocess.Popen(
             [sys.executable, "-m", "benchmarks.http_targets", "--variant", v, "--port", str(p)],
@@ -81,7 +63,7 @@ def run(rounds: int, seconds: float, connections: int) -> dict[str, object]:
     cpu_us: dict[str, list[float]] = {v: [] for v in VARIANTS}
     try:
         for port in ports.values():
-            _wait_ready(port)
+            wait_listening(port)
         for port in ports.values():
             _wrk(wrk, port, 1, connections)  # warm-up
         processes = {v: psutil.Process(s.pid) for v, s in zip(VARIANTS, servers, strict=True)}

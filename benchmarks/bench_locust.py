@@ -15,34 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.ports import free_port, wait_listening
+
 VARIANTS = ("plain", "loadwatch")
 TARGET_RPS = 9_000.0
 TARGET_RATIO = 0.9
 WARM_UP_S = 2.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(port: int, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"server on port {port} did not start within {timeout_s} s")
 
 
 def _child(variant: str, port: int, seconds: float, users: int) -> None:
@@ -99,13 +83,13 @@ def run(seconds: float = 10, *, rounds: int = 3, users: int = 50) -> dict[str, o
 
     Takes about rounds x 2 x (seconds + 4) seconds; sends traffic to 127.0.0.1 only.
     """
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "benchmarks.http_targets", "--variant", "plain"]
     server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL)
     results: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpu_us: dict[str, list[float]] = {v: [] for v in VARIANTS}
     try:
-        _wait_ready(port)
+        wait_listening(port)
         for n in range(rounds):
             for variant in VARIANTS:
                 rps, per_request_us = _measure(variant, port, seconds, users)

@@ -18,14 +18,15 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.openloop import open_loop
+from benchmarks.ports import free_port, listening
 from reference_services.database import Database, make_engine
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
@@ -36,18 +37,6 @@ POSTGRES_URL = os.environ.get(
 USERS = 10_000
 COURSES = 200
 _LUA_KEYS = 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _reachable(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def _seed(url: str) -> float:
@@ -61,7 +50,7 @@ async def _seed(url: str) -> float:
 
 class _Service:
     def __init__(self, database_url: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -77,7 +66,7 @@ class _Service:
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
-        while not _reachable(self.port):
+        while not listening(self.port):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError("the course service did not start")
             time.sleep(0.1)
@@ -129,7 +118,7 @@ async def _warm(base: str, keys: list[tuple[int, int]]) -> None:
     )
 
 
-def _progress_url(base: str) -> object:
+def _progress_url(base: str) -> Callable[[int], str]:
     rng = random.Random(9)
     return lambda i: f"{base}/users/{rng.randrange(1, USERS + 1)}/progress"
 
@@ -165,7 +154,7 @@ def _measure(database_url: str, seconds: float, with_content: bool) -> dict[str,
             open_loop(
                 _progress_url(service.base),
                 rate=500,
-                duration_s=seconds,  # type: ignore[arg-type]
+                duration_s=seconds,
                 headers={"Cache-Control": "no-cache"},
             )
         )
@@ -184,7 +173,7 @@ def run(seconds: float = 10.0) -> dict[str, object]:
         seed_s = asyncio.run(_seed(sqlite_url))
         print(f"  seeded {USERS:,} users on SQLite in {seed_s:.1f} s", flush=True)
         results["sqlite"] = {"seed_s": round(seed_s, 2), **_measure(sqlite_url, seconds, True)}
-    if _reachable(5432):
+    if listening(5432):
         seed_s = asyncio.run(_seed(POSTGRES_URL))
         print(f"  seeded {USERS:,} users on PostgreSQL in {seed_s:.1f} s", flush=True)
         results["postgresql"] = {
