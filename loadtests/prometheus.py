@@ -55,8 +55,10 @@ def promql_error_ratio(window_s: float, selector: str = "") -> str:
     """5xx responses over all responses in the window."""
     total = f"{names.HTTP_REQUESTS}_total"
     sep = "," if selector else ""
+    errors = f'{total}{{{selector}{sep}{names.LABEL_CODE}=~"5.."}}'
+    # `or vector(0)`: with no 5xx series at all the ratio is 0, not "no data".
     return (
-        f'sum(increase({total}{{{selector}{sep}{names.LABEL_CODE}=~"5.."}}[{_window(window_s)}]))'
+        f"(sum(increase({errors}[{_window(window_s)}])) or vector(0))"
         f" / sum(increase({total}{{{selector}}}[{_window(window_s)}]))"
     )
 
