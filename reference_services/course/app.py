@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
 from collector.sla import SLA
-from reference_services.ai_model import Generation, QuantizedModel
+from reference_services.ai_model import MAX_PROMPT_CHARS, Generation, QuantizedModel
 from reference_services.assets import AssetManifest, add_static_routes, api_cache_control
 from reference_services.batching import BatchMetrics, DynamicBatcher
 from reference_services.cache import CacheSource, LRUCache, RedisLayer, TwoLevelCache
@@ -66,6 +66,11 @@ STATIC_SOURCE_DIR = Path(__file__).resolve().parent.parent / "static_src"
 _MAX_PROMPTS = 32
 _JSON = "application/json"
 _HLS = "application/vnd.apple.mpegurl"
+_API_TTL_S = 300
+"""The guide's CDN TTL for cacheable API reads (seconds)."""
+_PUBLIC_CACHE_CONTROL = api_cache_control(_API_TTL_S)
+_PRIVATE_CACHE_CONTROL = f"private, max-age={_API_TTL_S}"
+"""Personalized reads: browsers may keep them, shared caches must not."""
 
 
 class CourseService:
@@ -77,8 +82,6 @@ class CourseService:
         self.db: Database | None = None
         self.cache: TwoLevelCache | None = None
         self.batcher: DynamicBatcher[str, Generation] | None = None
-        self.private_cache_control = "private, " + api_cache_control(300).split(", ", 1)[1]
-        self.public_cache_control = api_cache_control(300)
 
     def database(self) -> Database:
         if self.db is None:
@@ -96,7 +99,7 @@ class CourseService:
         return web.Response(
             body=body,
             content_type=_JSON,
-            headers={"X-Cache": source.value, "Cache-Control": self.private_cache_control},
+            headers={"X-Cache": source.value, "Cache-Control": _PRIVATE_CACHE_CONTROL},
         )
 
     async def content(self, request: web.Request) -> web.Response:
@@ -131,7 +134,7 @@ class CourseService:
         row = rows[0]
         return web.json_response(
             {"id": row.id, "title": row.title, "description": row.description},
-            headers={"Cache-Control": self.public_cache_control},
+            headers={"Cache-Control": _PUBLIC_CACHE_CONTROL},
         )
 
     async def progress(self, request: web.Request) -> web.Response:
@@ -280,7 +283,7 @@ class CourseService:
         return web.Response(
             text=text,
             content_type=_HLS,
-            headers={"Cache-Control": self.public_cache_control, "X-Rendition": available[0].name},
+            headers={"Cache-Control": _PUBLIC_CACHE_CONTROL, "X-Rendition": available[0].name},
         )
 
     async def media(self, request: web.Request) -> web.Response:
@@ -293,7 +296,7 @@ class CourseService:
         return web.Response(
             text=media_playlist(video_id, rendition, duration_s),
             content_type=_HLS,
-            headers={"Cache-Control": self.public_cache_control},
+            headers={"Cache-Control": _PUBLIC_CACHE_CONTROL},
         )
 
     # -- inference -----------------------------------------------------------------------
@@ -304,12 +307,13 @@ class CourseService:
         if (
             not isinstance(prompts, list)
             or not 1 <= len(prompts) <= _MAX_PROMPTS
-            or not all(isinstance(p, str) and 0 < len(p) <= 2000 for p in prompts)
+            or not all(isinstance(p, str) and 0 < len(p) <= MAX_PROMPT_CHARS for p in prompts)
         ):
             raise BadRequest(
                 "invalid prompts",
                 fields={
-                    "prompts": f"expected 1..{_MAX_PROMPTS} non-empty strings of <= 2000 chars"
+                    "prompts": f"expected 1..{_MAX_PROMPTS} non-empty strings of "
+                    f"<= {MAX_PROMPT_CHARS} chars"
                 },
             )
         if self.batcher is None:
