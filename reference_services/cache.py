@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 import logging
 import time
 from collections import OrderedDict
@@ -23,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from collector.cache_metrics import CacheCounters
+from reference_services.key_index import SegmentIndex
 
 __all__ = ["CacheSource", "LRUCache", "RedisLayer", "TwoLevelCache"]
 
@@ -44,7 +44,8 @@ class CacheSource(Enum):
 class LRUCache:
     """A bounded LRU of bytes with per-entry expiry. Pure: `now_s` is passed in.
 
-    get/set are O(1); `delete_matching` is O(entries) (fnmatch patterns, Redis syntax).
+    get/set are O(1) (O(segments) when a key is new); `delete_matching` costs the
+    candidates its patterns' literal segments select (`SegmentIndex`), not all entries.
     """
 
     def __init__(self, max_entries: int) -> None:
@@ -52,6 +53,7 @@ class LRUCache:
             raise ValueError(f"max_entries: expected >= 1, got {max_entries}")
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._index = SegmentIndex()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -63,6 +65,7 @@ class LRUCache:
             return None
         if entry[0] <= now_s:
             del self._entries[key]
+            self._index.discard(key)
             return None
         self._entries.move_to_end(key)
         return entry[1]
@@ -72,17 +75,17 @@ class LRUCache:
         entries = self._entries
         entries[key] = (now_s + ttl_s, value)
         entries.move_to_end(key)
+        self._index.add(key)
         while len(entries) > self.max_entries:
-            entries.popitem(last=False)
+            evicted, _ = entries.popitem(last=False)
+            self._index.discard(evicted)
 
     def delete_matching(self, patterns: Iterable[str]) -> int:
         """Delete keys matching any glob pattern (`user:7:*`); returns how many."""
-        compiled = list(patterns)
-        doomed = [
-            key for key in self._entries if any(fnmatch.fnmatchcase(key, p) for p in compiled)
-        ]
+        doomed = self._index.matching(patterns)
         for key in doomed:
             del self._entries[key]
+            self._index.discard(key)
         return len(doomed)
 
 
