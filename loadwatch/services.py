@@ -64,7 +64,13 @@ def run_serve(
             print(f"loadwatch serve social: --platform: {exc}", file=sys.stderr)
             return 2
         app = make_social_app(behaviours)
-    serve(app, settings.host, settings.port, settings.shutdown_timeout_s)
+    serve(
+        app,
+        settings.host,
+        settings.port,
+        settings.shutdown_timeout_s,
+        backlog=settings.listen_backlog,
+    )
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from collector.gc_tuning import settle_heap
 from reference_services.database import Database, is_unavailable
 
 __all__ = [
@@ -221,12 +222,25 @@ def add_health_routes(app: web.Application, database: Callable[[], Database | No
     app.router.add_get("/readyz", readyz)
 
 
-def serve(app: web.Application, host: str, port: int, shutdown_timeout_s: float) -> None:
+def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    shutdown_timeout_s: float,
+    *,
+    backlog: int = 4096,
+) -> None:
     """Run until SIGINT/SIGTERM, then stop accepting and drain in-flight requests.
 
     Uses uvloop when installed. In-flight requests get `shutdown_timeout_s` seconds to
-    finish before they are cancelled.
+    finish before they are cancelled. `backlog`: the listen queue (aiohttp's default, 128,
+    drops connections when thousands of clients connect within a second).
     """
+
+    async def settle(_: web.Application) -> None:
+        settle_heap()
+
+    app.on_startup.append(settle)  # last: after the app's own start-up work
     loop = None
     try:
         import uvloop
@@ -239,6 +253,7 @@ def serve(app: web.Application, host: str, port: int, shutdown_timeout_s: float)
         host=host,
         port=port,
         shutdown_timeout=shutdown_timeout_s,
+        backlog=backlog,
         access_log=None,
         loop=loop,
         print=lambda message: print(message, flush=True),

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
 
 def free_port() -> int:
@@ -33,6 +33,19 @@ def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout_s: f
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError(f"nothing served on port {port} within {timeout_s} s")
+
+
+def somaxconn() -> int:
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+def listen_backlog(port: int) -> int:
+    """The accept queue length of the socket listening on `port` (ss's Send-Q column)."""
+    ss = require_tool("ss")
+    out = subprocess.run(
+        [ss, "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out.split()[2])
 
 
 def loadwatch(*args: str) -> list[str]:
@@ -78,6 +91,7 @@ def test_the_course_service_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) 
         assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'route="/healthz"' in metrics
+        assert listen_backlog(port) == min(4096, somaxconn())
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30 * TIMEOUT_UNIT_S)
