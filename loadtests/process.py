@@ -28,6 +28,7 @@ from gevent.event import Event
 from locust.env import Environment
 
 from collector.conventions import LIVE_SNAPSHOT_PATH
+from collector.gc_tuning import settle_heap
 from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
 from loadtests.gate import GateOptions, ThresholdResult, evaluate, failed_beyond_recovery
@@ -424,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format=f"loadwatch {spec.role}: %(levelname)s %(message)s"
     )
+    settle_heap()  # thousands of users: fewer, cheaper collector pauses inside measurements
     if spec.role is ProcessRole.WORKER:
         return _run_worker(spec)
     try:

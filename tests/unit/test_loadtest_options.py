@@ -232,3 +232,22 @@ def test_think_time_sets_the_closed_models_mean_pause() -> None:
             ),
             environ={},
         )
+
+
+@pytest.mark.parametrize(
+    ("host", "campaign_host", "local"),
+    [
+        ("http://127.0.0.1:8101", None, True),
+        ("http://localhost:8101", None, True),
+        ("http://[::1]:8101", "http://127.0.0.1:8102", True),
+        ("http://course.internal:8101", None, False),
+        ("http://127.0.0.1:8101", "http://campaign.internal:8102", False),
+    ],
+)
+def test_gevents_blocking_resolver_is_chosen_only_when_no_name_needs_dns(
+    host: str, campaign_host: str | None, local: bool
+) -> None:
+    from loadtests.runner import _resolves_locally
+
+    environ = {"LOADWATCH_CAMPAIGN_HOST": campaign_host} if campaign_host else {}
+    assert _resolves_locally(parse("mixed", "--host", host, environ=environ)) is local
