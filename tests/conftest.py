@@ -36,7 +36,12 @@ def require_tool(name: str) -> str:
     return path
 
 
-_PACKAGES = {"ss": "iproute2", "promtool": "prometheus", "wrk": "wrk", "amtool": "prometheus-alertmanager"}
+_PACKAGES = {
+    "ss": "iproute2",
+    "promtool": "prometheus",
+    "wrk": "wrk",
+    "amtool": "prometheus-alertmanager",
+}
 
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
