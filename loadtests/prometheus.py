@@ -7,20 +7,31 @@ the collector's metric names from `collector.conventions`; `promql_*` build them
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from collector import conventions as names
 
 __all__ = [
+    "AGREEMENT_TOLERANCE",
     "PrometheusError",
     "ServerFigures",
+    "holding_bucket",
+    "p95_agrees",
+    "promql_bucket_bounds",
     "promql_error_ratio",
     "promql_quantile",
     "server_figures",
 ]
+
+AGREEMENT_TOLERANCE = 0.10
+"""Client and server percentiles agree within this relative difference, or when the
+client's value lies in the server histogram bucket that holds the server's value."""
 
 
 class PrometheusError(RuntimeError):
@@ -34,9 +45,35 @@ class ServerFigures:
     p95_ms: float | None
     error_rate: float | None
     requests: float | None
+    p95_bucket_ms: tuple[float, float] | None = None
+    """The histogram bucket (lower, upper] that holds `p95_ms`."""
 
     def to_dict(self) -> dict[str, float | None]:
-        return {"p95_ms": self.p95_ms, "error_rate": self.error_rate, "requests": self.requests}
+        low, high = self.p95_bucket_ms if self.p95_bucket_ms is not None else (None, None)
+        return {
+            "p95_ms": self.p95_ms,
+            "p95_bucket_low_ms": low,
+            "p95_bucket_high_ms": high,
+            "error_rate": self.error_rate,
+            "requests": self.requests,
+        }
+
+
+def holding_bucket(value: float, bounds: Sequence[float]) -> tuple[float, float] | None:
+    """The bucket (lower, upper] of sorted upper `bounds` that holds `value` (lower is 0
+    for the first bucket); None when `value` is beyond the last bound."""
+    index = bisect.bisect_left(bounds, value)
+    if index >= len(bounds):
+        return None
+    return (bounds[index - 1] if index > 0 else 0.0, bounds[index])
+
+
+def p95_agrees(client_ms: float, server_ms: float, bucket_ms: tuple[float, float] | None) -> bool:
+    """Whether the client's and the server's percentile agree: within
+    AGREEMENT_TOLERANCE of the server's value, or inside the server's bucket."""
+    if abs(client_ms - server_ms) <= AGREEMENT_TOLERANCE * server_ms:
+        return True
+    return bucket_ms is not None and bucket_ms[0] < client_ms <= bucket_ms[1]
 
 
 def _window(seconds: float) -> str:
@@ -68,7 +105,13 @@ def promql_requests(window_s: float, selector: str = "") -> str:
     return f"sum(increase({names.HTTP_REQUESTS}_total{{{selector}}}[{_window(window_s)}]))"
 
 
-def _scalar(client: httpx.Client, url: str, query: str, at_s: float) -> float | None:
+def promql_bucket_bounds(window_s: float, selector: str = "") -> str:
+    """One series per histogram bucket bound (`le`) seen in the window."""
+    bucket = f"{names.HTTP_REQUEST_DURATION}_bucket{{{selector}}}"
+    return f"count by (le) (last_over_time({bucket}[{_window(window_s)}]))"
+
+
+def _vector(client: httpx.Client, url: str, query: str, at_s: float) -> list[dict[str, Any]]:
     try:
         response = client.get(f"{url}/api/v1/query", params={"query": query, "time": at_s})
     except httpx.HTTPError as exc:
@@ -78,7 +121,18 @@ def _scalar(client: httpx.Client, url: str, query: str, at_s: float) -> float | 
     body = response.json()
     if body.get("status") != "success":
         raise PrometheusError(f"Prometheus query failed: {body.get('error', body)}")
-    result = body["data"]["result"]
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def _bounds_s(client: httpx.Client, url: str, query: str, at_s: float) -> list[float]:
+    """The finite bucket upper bounds in seconds, sorted."""
+    bounds = {float(series["metric"]["le"]) for series in _vector(client, url, query, at_s)}
+    return sorted(b for b in bounds if math.isfinite(b))
+
+
+def _scalar(client: httpx.Client, url: str, query: str, at_s: float) -> float | None:
+    result = _vector(client, url, query, at_s)
     if not result:
         return None
     value = float(result[0]["value"][1])
@@ -100,8 +154,14 @@ def server_figures(
         quantile = _scalar(client, url, promql_quantile(percentile, window, selector), end_s)
         ratio = _scalar(client, url, promql_error_ratio(window, selector), end_s)
         requests = _scalar(client, url, promql_requests(window, selector), end_s)
+        bucket = None
+        if quantile is not None:
+            bounds = _bounds_s(client, url, promql_bucket_bounds(window, selector), end_s)
+            held = holding_bucket(quantile, bounds)
+            bucket = (held[0] * 1000.0, held[1] * 1000.0) if held is not None else None
     return ServerFigures(
         p95_ms=quantile * 1000.0 if quantile is not None else None,
         error_rate=ratio,
         requests=requests,
+        p95_bucket_ms=bucket,
     )

@@ -27,7 +27,8 @@ class RunInfo:
 
     `started_at` is ISO 8601 UTC; `model` is "closed" or "open"; `users` and `spawn_rate`
     (users/s) describe a closed model, `target_rate` (req/s) an open one; `server` holds
-    optional server-side figures from Prometheus (`p95_ms`, `error_rate`).
+    optional server-side figures from Prometheus (`p95_ms` and the bucket that holds it,
+    `error_rate`, `requests`, and `p95_agrees`: whether the client's p95 agrees with it).
     """
 
     scenario: str
@@ -39,14 +40,17 @@ class RunInfo:
     target_rate: float | None
     workers: int
     sla_source: str
-    server: Mapping[str, float | None] | None = None
+    server: Mapping[str, float | bool | None] | None = None
 
 
 def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, Any]:
     """The run as a JSON-safe dict (`json.dumps(..., allow_nan=False)` works on it)."""
     server = None
     if info.server is not None:
-        server = {k: _num(v, 3 if k.endswith("_ms") else 6) for k, v in info.server.items()}
+        server = {
+            k: v if isinstance(v, bool) else _num(v, 3 if k.endswith("_ms") else 6)
+            for k, v in info.server.items()
+        }
     return {
         "scenario": info.scenario,
         "host": info.host,
@@ -182,7 +186,14 @@ def _facts(info: RunInfo, stats: RunStats) -> str:
     if info.model == "open":
         rows.append(("Missed starts", f"{stats.missed_starts:,}"))
     for key, value in (info.server or {}).items():
-        rows.append((f"Server {key}", "-" if value is None else f"{value:g}"))
+        shown = (
+            "-"
+            if value is None
+            else ("yes" if value else "no")
+            if isinstance(value, bool)
+            else f"{value:g}"
+        )
+        rows.append((f"Server {key}", shown))
     rows.append(("SLA", info.sla_source))
     return "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
 

@@ -48,7 +48,7 @@ from loadtests.options import (
     add_arguments,
     from_args,
 )
-from loadtests.prometheus import PrometheusError, server_figures
+from loadtests.prometheus import PrometheusError, p95_agrees, server_figures
 from loadtests.report import RunInfo, html_report, json_summary
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import campaign_base_url
@@ -310,8 +310,9 @@ def _report(
 
 def _server_side(
     options: LoadTestOptions, sla: SLA, outcome: RunOutcome, stats: RunStats, out: TextIO
-) -> dict[str, float | None] | None:
-    """With --prometheus: the server's p95 and error ratio over the run, printed beside ours."""
+) -> dict[str, float | bool | None] | None:
+    """With --prometheus: the server's p95 and error ratio over the run, printed beside ours,
+    and whether the two p95s agree (`p95_agrees`, see `loadtests.prometheus.p95_agrees`)."""
     if options.prometheus_url is None:
         return None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
@@ -332,13 +333,19 @@ def _server_side(
         return "-" if value is None else f"{value:.2%}"
 
     client_p = stats.sketch.quantile(percentile) * 1000.0 if stats.requests else None
+    agrees = None
+    if client_p is not None and figures.p95_ms is not None:
+        agrees = p95_agrees(client_p, figures.p95_ms, figures.p95_bucket_ms)
+    bucket = figures.p95_bucket_ms
+    held = f" (bucket {bucket[0]:g}-{bucket[1]:g} ms)" if bucket is not None else ""
+    verdict = {None: "", True: "; they agree", False: "; they disagree"}[agrees]
     print(
-        f"server side (Prometheus): {sla.objectives.latency.label} {ms(figures.p95_ms)}, "
+        f"server side (Prometheus): {sla.objectives.latency.label} {ms(figures.p95_ms)}{held}, "
         f"errors {pct(figures.error_rate)}; client side: {ms(client_p)}, "
-        f"errors {pct(stats.error_rate)}",
+        f"errors {pct(stats.error_rate)}{verdict}",
         file=out,
     )
-    return figures.to_dict()
+    return {**figures.to_dict(), "client_p95_ms": client_p, "p95_agrees": agrees}
 
 
 def _run_workers(options: LoadTestOptions, err: TextIO) -> int:

@@ -375,6 +375,10 @@ def test_the_server_side_figures_of_the_run_come_from_prometheus(
     assert server["requests"] == pytest.approx(summary["requests"], rel=0.15)
     assert server["p95_ms"] > 0
     assert server["error_rate"] == 0.0
+    low, high = server["p95_bucket_low_ms"], server["p95_bucket_high_ms"]
+    assert low < server["p95_ms"] <= high
+    assert server["client_p95_ms"] == summary["latency_ms"]["p95"]
+    assert isinstance(server["p95_agrees"], bool)
     # How close the client's and the server's p95 are is a measurement, not a test: at
     # millisecond latencies Locust's own overhead on a loaded machine dominates the gap.
 

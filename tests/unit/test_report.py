@@ -159,13 +159,15 @@ def test_thresholds_and_the_verdict_come_from_the_gate() -> None:
 
 
 def test_server_figures_are_rounded_and_nan_becomes_null() -> None:
-    server = {"p95_ms": 180.12345, "error_rate": float("nan"), "p99_ms": None}
+    server = {"p95_ms": 180.12345, "error_rate": float("nan"), "p99_ms": None, "p95_agrees": True}
     info = dataclasses.replace(CLOSED, server=server)
     assert json_summary(info, STATS, VERDICT)["server"] == {
         "p95_ms": 180.123,
         "error_rate": None,
         "p99_ms": None,
+        "p95_agrees": True,
     }
+    assert "<th>Server p95_agrees</th><td>yes</td>" in html_report(info, STATS, VERDICT)
 
 
 @pytest.mark.parametrize("requests", [300, 0], ids=["full-run", "empty-run"])
