@@ -390,7 +390,9 @@ class RunOutcome:
     """What the master (or local) child hands back: the merged recorder and how it ended.
 
     `worker_requests` maps each worker to the requests it recorded in all; `locust_requests`
-    is Locust's own merged count (both to check that no report was lost).
+    is Locust's own merged count (both to check that no report was lost). `late_requests`
+    completed after the run's end, while users were being stopped; they are not recorded
+    (stopping 10,000 users blocks the process, so their latency is the teardown's).
     """
 
     recorder: Mapping[str, Any]
@@ -401,6 +403,7 @@ class RunOutcome:
     abort_threshold: Mapping[str, Any] | None = None
     worker_requests: Mapping[str, int] = field(default_factory=dict)
     locust_requests: int = 0
+    late_requests: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -412,6 +415,7 @@ class RunOutcome:
             "abort_threshold": self.abort_threshold,
             "worker_requests": dict(self.worker_requests),
             "locust_requests": self.locust_requests,
+            "late_requests": self.late_requests,
         }
 
     @classmethod

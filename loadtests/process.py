@@ -39,6 +39,7 @@ from loadtests.progress import progress_line
 from loadtests.runner import EXIT_ABORTED, EXIT_CONFIG
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
+from loadtests.spawning import SmoothDispatcher
 from loadtests.stats import RunRecorder, summarize
 
 __all__ = ["RequestRecorder", "RunPlan", "main"]
@@ -84,10 +85,14 @@ class RequestRecorder:
     Register `on_request` on `environment.events.request`. Latency is Locust's response_time,
     or, when the request's greenlet carries an intended start (open model), the time since
     that start, with Locust's figure as the raw latency. Costs a few microseconds a request.
+    After `close()` (the run has ended; Locust is stopping users) requests are only counted
+    in `late`.
     """
 
     def __init__(self, recorder: RunRecorder) -> None:
         self.recorder = recorder
+        self.closed = False
+        self.late = 0
         self.total = 0
         self.busy = 0
         self.peak = 0
@@ -100,6 +105,9 @@ class RequestRecorder:
         exception: BaseException | None = None,
         **_: Any,
     ) -> None:
+        if self.closed:
+            self.late += 1
+            return
         now_s = time.time()
         raw_s = max(0.0, (response_time or 0.0) / 1000.0)
         intended_s = getattr(gevent.getcurrent(), INTENDED_ATTR, None)
@@ -110,6 +118,10 @@ class RequestRecorder:
             since_s = max(raw_s, time.perf_counter() - intended_s)
             self.recorder.record(endpoint, since_s, exception is None, now_s, raw_latency_s=raw_s)
         self.total += 1
+
+    def close(self, **_: Any) -> None:
+        """Stop recording: a `test_stopping` listener."""
+        self.closed = True
 
     def missed(self, now_s: float, count: int) -> None:
         self.recorder.record_missed(now_s, count)
@@ -137,7 +149,11 @@ class RequestRecorder:
 
 def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
     classes = SCENARIOS[spec.options.scenario].user_classes()
-    env = Environment(user_classes=[*classes, OpenModelDriver], host=spec.options.host)
+    env = Environment(
+        user_classes=[*classes, OpenModelDriver],
+        host=spec.options.host,
+        dispatcher_class=SmoothDispatcher,
+    )
     setattr(env, SETTINGS_ATTR, spec.options.settings)
     return env, classes
 
@@ -178,6 +194,7 @@ class _Owner:
         self.failed: ThresholdResult | None = None
         self.finals: set[str] = set()
         self.totals: dict[str, int] = {}
+        self.late: dict[str, int] = {}
         self.users: dict[str, int] = {}
         self.holder: RequestRecorder | None = None
         self.merged = RunRecorder(started_at_s=time.time())  # replaced when the run starts
@@ -193,6 +210,7 @@ class _Owner:
             return
         self.merged.merge(RunRecorder.from_dict(payload))
         self.totals[client_id] = int(data["loadwatch_total"])
+        self.late[client_id] = int(data.get("loadwatch_late", 0))
         self.users[client_id] = int(data["loadwatch_users"])
         if data.get("loadwatch_final"):
             self.finals.add(client_id)
@@ -243,6 +261,7 @@ class _Owner:
         else:
             self.holder = RequestRecorder(self.merged)
             env.events.request.add_listener(self.holder.on_request)
+            env.events.test_stopping.add_listener(self.holder.close)
             _apply(env, self.holder, plan)
             self.merged = self.holder.recorder
         if options.rate is not None:
@@ -268,12 +287,16 @@ class _Owner:
             abort_threshold=self.failed.to_dict() if self.failed is not None else None,
             worker_requests=dict(sorted(self.totals.items())),
             locust_requests=int(env.stats.total.num_requests),
+            late_requests=sum(self.late.values()) if self.distributed else self.holder_late(),
         )
         if self.spec.result_path is not None:
             _write(self.spec.result_path, outcome)
         live.stop()
         runner.quit()
         return 0
+
+    def holder_late(self) -> int:
+        return self.holder.late if self.holder is not None else 0
 
     def serve_live(self, runner: Any) -> Any:
         """Serve /live/snapshot on 127.0.0.1 and close a snapshot every second."""
@@ -379,6 +402,7 @@ def _run_worker(spec: ProcessSpec) -> int:
     env, _ = _environment(spec)
     holder = RequestRecorder(RunRecorder(started_at_s=time.time()))
     env.events.request.add_listener(holder.on_request)
+    env.events.test_stopping.add_listener(holder.close)
     state: dict[str, RunPlan] = {}
     runner = env.create_worker_runner(spec.master_host, spec.master_port)
 
@@ -392,6 +416,7 @@ def _run_worker(spec: ProcessSpec) -> int:
             return
         data["loadwatch"] = holder.take().to_dict()
         data["loadwatch_total"] = holder.total
+        data["loadwatch_late"] = holder.late
         open_model = plan.rate_per_process is not None
         data["loadwatch_users"] = holder.take_peak() if open_model else runner.user_count
 

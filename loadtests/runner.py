@@ -284,6 +284,12 @@ def _report(
             f" requests (Locust counted {outcome.locust_requests:,})",
             file=out,
         )
+    if outcome.late_requests:
+        print(
+            f"{outcome.late_requests:,} requests completed while users were being stopped;"
+            " not counted (their latency would be the teardown's)",
+            file=out,
+        )
     out.write(verdict_table(verdict))
     server = _server_side(options, sla, outcome, stats, out)
     info = RunInfo(
