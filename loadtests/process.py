@@ -32,6 +32,7 @@ from collector.gc_tuning import settle_heap
 from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
 from loadtests.gate import GateOptions, ThresholdResult, evaluate, failed_beyond_recovery
+from loadtests.keepalive import patch_connection_check
 from loadtests.live import LiveView
 from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
 from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
@@ -451,6 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format=f"loadwatch {spec.role}: %(levelname)s %(message)s"
     )
     settle_heap()  # thousands of users: fewer, cheaper collector pauses inside measurements
+    patch_connection_check()  # keep-alive beyond 1,024 sockets
     if spec.role is ProcessRole.WORKER:
         return _run_worker(spec)
     try:
