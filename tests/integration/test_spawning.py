@@ -46,13 +46,13 @@ def dispatched(users: int, rate: float) -> dict[str, list[int]]:
     return totals
 
 
-def test_a_ramp_of_200_users_per_second_starts_10_at_a_time_instead_of_200() -> None:
-    totals = dispatched(users=400, rate=200)
-    assert totals["locust"] == [200, 400]
-    assert totals["smooth"] == list(range(10, 401, 10))
+def test_a_ramp_of_1000_users_per_second_starts_10_at_a_time_instead_of_1000() -> None:
+    totals = dispatched(users=2000, rate=1000)
+    assert totals["locust"] == [1000, 2000]
+    assert totals["smooth"] == list(range(10, 2001, 10))
 
 
-def test_below_20_users_per_second_users_start_one_at_a_time() -> None:
+def test_below_100_users_per_second_users_start_one_at_a_time() -> None:
     totals = dispatched(users=6, rate=5)
     assert totals["locust"] == [5, 6]
     assert totals["smooth"] == [1, 2, 3, 4, 5, 6]
