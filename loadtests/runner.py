@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from collector.quantiles import QuantileSketch
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
 from loadtests.gate import GateOptions, Metric, ThresholdResult, Verdict, evaluate, verdict_table
 from loadtests.options import (
@@ -324,9 +325,10 @@ def _server_side(
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
     end_s = outcome.started_at_s + outcome.duration_s + PROMETHEUS_SETTLE_S
     percentile = sla.objectives.latency.percentile
+    from_s, client_sketch = _steady_part(stats, options.ramp_up_s)
     try:
         figures = server_figures(
-            options.prometheus_url, outcome.started_at_s, end_s, percentile=percentile
+            options.prometheus_url, outcome.started_at_s + from_s, end_s, percentile=percentile
         )
     except PrometheusError as exc:
         print(f"server side: not available ({exc})", file=out)
@@ -338,20 +340,42 @@ def _server_side(
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{value:.2%}"
 
-    client_p = stats.sketch.quantile(percentile) * 1000.0 if stats.requests else None
+    client_p = client_sketch.quantile(percentile) * 1000.0 if client_sketch.count else None
     agrees = None
     if client_p is not None and figures.p95_ms is not None:
         agrees = p95_agrees(client_p, figures.p95_ms, figures.p95_bucket_ms)
     bucket = figures.p95_bucket_ms
     held = f" (bucket {bucket[0]:g}-{bucket[1]:g} ms)" if bucket is not None else ""
     verdict = {None: "", True: "; they agree", False: "; they disagree"}[agrees]
+    period = f" from {from_s:g}s (after the ramp-up)" if from_s > 0 else ""
     print(
-        f"server side (Prometheus): {sla.objectives.latency.label} {ms(figures.p95_ms)}{held}, "
+        f"server side (Prometheus){period}: {sla.objectives.latency.label} "
+        f"{ms(figures.p95_ms)}{held}, "
         f"errors {pct(figures.error_rate)}; client side: {ms(client_p)}, "
         f"errors {pct(stats.error_rate)}{verdict}",
         file=out,
     )
-    return {**figures.to_dict(), "client_p95_ms": client_p, "p95_agrees": agrees}
+    return {
+        **figures.to_dict(),
+        "from_s": from_s,
+        "client_p95_ms": client_p,
+        "p95_agrees": agrees,
+    }
+
+
+def _steady_part(stats: RunStats, ramp_up_s: float | None) -> tuple[float, QuantileSketch]:
+    """(start in seconds after the run's start, latency sketch) of the run after `ramp_up_s`:
+    the windows that start at or after it. The whole run when there is no ramp-up or no
+    such window. Both sides are compared over this part: a ramp's connection set-up and
+    user start-up show in the client's latency, never in a server histogram."""
+    if ramp_up_s:
+        steady = [w for w in stats.windows if w.start_s >= ramp_up_s and w.requests > 0]
+        if steady:
+            sketch = QuantileSketch(stats.sketch.relative_accuracy)
+            for window in steady:
+                sketch.merge(window.sketch)
+            return steady[0].start_s, sketch
+    return 0.0, stats.sketch
 
 
 def _run_workers(options: LoadTestOptions, err: TextIO) -> int:
