@@ -252,7 +252,28 @@ def _sla_scenario(quick: bool) -> list[Row]:
             "p95 < 200 ms, errors < 1 %",
             ok,
         ),
+        _agreement_row(r),
     ]
+
+
+def _agreement_row(r: dict[str, Any]) -> Row:
+    """Client p95 against the server's Prometheus histogram p95 of the same run."""
+    measure = "client p95 vs server (Prometheus histogram) p95, same SLA scenario run"
+    if r.get("compared_from_s"):
+        measure += f", from {r['compared_from_s']:g} s (after the ramp-up)"
+    target = "within 10 % or inside the server's bucket"
+    server = r.get("server_p95_ms")
+    if server is None:
+        return (measure, "not measured (prometheus not installed)", "", target, None)
+    low, high = r["server_p95_bucket_ms"]
+    bucket = f", bucket {low:g}-{high:g} ms" if low is not None else ""
+    return (
+        measure,
+        f"client {r['client_p95_ms']:.1f} ms",
+        f"server {server:.1f} ms{bucket}",
+        target,
+        bool(r["p95_agrees"]),
+    )
 
 
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {

@@ -6,7 +6,9 @@ Seeds SQLite (10,000 users, 200 courses), starts `loadwatch serve course` on 127
 and runs `loadwatch loadtest course --users 10000 --spawn-rate 1000 --think-time 10s`
 (about 1,000 req/s once all users are in) on this same machine, load generator included.
 Reports the run's rps, p95, error rate and the gate's verdict (windows after a 15 s
-ramp-up are judged too).
+ramp-up are judged too). When `prometheus` is installed it scrapes the service every
+second and the run is given `--prometheus`, so the client's p95 is compared with the
+server's histogram p95 of the same run (agree: within 10 % or inside the server's bucket).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from benchmarks.prometheus_server import scraping_prometheus
 from loadwatch.stack import free_port
 
 
@@ -70,42 +74,14 @@ def run(users: int = 10_000, seconds: float = 60.0) -> dict[str, object]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the course service did not start")
                 time.sleep(0.2)
-            out = Path(folder) / "run.json"
-            spawn_rate = max(1, users // 10)
-            command = [
-                "loadtest",
-                "course",
-                "--host",
-                f"http://127.0.0.1:{port}",
-                "--users",
-                str(users),
-                "--spawn-rate",
-                str(spawn_rate),
-                "--think-time",
-                "10s",
-                "--duration",
-                f"{seconds:g}s",
-                "--window",
-                "10s",
-                "--ramp-up",
-                "15s",
-                "--json",
-                str(out),
-            ]
-            print(f"  loadwatch {' '.join(command)}", flush=True)
-            result = subprocess.run(
-                [sys.executable, "-m", "loadwatch", *command],
-                capture_output=True,
-                text=True,
-                timeout=seconds + 180,
-            )
-            print(result.stdout[-2500:], flush=True)
-            summary = json.loads(out.read_text())
+            with scraping_prometheus(f"127.0.0.1:{port}", Path(folder)) as prometheus:
+                result, command, summary = _load(port, users, seconds, Path(folder), prometheus)
         finally:
             service.terminate()
             service.wait(timeout=30)
+    server = summary.get("server") or {}
     return {
-        "command": "loadwatch " + " ".join(command[:2] + command[4:-2]),
+        "command": command,
         "exit_code": result.returncode,
         "users": users,
         "rps": summary["rps"],
@@ -114,10 +90,56 @@ def run(users: int = 10_000, seconds: float = 60.0) -> dict[str, object]:
         "p95_ms": summary["latency_ms"]["p95"],
         "p99_ms": summary["latency_ms"]["p99"],
         "passed": summary["passed"],
+        "server_p95_ms": server.get("p95_ms"),
+        "client_p95_ms": server.get("client_p95_ms"),
+        "compared_from_s": server.get("from_s"),
+        "server_p95_bucket_ms": [server.get("p95_bucket_low_ms"), server.get("p95_bucket_high_ms")],
+        "p95_agrees": server.get("p95_agrees"),
         "thresholds": [
             {k: t[k] for k in ("name", "observed", "ok")} for t in summary["thresholds"]
         ],
     }
+
+
+def _load(
+    port: int, users: int, seconds: float, folder: Path, prometheus: str | None
+) -> tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]:
+    """Run the load test; (the finished process, the command as shown, the JSON summary)."""
+    out = folder / "run.json"
+    spawn_rate = max(1, users // 10)
+    command = [
+        "loadtest",
+        "course",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(spawn_rate),
+        "--think-time",
+        "10s",
+        "--duration",
+        f"{seconds:g}s",
+        "--window",
+        "10s",
+        "--ramp-up",
+        "15s",
+    ]
+    shown = ["loadwatch", *command[:2], *command[4:]]  # without the host's random port
+    if prometheus is not None:
+        command += ["--prometheus", prometheus]
+        shown += ["--prometheus", "URL"]
+    command += ["--json", str(out)]
+    print(f"  loadwatch {' '.join(command)}", flush=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "loadwatch", *command],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 180,
+    )
+    print(result.stdout[-2500:], flush=True)
+    summary: dict[str, Any] = json.loads(out.read_text())
+    return result, " ".join(shown), summary
 
 
 def main() -> None:
