@@ -40,7 +40,7 @@ from loadtests.progress import progress_line
 from loadtests.runner import EXIT_ABORTED, EXIT_CONFIG
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
-from loadtests.spawning import SmoothDispatcher
+from loadtests.spawning import SmoothDispatcher, freeze_started_users
 from loadtests.stats import RunRecorder, summarize
 
 __all__ = ["RequestRecorder", "RunPlan", "main"]
@@ -156,6 +156,7 @@ def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
         dispatcher_class=SmoothDispatcher,
     )
     setattr(env, SETTINGS_ATTR, spec.options.settings)
+    env.events.spawning_complete.add_listener(freeze_started_users)
     return env, classes
 
 

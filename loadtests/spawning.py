@@ -24,7 +24,7 @@ from typing import Any
 
 from locust.dispatch import UsersDispatcher
 
-__all__ = ["DISPATCHES_PER_S", "SmoothDispatcher", "batch_size"]
+__all__ = ["DISPATCHES_PER_S", "SmoothDispatcher", "batch_size", "freeze_started_users"]
 
 DISPATCHES_PER_S = 100
 """Batches a second; 1,000 users/s becomes 10 users every 10 ms (about 2.5 ms of work)."""
@@ -33,6 +33,12 @@ DISPATCHES_PER_S = 100
 def batch_size(spawn_rate: float, dispatches_per_s: int = DISPATCHES_PER_S) -> int:
     """Users started per dispatch at `spawn_rate` users/s (at least 1)."""
     return max(1, math.ceil(spawn_rate / dispatches_per_s))
+
+
+def freeze_started_users(**_: Any) -> None:
+    """`spawning_complete` listener: workers, which spawn what a master dispatches, freeze
+    their users once the ramp is over (the dispatcher's freezes run on the master)."""
+    gc.freeze()
 
 
 class SmoothDispatcher(UsersDispatcher):  # type: ignore[misc]
