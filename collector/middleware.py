@@ -6,7 +6,8 @@
 
 aiohttp's middleware chain costs ~2.5 us a request before any work; wrapping the handlers
 when the application starts costs one coroutine call. Requests that match no route (404,
-405) are counted under the single route label `<unmatched>`. The wrapper records into a
+405) are counted under the single route label `<unmatched>` by aiohttp's own error route,
+so matched requests pay nothing for that (see `_count_unmatched`). The wrapper records into a
 `RouteSeries` (one list append, ~0.1 us); everything else happens in bulk at scrape time
 or once a second.
 """
@@ -23,7 +24,7 @@ from time import perf_counter
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractRoute, MatchInfoError, UrlDispatcher
+from aiohttp.web_urldispatcher import AbstractRoute, MatchInfoError, SystemRoute, UrlDispatcher
 from prometheus_client import REGISTRY
 from prometheus_client import generate_latest as generate_text
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
@@ -111,20 +112,41 @@ def _wrap_routes(app: web.Application, inst: Instrumentation) -> None:
             _wrap_routes(sub_app, inst)
 
 
+def _unmatched_method(request: web.Request) -> str:
+    return request.method if request.method in _KNOWN_METHODS else "OTHER"
+
+
+async def _system_route_counted(self: SystemRoute, request: web.Request) -> web.StreamResponse:
+    """aiohttp's SystemRoute handler (raise the 404/405 of a request no route matched),
+    first recorded under `<unmatched>` by the innermost instrumented app of the request."""
+    for app in reversed(request.match_info.apps):
+        inst = app.get(INSTRUMENTATION_KEY)
+        if inst is not None:
+            series = inst.requests.series(names.UNMATCHED_ROUTE, _unmatched_method(request))
+            series.append((self._http_exception.status, 0.0))
+            break
+    raise self._http_exception
+
+
 def _count_unmatched(router: UrlDispatcher, inst: Instrumentation) -> None:
-    """Make requests no route matched reach a timed handler under the `<unmatched>` label."""
+    """Make requests no route matched count under the `<unmatched>` label.
+
+    aiohttp answers them from a SystemRoute created per request; its handler is replaced
+    once per process by one that records the status first (instant: the recorded duration
+    is 0), so matched requests pay nothing. Should a future aiohttp not have that handler,
+    the router's resolve is wrapped instead (one more coroutine call on every request).
+    """
+    if getattr(SystemRoute, "_handle", None) is _system_route_counted:
+        return
+    if callable(getattr(SystemRoute, "_handle", None)):
+        SystemRoute._handle = _system_route_counted  # type: ignore[method-assign]
+        return
     resolve = router.resolve
-    series_by_method: dict[str, RouteSeries] = {}
 
     async def resolve_counted(request: web.Request) -> Any:
         match_info = await resolve(request)
         if isinstance(match_info, MatchInfoError):
-            method = request.method if request.method in _KNOWN_METHODS else "OTHER"
-            series = series_by_method.get(method)
-            if series is None:
-                series = series_by_method[method] = inst.requests.series(
-                    names.UNMATCHED_ROUTE, method
-                )
+            series = inst.requests.series(names.UNMATCHED_ROUTE, _unmatched_method(request))
             route = match_info.route
             route._handler = _timed(route.handler, series, inst)  # type: ignore[assignment]
         return match_info

@@ -245,3 +245,24 @@ async def test_handlers_decorated_with_functools_wraps_are_still_timed(
         labels["route"]: value for labels, value in samples(text, names.HTTP_REQUESTS + "_total")
     }
     assert counts == {"/decorated": 1.0}
+
+
+async def test_an_uninstrumented_app_beside_an_instrumented_one_answers_404_and_405_as_before(
+    client: TestClient,
+) -> None:
+    async def only_get(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    plain = web.Application()
+    plain.router.add_get("/thing", only_get)
+    async with TestClient(TestServer(plain)) as other:
+        assert (await other.get("/missing")).status == 404
+        assert (await other.post("/thing")).status == 405
+        assert (await other.get("/thing")).status == 200
+    assert (await client.get("/api/missing")).status == 404
+    text = await scrape(client)
+    codes = {
+        (labels["route"], labels["method"], labels["code"]): value
+        for labels, value in samples(text, names.HTTP_REQUESTS + "_total")
+    }
+    assert codes == {(names.UNMATCHED_ROUTE, "GET", "404"): 1.0}  # only the instrumented app's
