@@ -289,7 +289,7 @@ class _Owner:
             abort_threshold=self.failed.to_dict() if self.failed is not None else None,
             worker_requests=dict(sorted(self.totals.items())),
             locust_requests=int(env.stats.total.num_requests),
-            late_requests=sum(self.late.values()) if self.distributed else self.holder_late(),
+            late_requests=self.late_requests(),
         )
         if self.spec.result_path is not None:
             _write(self.spec.result_path, outcome)
@@ -297,7 +297,10 @@ class _Owner:
         runner.quit()
         return 0
 
-    def holder_late(self) -> int:
+    def late_requests(self) -> int:
+        """Requests that completed while users were being stopped, in every process."""
+        if self.distributed:
+            return sum(self.late.values())
         return self.holder.late if self.holder is not None else 0
 
     def serve_live(self, runner: Any) -> Any:

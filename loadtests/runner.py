@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from collector.quantiles import QuantileSketch
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
 from loadtests.gate import GateOptions, Metric, ThresholdResult, Verdict, evaluate, verdict_table
 from loadtests.options import (
@@ -53,7 +52,7 @@ from loadtests.prometheus import PrometheusError, p95_agrees, server_figures
 from loadtests.report import RunInfo, html_report, json_summary
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import campaign_base_url
-from loadtests.stats import RunRecorder, RunStats, summarize
+from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
 
 __all__ = [
     "EXIT_ABORTED",
@@ -325,7 +324,7 @@ def _server_side(
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
     end_s = outcome.started_at_s + outcome.duration_s + PROMETHEUS_SETTLE_S
     percentile = sla.objectives.latency.percentile
-    from_s, client_sketch = _steady_part(stats, options.ramp_up_s)
+    from_s, client_sketch = steady_part(stats, options.ramp_up_s)
     try:
         figures = server_figures(
             options.prometheus_url, outcome.started_at_s + from_s, end_s, percentile=percentile
@@ -361,21 +360,6 @@ def _server_side(
         "client_p95_ms": client_p,
         "p95_agrees": agrees,
     }
-
-
-def _steady_part(stats: RunStats, ramp_up_s: float | None) -> tuple[float, QuantileSketch]:
-    """(start in seconds after the run's start, latency sketch) of the run after `ramp_up_s`:
-    the windows that start at or after it. The whole run when there is no ramp-up or no
-    such window. Both sides are compared over this part: a ramp's connection set-up and
-    user start-up show in the client's latency, never in a server histogram."""
-    if ramp_up_s:
-        steady = [w for w in stats.windows if w.start_s >= ramp_up_s and w.requests > 0]
-        if steady:
-            sketch = QuantileSketch(stats.sketch.relative_accuracy)
-            for window in steady:
-                sketch.merge(window.sketch)
-            return steady[0].start_s, sketch
-    return 0.0, stats.sketch
 
 
 def _run_workers(options: LoadTestOptions, err: TextIO) -> int:

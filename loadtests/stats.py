@@ -22,6 +22,7 @@ __all__ = [
     "RunRecorder",
     "RunStats",
     "WindowStats",
+    "steady_part",
     "summarize",
 ]
 
@@ -368,3 +369,18 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
         window_s=recorder.window_s,
         slow_s=recorder.slow_s,
     )
+
+
+def steady_part(stats: RunStats, ramp_up_s: float | None) -> tuple[float, QuantileSketch]:
+    """(start in seconds after the run's start, latency sketch) of the run after `ramp_up_s`:
+    the windows that start at or after it. The whole run when there is no ramp-up or no
+    such window. Client and server p95 are compared over this part: a ramp's connection
+    set-up and user start-up show in the client's latency, never in a server histogram."""
+    if ramp_up_s:
+        steady = [w for w in stats.windows if w.start_s >= ramp_up_s and w.requests > 0]
+        if steady:
+            sketch = QuantileSketch(stats.sketch.relative_accuracy)
+            for window in steady:
+                sketch.merge(window.sketch)
+            return steady[0].start_s, sketch
+    return 0.0, stats.sketch

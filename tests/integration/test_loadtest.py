@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from benchmarks.prometheus_server import scraping_prometheus
 from collector.sla import DEFAULT_SLA_YAML
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
@@ -308,48 +309,14 @@ def test_an_open_model_run_counts_a_server_stall_from_the_intended_start(tmp_pat
     assert summary["latency_raw_ms"]["max"] >= 1000.0  # the stalled requests themselves
 
 
-PROMETHEUS_CONFIG = """
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: course
-    static_configs:
-      - targets: ["{target}"]
-"""
-
-
 @pytest.fixture
 def prometheus_url(course_url: str, tmp_path: Path) -> Iterator[str]:
     """A real Prometheus scraping the course service every second."""
-    binary = require_tool("prometheus")
-    port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(PROMETHEUS_CONFIG.replace("{target}", course_url.split("//", 1)[1]))
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(f"{url}/-/ready", process, timeout_s=30)
-        deadline = time.monotonic() + 20 * TIMEOUT_UNIT_S
-        while True:
-            up = httpx.get(f"{url}/api/v1/query", params={"query": "up"}, timeout=2).json()
-            if any(r["value"][1] == "1" for r in up["data"]["result"]):
-                break
-            assert time.monotonic() < deadline, "Prometheus never scraped the course service"
-            time.sleep(0.2)
+    require_tool("prometheus")
+    target = course_url.split("//", 1)[1]
+    with scraping_prometheus(target, tmp_path, timeout_s=30 * TIMEOUT_UNIT_S) as url:
+        assert url is not None
         yield url
-    finally:
-        stop(process)
 
 
 def test_the_server_side_figures_of_the_run_come_from_prometheus(

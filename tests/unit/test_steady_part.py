@@ -2,8 +2,7 @@
 
 import pytest
 
-from loadtests.runner import _steady_part
-from loadtests.stats import RunRecorder, summarize
+from loadtests.stats import RunRecorder, steady_part, summarize
 
 STARTED_S = 500.0
 
@@ -19,7 +18,7 @@ def ramped_run() -> RunRecorder:
 
 def test_after_a_ramp_up_only_the_windows_that_start_after_it_count() -> None:
     stats = summarize(ramped_run(), duration_s=30.0)
-    from_s, sketch = _steady_part(stats, 10.0)
+    from_s, sketch = steady_part(stats, 10.0)
     assert from_s == 10.0
     assert sketch.count == 200
     assert sketch.quantile(0.95) == pytest.approx(0.005, rel=0.01)
@@ -27,7 +26,7 @@ def test_after_a_ramp_up_only_the_windows_that_start_after_it_count() -> None:
 
 
 def test_a_ramp_up_between_window_starts_begins_at_the_next_window() -> None:
-    from_s, sketch = _steady_part(summarize(ramped_run(), duration_s=30.0), 12.0)
+    from_s, sketch = steady_part(summarize(ramped_run(), duration_s=30.0), 12.0)
     assert (from_s, sketch.count) == (20.0, 100)
 
 
@@ -36,5 +35,5 @@ def test_without_a_ramp_up_or_a_window_after_it_the_whole_run_counts(
     ramp_up_s: float | None,
 ) -> None:
     stats = summarize(ramped_run(), duration_s=30.0)
-    from_s, sketch = _steady_part(stats, ramp_up_s)
+    from_s, sketch = steady_part(stats, ramp_up_s)
     assert (from_s, sketch.count) == (0.0, 300)
