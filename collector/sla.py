@@ -5,6 +5,10 @@ Every error is an `SLAError` naming the file, the field path and the bad value, 
 ``sla.yaml: objectives.latency.threshold: expected a duration like '200ms', '1s' or '30d',
 got 'fast'``.
 
+Every objective is optional, as in real SLO documents: an objective that is absent (or set
+to ``null`` in an override) is not judged, gets no rule and no panel. A file that states no
+objective at all is an error.
+
 Overrides: ``services.<name>.objectives`` replaces any subset of the objectives for one
 service, ``services.<name>.routes.<route template>`` any subset for one route of it.
 """
@@ -30,6 +34,7 @@ from collector.units import (
 
 __all__ = [
     "DEFAULT_SLA_YAML",
+    "OBJECTIVE_KEYS",
     "SLA",
     "SLA_FILENAME",
     "AvailabilityObjective",
@@ -45,6 +50,12 @@ __all__ = [
 ]
 
 SLA_FILENAME = "sla.yaml"
+DEFAULT_SLOW_REQUEST_S = 1.0
+"""Where a load test counts a request as slow when no slow_request objective is stated."""
+DEFAULT_PERCENTILE = 0.95
+"""The percentile shown (progress line, server comparison) when no latency objective is set."""
+DEFAULT_AVAILABILITY_WINDOW = "30d"
+"""The rolling window of ``availability: 99.9%`` written without one."""
 
 DEFAULT_SLA_YAML = """\
 # loadwatch service-level objectives. Every rule, dashboard and load-test gate comes from here.
@@ -106,29 +117,58 @@ class AvailabilityObjective:
 
 @dataclass(frozen=True, slots=True)
 class Objectives:
-    """One complete set of objectives (the defaults, or those of a service or route)."""
+    """The objectives of the defaults, a service or a route; None: not stated, not judged."""
 
-    latency: LatencyObjective
-    slow_request_s: float
-    error_rate: float
-    availability: AvailabilityObjective
-    throughput_rps: float
-    concurrent_users: int
+    latency: LatencyObjective | None = None
+    slow_request_s: float | None = None
+    error_rate: float | None = None
+    availability: AvailabilityObjective | None = None
+    throughput_rps: float | None = None
+    concurrent_users: int | None = None
 
     def describe(self) -> list[tuple[str, str]]:
-        """(objective, human statement) rows, in a stable order."""
-        return [
-            ("latency", f"{self.latency.label} < {format_duration(self.latency.threshold_s)}"),
-            ("slow_request", f"> {format_duration(self.slow_request_s)} is slow"),
-            ("error_rate", f"< {_pct(self.error_rate)}"),
-            (
-                "availability",
-                f">= {_pct(self.availability.target)} over "
-                f"{format_duration(self.availability.window_s)}",
-            ),
-            ("throughput", f">= {self.throughput_rps:g} req/s"),
-            ("concurrent_users", f"{self.concurrent_users:,}"),
-        ]
+        """(objective, human statement) rows for the stated objectives, in a stable order."""
+        rows: list[tuple[str, str]] = []
+        if self.latency is not None:
+            threshold = format_duration(self.latency.threshold_s)
+            rows.append(("latency", f"{self.latency.label} < {threshold}"))
+        if self.slow_request_s is not None:
+            rows.append(("slow_request", f"> {format_duration(self.slow_request_s)} is slow"))
+        if self.error_rate is not None:
+            rows.append(("error_rate", f"< {_pct(self.error_rate)}"))
+        if self.availability is not None:
+            rows.append(
+                (
+                    "availability",
+                    f">= {_pct(self.availability.target)} over "
+                    f"{format_duration(self.availability.window_s)}",
+                )
+            )
+        if self.throughput_rps is not None:
+            rows.append(("throughput", f">= {self.throughput_rps:g} req/s"))
+        if self.concurrent_users is not None:
+            rows.append(("concurrent_users", f"{self.concurrent_users:,}"))
+        return rows
+
+    def not_stated(self) -> list[str]:
+        """The objective keys of sla.yaml that are absent here (not judged), in file order."""
+        stated = {key for key, _ in self.describe()}
+        return [key for key in OBJECTIVE_KEYS if key not in stated]
+
+    @property
+    def counted_slow_s(self) -> float:
+        """The slow_request threshold in seconds, or DEFAULT_SLOW_REQUEST_S when none is set."""
+        return self.slow_request_s if self.slow_request_s is not None else DEFAULT_SLOW_REQUEST_S
+
+    @property
+    def display_percentile(self) -> float:
+        """The latency objective's percentile (0.95 for p95), or 0.95 when none is stated."""
+        return self.latency.percentile if self.latency is not None else DEFAULT_PERCENTILE
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no objective is stated at all."""
+        return not self.describe()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +209,15 @@ class SLA:
         """Every latency threshold and slow-request threshold in the file, sorted, unique."""
         values: set[float] = set()
         for objectives in self.all_objectives():
-            values.add(objectives.latency.threshold_s)
-            values.add(objectives.slow_request_s)
+            if objectives.latency is not None:
+                values.add(objectives.latency.threshold_s)
+            if objectives.slow_request_s is not None:
+                values.add(objectives.slow_request_s)
         return tuple(sorted(values))
 
 
 _T = TypeVar("_T")
-_OBJECTIVE_KEYS = (
+OBJECTIVE_KEYS = (
     "latency",
     "slow_request",
     "error_rate",
@@ -234,68 +276,74 @@ class _Parser:
         return fraction
 
     def objectives(self, data: object, path: str) -> Objectives:
-        """Parse a complete objectives mapping, field by field in the documented order."""
-        raw = self.mapping(data, path, _OBJECTIVE_KEYS)
-        lat_path = _join(path, "latency")
-        latency = self.mapping(
-            self.required(raw, "latency", path), lat_path, ("percentile", "threshold")
+        """Parse an objectives mapping field by field in the documented order; each is optional."""
+        raw = self.mapping(data, path, OBJECTIVE_KEYS)
+        latency = raw.get("latency")
+        slow_request = raw.get("slow_request")
+        error_rate = raw.get("error_rate")
+        availability = raw.get("availability")
+        throughput = raw.get("throughput")
+        users = raw.get("concurrent_users")
+        return Objectives(
+            latency=None if latency is None else self.latency(latency, _join(path, "latency")),
+            slow_request_s=None
+            if slow_request is None
+            else self.unit(slow_request, _join(path, "slow_request"), parse_duration),
+            error_rate=None
+            if error_rate is None
+            else self.unit(error_rate, _join(path, "error_rate"), parse_percent),
+            availability=None
+            if availability is None
+            else self.availability(availability, _join(path, "availability")),
+            throughput_rps=None
+            if throughput is None
+            else self.unit(throughput, _join(path, "throughput"), parse_rate),
+            concurrent_users=None
+            if users is None
+            else self.users(users, _join(path, "concurrent_users")),
         )
-        latency_objective = LatencyObjective(
+
+    def latency(self, data: object, path: str) -> LatencyObjective:
+        latency = self.mapping(data, path, ("percentile", "threshold"))
+        return LatencyObjective(
             percentile=self.percentile(
-                self.required(latency, "percentile", lat_path), _join(lat_path, "percentile")
+                self.required(latency, "percentile", path), _join(path, "percentile")
             ),
             threshold_s=self.unit(
-                self.required(latency, "threshold", lat_path),
-                _join(lat_path, "threshold"),
+                self.required(latency, "threshold", path),
+                _join(path, "threshold"),
                 parse_duration,
             ),
         )
-        slow_request_s = self.unit(
-            self.required(raw, "slow_request", path), _join(path, "slow_request"), parse_duration
-        )
-        error_rate = self.unit(
-            self.required(raw, "error_rate", path), _join(path, "error_rate"), parse_percent
-        )
-        avail_path = _join(path, "availability")
-        availability = self.mapping(
-            self.required(raw, "availability", path), avail_path, ("target", "window")
-        )
-        target_path = _join(avail_path, "target")
-        target_raw = self.required(availability, "target", avail_path)
+
+    def availability(self, data: object, path: str) -> AvailabilityObjective:
+        """``{target: 99.9%, window: 30d}``, or the shorthand ``99.9%`` (window 30 days)."""
+        if isinstance(data, dict):
+            availability = self.mapping(data, path, ("target", "window"))
+            target_raw = self.required(availability, "target", path)
+            target_path = _join(path, "target")
+            window_raw = availability.get("window", DEFAULT_AVAILABILITY_WINDOW)
+        else:
+            target_raw, target_path, window_raw = data, path, DEFAULT_AVAILABILITY_WINDOW
         target = self.unit(target_raw, target_path, parse_percent)
         if not 0.0 < target < 1.0:
             raise self.fail(
                 target_path,
                 f"expected a percentage strictly between 0% and 100%, got {target_raw!r}",
             )
-        window_s = self.unit(
-            self.required(availability, "window", avail_path),
-            _join(avail_path, "window"),
-            parse_duration,
-        )
-        throughput = self.unit(
-            self.required(raw, "throughput", path), _join(path, "throughput"), parse_rate
-        )
-        users = self.required(raw, "concurrent_users", path)
-        if isinstance(users, bool) or not isinstance(users, int) or users < 1:
-            raise self.fail(
-                _join(path, "concurrent_users"),
-                f"expected a whole number of users >= 1, got {users!r}",
-            )
-        return Objectives(
-            latency=latency_objective,
-            slow_request_s=slow_request_s,
-            error_rate=error_rate,
-            availability=AvailabilityObjective(target=target, window_s=window_s),
-            throughput_rps=throughput,
-            concurrent_users=users,
-        )
+        window_s = self.unit(window_raw, _join(path, "window"), parse_duration)
+        return AvailabilityObjective(target=target, window_s=window_s)
+
+    def users(self, value: object, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(path, f"expected a whole number of users >= 1, got {value!r}")
+        return value
 
     def override(
         self, base: Mapping[str, Any], data: object, path: str
     ) -> tuple[dict[str, Any], Objectives]:
         """Deep-merge a partial objectives mapping over `base`; errors point into `path`."""
-        partial = self.mapping(data if data is not None else {}, path, _OBJECTIVE_KEYS)
+        partial = self.mapping(data if data is not None else {}, path, OBJECTIVE_KEYS)
         merged = _deep_merge(base, partial)
         return merged, self.objectives(merged, path)
 
@@ -304,7 +352,7 @@ class _Parser:
         version = top.get("version", 1)
         if version != 1:
             raise self.fail("version", f"expected 1 (the only format version), got {version!r}")
-        base_raw = self.mapping(self.required(top, "objectives", ""), "objectives", _OBJECTIVE_KEYS)
+        base_raw = self.mapping(self.required(top, "objectives", ""), "objectives", OBJECTIVE_KEYS)
         base = self.objectives(base_raw, "objectives")
         services_raw = top.get("services") or {}
         if not isinstance(services_raw, dict):
@@ -333,7 +381,13 @@ class _Parser:
                     )
                 routes[route] = self.override(svc_raw, route_body, route_path)[1]
             services[str(name)] = ServiceObjectives(str(name), svc_objectives, routes)
-        return SLA(source=self.source, objectives=base, services=services)
+        sla = SLA(source=self.source, objectives=base, services=services)
+        if all(objectives.is_empty for objectives in sla.all_objectives()):
+            raise self.fail(
+                "objectives",
+                f"states no objective (expected at least one of: {', '.join(OBJECTIVE_KEYS)})",
+            )
+        return sla
 
 
 def _join(path: str, key: str) -> str:

@@ -24,6 +24,8 @@ exactly at its limit fails):
 - **windowed latency** (``options.windowed``): in every window that starts at or after
   ``ramp_up_s`` and has a request, the percentile < the threshold. ``observed`` is the worst
   window's value, ``detail`` names the first failing window. A short last window is judged too.
+- An objective that sla.yaml does not state is not judged and gets no row; the slow ratio
+  needs both ``slow_request`` and ``error_rate``.
 - No requests at all: every threshold is n/a ("no requests completed") and the run fails.
 - ``ok=None`` is never a failure; a verdict passes when nothing failed and something was judged.
 """
@@ -126,20 +128,32 @@ class Verdict:
 def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
     """Judge a finished run (see the module docstring for the rules). O(buckets x endpoints)."""
     objectives = sla.objectives_for(options.service)
-    results = [_latency(objectives.latency, _default_routes_sketch(sla, stats, options.service))]
+    results: list[ThresholdResult] = []
+    if objectives.latency is not None:
+        default_sketch = _default_routes_sketch(sla, stats, options.service)
+        results.append(_latency(objectives.latency, default_sketch))
     results += [
         _latency(route_objectives.latency, endpoint.sketch, on=endpoint.name)
         for endpoint, route_objectives in _route_overrides(sla, stats, options.service)
+        if route_objectives.latency is not None
     ]
     limit = objectives.error_rate
-    results += [
-        _ratio(
-            Metric.ERROR_RATE, _error_rate_name(objectives), stats.failures, stats.requests, limit
-        ),
-        _throughput(objectives, stats, options.offered_rps),
-        _ratio(Metric.SLOW_RATIO, _slow_name(objectives), stats.slow, stats.requests, limit),
-    ]
-    if options.windowed:
+    if limit is not None:
+        results.append(
+            _ratio(
+                Metric.ERROR_RATE,
+                _error_rate_name(limit),
+                stats.failures,
+                stats.requests,
+                limit,
+            )
+        )
+    if objectives.throughput_rps is not None:
+        results.append(_throughput(objectives.throughput_rps, stats, options.offered_rps))
+    if limit is not None and objectives.slow_request_s is not None:
+        slow_name = _slow_name(objectives.slow_request_s, limit)
+        results.append(_ratio(Metric.SLOW_RATIO, slow_name, stats.slow, stats.requests, limit))
+    if options.windowed and objectives.latency is not None:
         results.append(_windowed(objectives.latency, stats, options.ramp_up_s))
     if stats.requests == 0:
         results = [replace(r, observed=None, ok=None, detail=NO_REQUESTS) for r in results]
@@ -169,7 +183,7 @@ def failed_beyond_recovery(
     - throughput never aborts: a slow start may still be made up.
     """
     objectives = sla.objectives_for(options.service)
-    if options.windowed:
+    if options.windowed and objectives.latency is not None:
         window = _final_window_failure(objectives.latency, partial, options.ramp_up_s)
         if window is not None:
             return window
@@ -182,21 +196,30 @@ def failed_beyond_recovery(
     rate = max(partial.rps, busiest, options.offered_rps or 0.0)
     extra = 2.0 * rate * remaining_s  # the most requests the rest of the run can add
     ceiling = partial.requests + extra
-    for metric, name, count, noun in (
-        (Metric.ERROR_RATE, _error_rate_name(objectives), partial.failures, "failures"),
-        (Metric.SLOW_RATIO, _slow_name(objectives), partial.slow, "slow requests"),
-    ):
-        if count / ceiling >= objectives.error_rate:
-            result = _ratio(metric, name, count, partial.requests, objectives.error_rate)
+    limit = objectives.error_rate
+    ratios: list[tuple[Metric, str, int, str, float]] = []
+    if limit is not None:
+        name = _error_rate_name(limit)
+        ratios.append((Metric.ERROR_RATE, name, partial.failures, "failures", limit))
+        if objectives.slow_request_s is not None:
+            name = _slow_name(objectives.slow_request_s, limit)
+            ratios.append((Metric.SLOW_RATIO, name, partial.slow, "slow requests", limit))
+    for metric, name, count, noun, limit in ratios:
+        if count / ceiling >= limit:
+            result = _ratio(metric, name, count, partial.requests, limit)
             detail = (
-                f"{count:,} {noun} already reach {_pct(objectives.error_rate)} of the at most "
+                f"{count:,} {noun} already reach {_pct(limit)} of the at most "
                 f"{math.floor(ceiling):,} requests the run can reach"
             )
             return replace(result, ok=False, detail=detail)
-    judged = [(objectives.latency, _default_routes_sketch(sla, partial, options.service), "")]
+    judged: list[tuple[LatencyObjective, QuantileSketch, str]] = []
+    if objectives.latency is not None:
+        default_sketch = _default_routes_sketch(sla, partial, options.service)
+        judged.append((objectives.latency, default_sketch, ""))
     judged += [
         (route_objectives.latency, endpoint.sketch, endpoint.name)
         for endpoint, route_objectives in _route_overrides(sla, partial, options.service)
+        if route_objectives.latency is not None
     ]
     for objective, sketch, on in judged:
         above = _count_at_or_above(sketch, objective.threshold_s)
@@ -304,10 +327,7 @@ def _ratio(metric: Metric, name: str, count: int, requests: int, limit: float) -
     return ThresholdResult(name, metric, limit, observed, observed < limit, "ratio")
 
 
-def _throughput(
-    objectives: Objectives, stats: RunStats, offered_rps: float | None
-) -> ThresholdResult:
-    limit = objectives.throughput_rps
+def _throughput(limit: float, stats: RunStats, offered_rps: float | None) -> ThresholdResult:
     name = f"throughput >= {limit:g} req/s"
     if offered_rps is not None and offered_rps < limit:
         detail = f"offered {offered_rps:g} req/s is below the objective; the run cannot show it"
@@ -372,13 +392,12 @@ def _count_at_or_above(sketch: QuantileSketch, threshold_s: float) -> int:
     return sum(count for key, count in sketch.bins.items() if value(key) >= threshold_s)
 
 
-def _error_rate_name(objectives: Objectives) -> str:
-    return f"error rate < {_pct(objectives.error_rate)}"
+def _error_rate_name(limit: float) -> str:
+    return f"error rate < {_pct(limit)}"
 
 
-def _slow_name(objectives: Objectives) -> str:
-    slow = format_duration(objectives.slow_request_s)
-    return f"slow requests (> {slow}) < {_pct(objectives.error_rate)}"
+def _slow_name(slow_request_s: float, limit: float) -> str:
+    return f"slow requests (> {format_duration(slow_request_s)}) < {_pct(limit)}"
 
 
 def _pct(fraction: float) -> str:

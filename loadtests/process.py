@@ -252,7 +252,7 @@ class _Owner:
         plan = RunPlan(
             started_at_s=time.time(),
             window_s=options.window_s or 10.0,
-            slow_s=self.objectives.slow_request_s,
+            slow_s=self.objectives.counted_slow_s,
             rate_per_process=options.rate / options.processes if options.rate else None,
             pool_size=options.pool_size(),
             settings=options.settings.to_dict(),
@@ -366,7 +366,7 @@ class _Owner:
                 rps=rps,
                 stats=stats,
                 verdict=verdict,
-                percentile=self.objectives.latency.percentile,
+                percentile=self.objectives.display_percentile,
                 model=options.model,
             )
             print(line, flush=True)

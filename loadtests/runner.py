@@ -323,7 +323,7 @@ def _server_side(
         return None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
     end_s = outcome.started_at_s + outcome.duration_s + PROMETHEUS_SETTLE_S
-    percentile = sla.objectives.latency.percentile
+    percentile = sla.objectives.display_percentile
     from_s, client_sketch = steady_part(stats, options.ramp_up_s)
     try:
         figures = server_figures(
@@ -348,7 +348,7 @@ def _server_side(
     verdict = {None: "", True: "; they agree", False: "; they disagree"}[agrees]
     period = f" from {from_s:g}s (after the ramp-up)" if from_s > 0 else ""
     print(
-        f"server side (Prometheus){period}: {sla.objectives.latency.label} "
+        f"server side (Prometheus){period}: p{percentile * 100:g} "
         f"{ms(figures.p95_ms)}{held}, "
         f"errors {pct(figures.error_rate)}; client side: {ms(client_p)}, "
         f"errors {pct(stats.error_rate)}{verdict}",

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from collector.sla import SLA, SLAError, load_sla, resolve_sla
+from collector.sla import OBJECTIVE_KEYS, SLA, SLAError, load_sla, resolve_sla
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "main"]
 
@@ -30,22 +30,33 @@ EXIT_UNREACHABLE = 3
 
 def _print_sla(sla: SLA) -> None:
     print(f"{sla.source}: valid")
-    width = max(len(name) for name, _ in sla.objectives.describe())
+    width = max(len(name) for name in OBJECTIVE_KEYS)
     print("objectives:")
     for name, text in sla.objectives.describe():
         print(f"  {name:<{width}}  {text}")
+    if sla.objectives.not_stated():
+        print(f"  not judged: {', '.join(sla.objectives.not_stated())}")
     defaults = dict(sla.objectives.describe())
     for service in sla.services.values():
-        changed = [(n, t) for n, t in service.objectives.describe() if defaults[n] != t]
+        changed = _changed(defaults, dict(service.objectives.describe()))
         print(f"service {service.name}:" + ("" if changed else " (defaults)"))
         for name, text in changed:
             print(f"  {name:<{width}}  {text}")
         for route, objectives in service.routes.items():
-            base = dict(service.objectives.describe())
             print(f"  route {route}:")
-            for name, text in objectives.describe():
-                if base[name] != text:
-                    print(f"    {name:<{width}}  {text}")
+            base = dict(service.objectives.describe())
+            for name, text in _changed(base, dict(objectives.describe())):
+                print(f"    {name:<{width}}  {text}")
+
+
+def _changed(base: dict[str, str], objectives: dict[str, str]) -> list[tuple[str, str]]:
+    """The objectives that differ from `base`, in file order; a dropped one reads 'not judged'."""
+    rows = []
+    for name in OBJECTIVE_KEYS:
+        text = objectives.get(name, "not judged")
+        if base.get(name, "not judged") != text:
+            rows.append((name, text))
+    return rows
 
 
 def _cmd_sla_check(args: argparse.Namespace) -> int:

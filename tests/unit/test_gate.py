@@ -392,3 +392,27 @@ def test_the_verdict_table_aligns_every_threshold_with_its_result_and_units() ->
     assert "105.0 req/s" in lines[4] and "offered 50 req/s is below the objective" in lines[4]
     assert " 1,000 ms" in lines[2]
     assert lines[-1] == "FAILED: 3 passed, 1 failed, 1 not applicable"
+
+
+def test_objectives_the_sla_does_not_state_get_no_row() -> None:
+    sla = parse_sla("objectives:\n  latency: {percentile: p99, threshold: 500ms}\n")
+    stats = stats_of(traffic(200, latency_s=2.0, failures=50))
+    verdict = evaluate(sla, stats, GateOptions(windowed=True))
+    assert [r.metric for r in verdict.thresholds] == [Metric.LATENCY, Metric.WINDOW_LATENCY]
+    assert not verdict.passed  # the p99 of 2 s requests fails; the 25 % errors are not judged
+
+
+def test_errors_alone_are_judged_when_only_the_error_objective_is_stated() -> None:
+    sla = parse_sla("objectives:\n  error_rate: 1%\n")
+    stats = stats_of(traffic(200, latency_s=5.0))
+    verdict = evaluate(sla, stats, GateOptions())
+    assert [r.metric for r in verdict.thresholds] == [Metric.ERROR_RATE]
+    assert verdict.passed  # 5 s requests are not judged without a latency objective
+    failing = stats_of(traffic(200, failures=20))
+    assert failed_beyond_recovery(sla, failing, GateOptions(), planned_duration_s=10.0) is not None
+
+
+def test_a_slow_request_threshold_without_an_error_objective_is_not_judged() -> None:
+    sla = parse_sla("objectives:\n  slow_request: 1s\n  throughput: 1/s\n")
+    verdict = evaluate(sla, stats_of(traffic(100, latency_s=2.0)), GateOptions())
+    assert [r.metric for r in verdict.thresholds] == [Metric.THROUGHPUT]

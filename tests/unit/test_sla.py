@@ -113,12 +113,64 @@ def test_invalid_files_name_the_field_the_value_and_the_expectation(
     assert message in str(info.value)
 
 
-def test_a_missing_field_is_reported_with_its_path() -> None:
+def test_a_missing_objective_is_not_judged_and_listed_as_such() -> None:
     text = DEFAULT_SLA_YAML.replace(
         "  error_rate: 1%           # 5xx responses and unhandled exceptions, of all requests\n", ""
+    ).replace(
+        "  throughput: 1000/s       # the service must sustain at least this request rate\n", ""
     )
-    with pytest.raises(SLAError, match="objectives.error_rate: missing required field"):
+    sla = parse_sla(text)
+    assert sla.objectives.error_rate is None
+    assert sla.objectives.throughput_rps is None
+    assert sla.objectives.not_stated() == ["error_rate", "throughput"]
+    assert [key for key, _ in sla.objectives.describe()] == [
+        "latency",
+        "slow_request",
+        "availability",
+        "concurrent_users",
+    ]
+
+
+def test_a_latency_only_file_is_valid() -> None:
+    sla = parse_sla("objectives:\n  latency: {percentile: p99, threshold: 500ms}\n")
+    assert sla.objectives.latency is not None
+    assert sla.objectives.latency.threshold_s == 0.5
+    assert sla.latency_thresholds_s() == (0.5,)
+    assert sla.objectives.slow_request_s is None
+
+
+def test_availability_shorthand_takes_a_30_day_window() -> None:
+    sla = parse_sla("objectives:\n  availability: 99.5%\n")
+    assert sla.objectives.availability is not None
+    assert sla.objectives.availability.target == pytest.approx(0.995)
+    assert sla.objectives.availability.window_s == 30 * 86400
+
+
+def test_a_service_may_state_an_objective_the_defaults_do_not() -> None:
+    sla = parse_sla(
+        "objectives:\n  error_rate: 1%\n"
+        "services:\n  course:\n    objectives:\n      throughput: 50/s\n"
+    )
+    assert sla.objectives.throughput_rps is None
+    assert sla.objectives_for("course").throughput_rps == 50.0
+    assert sla.objectives_for("course").error_rate == 0.01
+
+
+def test_an_override_may_drop_an_objective_with_null() -> None:
+    sla = parse_sla(DEFAULT_SLA_YAML + "  campaign:\n    objectives:\n      throughput: null\n")
+    assert sla.objectives_for("campaign").throughput_rps is None
+    assert sla.objectives_for("course").throughput_rps == 1000.0
+
+
+@pytest.mark.parametrize("text", ["objectives: {}\n", "objectives:\n  error_rate: null\n"])
+def test_a_file_with_no_objective_at_all_is_an_error(text: str) -> None:
+    with pytest.raises(SLAError, match="objectives: states no objective"):
         parse_sla(text)
+
+
+def test_a_half_stated_latency_objective_names_the_missing_field() -> None:
+    with pytest.raises(SLAError, match="objectives.latency.percentile: missing required field"):
+        parse_sla("objectives:\n  latency: {threshold: 200ms}\n")
 
 
 def test_yaml_syntax_errors_give_the_line() -> None:
