@@ -27,7 +27,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
-	$(BIN)/mypy collector loadwatch reference_services loadtests
+	$(BIN)/mypy collector runtime loadwatch reference_services loadtests
 
 # pytest exits 5 when it collects no test, which fails the target as it should.
 test: lint typecheck
