@@ -26,10 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.openloop import open_loop
-from benchmarks.ports import free_port, listening
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
 from runtime.database import Database, make_engine
+from runtime.ports import free_port, listening
 
 POSTGRES_URL = os.environ.get(
     "LOADWATCH_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from benchmarks.prometheus_server import scraping_prometheus
-from loadwatch.stack import free_port
+from runtime.ports import free_port
 
 
 def run(users: int = 10_000, seconds: float = 60.0) -> dict[str, object]:

@@ -25,7 +25,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -53,6 +52,8 @@ from loadtests.report import RunInfo, html_report, json_summary
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
+from runtime.ports import free_port
+from runtime.processes import ProcessGroup, python_command, terminate_on_sigterm
 
 __all__ = [
     "EXIT_ABORTED",
@@ -130,74 +131,23 @@ def _is_local_name(hostname: str) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class _Children:
-    """Child processes in one process group; `close()` kills whatever is left of it."""
-
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.pgid: int | None = None
-
-    def spawn(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
-        if _resolves_locally(spec.options) and "GEVENT_RESOLVER" not in env:
-            env["GEVENT_RESOLVER"] = "block"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "loadtests.process", spec.to_json()],
-            env=env,
-            process_group=0 if self.pgid is None else self.pgid,
-        )
-        if self.pgid is None:
-            self.pgid = process.pid
-        self.processes.append(process)
-        return process
-
-    def close(self, grace_s: float = 5.0) -> None:
-        """SIGTERM the group, SIGKILL it after `grace_s` s, reap every child.
-
-        The group is signalled only while one of our children is unreaped (alive or a
-        zombie), so its id cannot belong to anyone else yet.
-        """
-        if self.pgid is None or all(p.poll() is not None for p in self.processes):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and any(p.poll() is None for p in self.processes):
-            time.sleep(0.05)
-        if any(p.poll() is None for p in self.processes):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pgid, signal.SIGKILL)
-        for process in self.processes:
-            process.wait()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _spawn(group: ProcessGroup, spec: ProcessSpec) -> subprocess.Popen[bytes]:
+    """Start `python -m loadtests.process` for `spec` in `group`; its output is ours."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+    if _resolves_locally(spec.options) and "GEVENT_RESOLVER" not in env:
+        env["GEVENT_RESOLVER"] = "block"
+    command = python_command("loadtests.process", spec.to_json())
+    return group.start(spec.role.value, command, env=env).process
 
 
 @contextlib.contextmanager
-def _children() -> Iterator[_Children]:
+def _children() -> Iterator[ProcessGroup]:
     """A process group for the children; SIGTERM counts as Ctrl-C meanwhile, so the group
-    is still killed when this process is terminated."""
-    group = _Children()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    is still stopped when this process is terminated."""
+    with terminate_on_sigterm(), ProcessGroup(grace_s=5.0) as group:
         yield group
-    finally:
-        group.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _resolve_sla(options: LoadTestOptions, cwd: Path | None) -> tuple[SLA, Path | None]:
@@ -369,7 +319,7 @@ def _run_workers(options: LoadTestOptions, err: TextIO) -> int:
         ProcessRole.WORKER, options, master_host=options.master_host, master_port=port
     )
     with _children() as group:
-        workers = [group.spawn(spec) for _ in range(options.processes)]
+        workers = [_spawn(group, spec) for _ in range(options.processes)]
         try:
             while any(w.poll() is None for w in workers):
                 time.sleep(0.1)
@@ -414,7 +364,7 @@ def run_loadtest(
             return EXIT_ABORTED
     distributed = options.workers > 0
     port = options.master_port or (
-        DEFAULT_MASTER_PORT if options.role is Role.MASTER else _free_port()
+        DEFAULT_MASTER_PORT if options.role is Role.MASTER else free_port()
     )
     load = f"{options.rate:g} req/s" if options.rate else f"{options.users} users"
     print(
@@ -435,11 +385,11 @@ def run_loadtest(
                 master_host=options.master_host,
                 master_port=port,
             )
-            owner = group.spawn(owner_spec)
+            owner = _spawn(group, owner_spec)
             workers = []
             if distributed and options.role is None:
                 worker_spec = replace(owner_spec, role=ProcessRole.WORKER, result_path=None)
-                workers = [group.spawn(worker_spec) for _ in range(options.workers)]
+                workers = [_spawn(group, worker_spec) for _ in range(options.workers)]
             deadline = time.monotonic() + options.duration_s + STARTUP_ALLOWANCE_S
             aborted = _wait_owner(owner, workers, deadline, err)
             if not result.is_file():

@@ -84,15 +84,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
-    from loadwatch.services import run_seed
+    from loadwatch.services import SeedSizes, run_seed
 
-    return run_seed(
-        database_url=args.database_url,
-        users=args.users,
-        courses=args.courses,
-        campaigns=args.campaigns,
-        reset=args.reset,
-    )
+    sizes = SeedSizes(users=args.users, courses=args.courses, campaigns=args.campaigns)
+    return run_seed(database_url=args.database_url, sizes=sizes, reset=args.reset)
 
 
 def _cmd_loadtest(args: argparse.Namespace) -> int:
@@ -172,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
     demo.set_defaults(run=_cmd_demo)
 
-    from loadwatch.services import DEFAULT_PORTS, SERVICES
+    from loadwatch.services import DEFAULT_PORTS, SERVICES, SeedSizes
 
     serve = commands.add_parser("serve", help="run a reference service until Ctrl-C")
     serve.add_argument("service", choices=SERVICES)
@@ -201,9 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed", help="fill the reference services' databases")
     seed.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in var/)")
-    seed.add_argument("--users", type=_positive_int, default=10_000)
-    seed.add_argument("--courses", type=_positive_int, default=200)
-    seed.add_argument("--campaigns", type=_positive_int, default=5_000)
+    sizes = SeedSizes()
+    seed.add_argument("--users", type=_positive_int, default=sizes.users)
+    seed.add_argument("--courses", type=_positive_int, default=sizes.courses)
+    seed.add_argument("--campaigns", type=_positive_int, default=sizes.campaigns)
     seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
     seed.set_defaults(run=_cmd_seed)
 

@@ -23,6 +23,11 @@ def test_importing_the_package_loads_neither_aiohttp_nor_sqlalchemy() -> None:
     assert not {"aiohttp", "sqlalchemy", "reference_services"} & loaded
 
 
+def test_the_process_helpers_use_the_standard_library_only() -> None:
+    loaded = _modules_after("import runtime.processes, runtime.ports")
+    assert not {"aiohttp", "sqlalchemy", "httpx", "collector"} & loaded
+
+
 def test_submodules_load_on_first_access() -> None:
     loaded = _modules_after("import runtime\nruntime.database")
     assert "sqlalchemy" in loaded
