@@ -1,6 +1,6 @@
 """`loadwatch loadtest`: orchestrates the Locust processes and judges the run. No locust here.
 
-    code = run_loadtest(from_args(namespace))   # 0 pass, 1 SLA failed, 2 config, 3 aborted
+    code = run_loadtest(from_args(namespace))   # an ExitCode: OK, FAILED, USAGE, UNREACHABLE
 
 Checks the SLA file and that the target answers (TCP connect + GET, one-line reason within
 10 s), then starts `python -m loadtests.process` children in one process group: a local
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from collector.exit_codes import ExitCode
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
 from loadtests.gate import GateOptions, Metric, ThresholdResult, Verdict, evaluate, verdict_table
 from loadtests.options import (
@@ -55,21 +56,7 @@ from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
 from runtime.ports import free_port
 from runtime.processes import ProcessGroup, python_command, terminate_on_sigterm
 
-__all__ = [
-    "EXIT_ABORTED",
-    "EXIT_CONFIG",
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "check_reachable",
-    "main",
-    "run_loadtest",
-]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_ABORTED = 3
-"""Target unreachable, or the run was aborted (Ctrl-C, a worker died)."""
+__all__ = ["check_reachable", "main", "run_loadtest"]
 
 CONNECT_TIMEOUT_S = 2.5
 """Per step of the reachability check (connect, then GET), per host: <= 10 s in all."""
@@ -215,7 +202,7 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
 
 def _report(
     options: LoadTestOptions, sla: SLA, outcome: RunOutcome, out: TextIO
-) -> tuple[Verdict, int]:
+) -> tuple[Verdict, ExitCode]:
     scenario = SCENARIOS[options.scenario]
     stats = summarize(RunRecorder.from_dict(outcome.recorder), duration_s=outcome.duration_s)
     gate = GateOptions(
@@ -261,7 +248,7 @@ def _report(
     if options.html_path is not None:
         options.html_path.write_text(html_report(info, stats, verdict))
         print(f"wrote {options.html_path}", file=out)
-    return verdict, EXIT_OK if verdict.passed else EXIT_FAILED
+    return verdict, ExitCode.OK if verdict.passed else ExitCode.FAILED
 
 
 def _server_side(
@@ -312,7 +299,7 @@ def _server_side(
     }
 
 
-def _run_workers(options: LoadTestOptions, err: TextIO) -> int:
+def _run_workers(options: LoadTestOptions, err: TextIO) -> ExitCode:
     """--role worker: N worker processes for a master elsewhere; 0 when all end cleanly."""
     port = options.master_port or DEFAULT_MASTER_PORT
     spec = ProcessSpec(
@@ -328,8 +315,8 @@ def _run_workers(options: LoadTestOptions, err: TextIO) -> int:
                 with contextlib.suppress(ProcessLookupError):
                     worker.send_signal(signal.SIGINT)
             print("\nloadwatch loadtest: interrupted", file=err)
-            return EXIT_ABORTED
-    return EXIT_OK if all(w.returncode == 0 for w in workers) else EXIT_ABORTED
+            return ExitCode.ABORTED
+    return ExitCode.OK if all(w.returncode == 0 for w in workers) else ExitCode.ABORTED
 
 
 def run_loadtest(
@@ -338,7 +325,7 @@ def run_loadtest(
     out: TextIO | None = None,
     err: TextIO | None = None,
     cwd: Path | None = None,
-) -> int:
+) -> ExitCode:
     """Run one load test as the options say; returns the exit code (see the module doc).
 
     Blocks for about --duration seconds plus start-up; prints to `out` (default stdout) and
@@ -352,7 +339,7 @@ def run_loadtest(
         sla, sla_path = _resolve_sla(options, cwd)
     except SLAError as exc:
         print(f"loadwatch loadtest: {exc}", file=err)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     assert options.host is not None
     targets = [options.host]
     if SCENARIOS[options.scenario].uses_campaign_host:
@@ -361,7 +348,7 @@ def run_loadtest(
         reason = check_reachable(target)
         if reason is not None:
             print(f"loadwatch loadtest: {reason}", file=err)
-            return EXIT_ABORTED
+            return ExitCode.UNREACHABLE
     distributed = options.workers > 0
     port = options.master_port or (
         DEFAULT_MASTER_PORT if options.role is Role.MASTER else free_port()
@@ -397,19 +384,19 @@ def run_loadtest(
                 print(
                     f"loadwatch loadtest: the run produced no result (exit code {code})", file=err
                 )
-                return EXIT_CONFIG if code == EXIT_CONFIG else EXIT_ABORTED
+                return ExitCode.USAGE if code == ExitCode.USAGE else ExitCode.ABORTED
             outcome = RunOutcome.from_dict(json.loads(result.read_text()))
     except KeyboardInterrupt:  # before the owner could be told, or a second Ctrl-C
         print("\nloadwatch loadtest: interrupted", file=err)
-        return EXIT_ABORTED
+        return ExitCode.ABORTED
     if outcome.stopped in (StopReason.INTERRUPTED, StopReason.WORKERS_LOST) or aborted:
         _report(replace(options, json_path=None, html_path=None), sla, outcome, out)
         print(f"loadwatch loadtest: run aborted ({aborted or outcome.detail})", file=err)
-        return EXIT_ABORTED
+        return ExitCode.ABORTED
     return _report(options, sla, outcome, out)[1]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> ExitCode:
     """`python -m loadtests.runner SCENARIO --host URL ...`: the same as `loadwatch loadtest`."""
     parser = argparse.ArgumentParser(
         prog="loadwatch loadtest", description="Run a Locust scenario and judge it by the SLA."
@@ -419,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         options = from_args(parser.parse_args(argv))
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_loadtest(options)
 
 

@@ -1,7 +1,7 @@
 """`loadwatch` command line: parses arguments and dispatches; the work lives elsewhere.
 
-Exit codes: 0 success, 1 an SLA objective failed, 2 bad usage or configuration,
-3 target unreachable or run aborted.
+Exit codes: `collector.exit_codes.ExitCode` (0 success, 1 an SLA objective failed or the
+run cannot be trusted, 2 bad usage or configuration, 3 target unreachable or run aborted).
 """
 
 from __future__ import annotations
@@ -18,14 +18,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from collector.exit_codes import ExitCode
 from collector.sla import SLA, SLAError, load_sla, resolve_sla
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
+__all__ = ["build_parser", "main"]
 
 
 def _print_sla(sla: SLA) -> None:
@@ -53,9 +49,9 @@ def _cmd_sla_check(args: argparse.Namespace) -> int:
         sla = load_sla(args.file) if args.file is not None else resolve_sla()
     except SLAError as exc:
         print(f"loadwatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     _print_sla(sla)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -65,7 +61,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
     except SLAError as exc:
         print(f"loadwatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_demo(sla, sla_path=args.sla, rate=args.rate, duration_s=args.duration)
 
 
@@ -98,7 +94,7 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
         options = from_args(args)
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_loadtest(options)
 
 
@@ -137,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loadwatch",
         description="SLA observability and load testing driven by one sla.yaml.",
+        epilog="exit codes:\n" + "\n".join(f"  {code.value}  {code.meaning}" for code in ExitCode),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

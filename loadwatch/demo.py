@@ -3,8 +3,9 @@
 Seeds SQLite under var/demo/, starts the social, course and campaign services as child
 processes on free 127.0.0.1 ports, runs the mixed Locust scenario against them (open
 model, `rate` req/s for `duration_s`), prints the verdict table and the report paths,
-and stops everything: Ctrl-C safe, no orphans. The exit code is the gate's
-(0 pass, 1 an objective failed, 2 bad configuration, 3 a service or the run failed).
+and stops everything: Ctrl-C safe, no orphans. The exit code is the load test's
+(`collector.exit_codes.ExitCode`), or UNREACHABLE when a service does not start and
+ABORTED when interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from collector.exit_codes import ExitCode
 from collector.sla import SLA
 from loadwatch.services import SeedSizes, seed_databases
 from reference_services.settings import ServiceSettings
@@ -46,7 +48,7 @@ def run_demo(
     duration_s: float,
     data_dir: Path = Path("var/demo"),
     reports_dir: Path = Path("reports"),
-) -> int:
+) -> ExitCode:
     """Run the demo; returns the exit code."""
     from loadtests.options import LoadTestOptions
     from loadtests.runner import run_loadtest
@@ -109,7 +111,7 @@ def run_demo(
             return code
     except ChildError as exc:
         print(f"loadwatch demo: {exc}")
-        return 3
+        return ExitCode.UNREACHABLE
     except KeyboardInterrupt:
         print("\nloadwatch demo: interrupted; the services are stopped")
-        return 3
+        return ExitCode.ABORTED

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from collector.exit_codes import ExitCode
 from reference_services.settings import ServiceSettings, SettingsError
 
 if TYPE_CHECKING:
@@ -36,8 +37,8 @@ def run_serve(
     redis_url: str | None,
     social_url: str | None = None,
     platforms: Sequence[str] = (),
-) -> int:
-    """Serve one reference service until SIGINT/SIGTERM; exit 2 on bad settings."""
+) -> ExitCode:
+    """Serve one reference service until SIGINT/SIGTERM; USAGE on bad settings."""
     from runtime.http import serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
@@ -52,7 +53,7 @@ def run_serve(
         )
     except SettingsError as exc:
         print(f"loadwatch serve {service}: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if service == "course":
         from reference_services.course.app import make_course_app
 
@@ -75,7 +76,7 @@ def run_serve(
                 behaviours[behaviour.name] = behaviour
         except ValueError as exc:
             print(f"loadwatch serve social: --platform: {exc}", file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
         app = make_social_app(behaviours)
     serve(
         app,
@@ -84,7 +85,7 @@ def run_serve(
         settings.shutdown_timeout_s,
         backlog=settings.listen_backlog,
     )
-    return 0
+    return ExitCode.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ async def seed_databases(
     return reports
 
 
-def run_seed(*, database_url: str | None, sizes: SeedSizes, reset: bool) -> int:
+def run_seed(*, database_url: str | None, sizes: SeedSizes, reset: bool) -> ExitCode:
     """`loadwatch seed`: seed the course and campaign databases (same URL for both).
 
     Exits USAGE on bad settings or when data is present without `reset`.
@@ -153,7 +154,7 @@ def run_seed(*, database_url: str | None, sizes: SeedSizes, reset: bool) -> int:
         campaign = ServiceSettings.build("campaign", database_url=database_url)
     except SettingsError as exc:
         print(f"loadwatch seed: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
         asyncio.run(
             seed_databases(
@@ -162,5 +163,5 @@ def run_seed(*, database_url: str | None, sizes: SeedSizes, reset: bool) -> int:
         )
     except (AlreadySeeded, ValueError) as exc:
         print(f"loadwatch seed: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return ExitCode.USAGE
+    return ExitCode.OK
