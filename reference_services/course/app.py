@@ -28,7 +28,7 @@ from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
 from collector.sla import SLA
 from reference_services.ai_model import MAX_PROMPT_CHARS, Generation, QuantizedModel
-from reference_services.assets import AssetManifest, add_static_routes, api_cache_control
+from reference_services.assets import AssetManifest
 from reference_services.batching import BatchMetrics, DynamicBatcher
 from reference_services.cache import CacheSource, LRUCache, RedisLayer, TwoLevelCache
 from reference_services.course import queries
@@ -46,6 +46,7 @@ from reference_services.course.models import (
     User,
 )
 from reference_services.settings import ServiceSettings
+from reference_services.static_routes import add_static_routes, api_cache_control
 from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
 from runtime.database import Database, make_engine, make_sqlite_reader
 from runtime.http import (
