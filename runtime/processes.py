@@ -86,7 +86,7 @@ def python_command(module: str, *args: str) -> list[str]:
 
 
 def healthz_ok(url: str, timeout_s: float = 1.0) -> bool:
-    """Whether GET `url`/healthz answers 200 within `timeout_s` seconds (no proxy used)."""
+    """Whether GET `url`/healthz answers 200 within `timeout_s` seconds (plain HTTP, no proxy)."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(
         parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout_s
