@@ -25,9 +25,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Whole packages under --strict; tests and benchmarks under the default settings.
+STRICT_PACKAGES := runtime loadwatch
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
-	$(BIN)/mypy collector loadwatch reference_services loadtests
+	$(BIN)/mypy --strict $(STRICT_PACKAGES)
+	$(BIN)/mypy collector runtime loadwatch reference_services loadtests
+	$(BIN)/mypy tests benchmarks
 
 # pytest exits 5 when it collects no test, which fails the target as it should.
 test: lint typecheck
