@@ -27,9 +27,9 @@ from pathlib import Path
 
 from benchmarks.openloop import open_loop
 from benchmarks.ports import free_port, listening
-from reference_services.database import Database, make_engine
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
+from runtime.database import Database, make_engine
 
 POSTGRES_URL = os.environ.get(
     "LOADWATCH_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

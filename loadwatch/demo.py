@@ -23,9 +23,9 @@ _SEED = {"users": 10_000, "courses": 200, "campaigns": 5_000}
 
 async def _seed(course_url: str, campaign_url: str) -> None:
     from reference_services.campaign.seed import seed_campaigns
-    from reference_services.database import Database, make_engine
     from reference_services.seed import seed_course
     from reference_services.settings import ServiceSettings
+    from runtime.database import Database, make_engine
 
     course = Database(make_engine(ServiceSettings.build("course", database_url=course_url)))
     try:

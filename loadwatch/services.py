@@ -25,7 +25,7 @@ def run_serve(
     platforms: Sequence[str] = (),
 ) -> int:
     """Serve one reference service until SIGINT/SIGTERM; exit 2 on bad settings."""
-    from reference_services.http import serve
+    from runtime.http import serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
     try:
@@ -84,8 +84,8 @@ def run_seed(
 ) -> int:
     """Seed the course and campaign databases; exit 2 on bad settings or data present."""
     from reference_services.campaign.seed import seed_campaigns
-    from reference_services.database import Database, make_engine
     from reference_services.seed import AlreadySeeded, seed_course
+    from runtime.database import Database, make_engine
 
     try:
         course = ServiceSettings.build("course", database_url=database_url)

@@ -40,7 +40,7 @@ from prometheus_client.registry import CollectorRegistry
 from collector import conventions as names
 from collector.middleware import instrument
 from collector.units import UnitError, parse_duration, parse_percent
-from reference_services.http import add_health_routes
+from runtime.http import add_health_routes
 
 __all__ = [
     "DEFAULT_PLATFORMS",

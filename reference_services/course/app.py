@@ -45,8 +45,10 @@ from reference_services.course.models import (
     CourseEnrollment,
     User,
 )
-from reference_services.database import Database, make_engine, make_sqlite_reader
-from reference_services.http import (
+from reference_services.settings import ServiceSettings
+from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
+from runtime.database import Database, make_engine, make_sqlite_reader
+from runtime.http import (
     BadRequest,
     Conflict,
     NotFound,
@@ -57,8 +59,6 @@ from reference_services.http import (
     query_float,
     query_int,
 )
-from reference_services.settings import ServiceSettings
-from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
 
 __all__ = ["STATIC_SOURCE_DIR", "make_course_app"]
 

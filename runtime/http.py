@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from collector.gc_tuning import settle_heap
-from reference_services.database import Database, is_unavailable
+from runtime.database import Database, is_unavailable
 
 __all__ = [
     "ApiError",
