@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from reference_services.settings import ServiceSettings, SettingsError
 
 __all__ = ["DEFAULT_PORTS", "SERVICES", "run_seed", "run_serve"]
 
-SERVICES = ("course", "campaign", "social")
-DEFAULT_PORTS = {"course": 8101, "campaign": 8102, "social": 8103}
+SERVICES = ("course", "campaign", "social", "receiver")
+DEFAULT_PORTS = {"course": 8101, "campaign": 8102, "social": 8103, "receiver": 8104}
 
 
 def run_serve(
@@ -23,8 +25,21 @@ def run_serve(
     redis_url: str | None,
     social_url: str | None = None,
     platforms: Sequence[str] = (),
+    token: str | None = None,
+    forward_config: Path | None = None,
 ) -> int:
-    """Serve one reference service until SIGINT/SIGTERM; exit 2 on bad settings."""
+    """Serve one reference service (or the receiver) until SIGINT/SIGTERM; 2 on bad settings."""
+    if service == "receiver":
+        from receiver.serve import run_receiver
+
+        return run_receiver(
+            host=host,
+            port=port,
+            database_url=database_url,
+            token=token,
+            forward_config=forward_config,
+            environ=os.environ,
+        )
     from runtime.http import serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
