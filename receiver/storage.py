@@ -1,13 +1,16 @@
 """Store alert events once each, queue their deliveries, and read current state and history.
 
     store = AlertStore(db, destinations=("team-chat",), clock=time.time)
-    result = await store.store(payload, group_key)      # one transaction; raises if down
+    result = await store.store(payload)     # one transaction; raises when the database is down
 
-`store` is one transaction: a multi-row `INSERT ... ON CONFLICT (event_key) DO NOTHING
-RETURNING id` for the events, then one outbox row per new event and destination. It
-returns only after the commit, so a caller that answers 2xx afterwards never acknowledges
-an event that is not durable. Duplicates (retries, repeats, concurrent posts of the same
-event) are decided by the unique key in the database, so they cost one index probe each.
+`store` is one transaction: an `INSERT ... ON CONFLICT (event_key) DO NOTHING RETURNING
+id, event_key` for the events, then one outbox row per new event and destination. Both
+are one cached statement run with many parameter sets (SQLAlchemy's "insertmanyvalues":
+pages of up to 1,000 rows); a `.values([...])` per request cost ~50 ms of compiling for
+50 rows instead of ~5 ms in all. It returns only after the commit, so a caller that
+answers 2xx afterwards never acknowledges an event that is not durable. Duplicates
+(retries, repeats, concurrent posts of the same event) are decided by the unique key in
+the database, so they cost one index probe each.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from collector import conventions as names
 from receiver.keys import delivery_key, event_key
@@ -30,8 +33,6 @@ from runtime.database import Database
 
 __all__ = ["AlertStore", "StoreResult", "StoredEvent", "alert_of"]
 
-_CHUNK = 500
-"""Events per INSERT statement (13 parameters each, well under SQLite's 32,766)."""
 _RESOLVED_LAST = case((AlertEvent.status == AlertStatus.RESOLVED.value, 1), else_=0)
 """Of two events with the same start, the resolution is the later one."""
 
@@ -81,10 +82,20 @@ def alert_of(row: Any) -> Alert:
     )
 
 
-def _insert(session: AsyncSession) -> Any:
-    bind = session.bind
-    dialect = bind.dialect.name if bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AlertEvent)
+def _insert_new_events(dialect: Any) -> Any:
+    """Insert the events not stored yet, returning the new ones' id and key."""
+    return (
+        dialect.insert(AlertEvent)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(AlertEvent.id, AlertEvent.event_key)
+    )
+
+
+_INSERT_NEW = {"postgresql": _insert_new_events(postgresql), "sqlite": _insert_new_events(sqlite)}
+
+
+def _insert_new(conn: AsyncConnection) -> Any:
+    return _INSERT_NEW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
 
 
 _EVENT_COLUMNS = (
@@ -127,21 +138,14 @@ class AlertStore:
             rows.setdefault(key, _event_row(alert, key, payload.group_key, now))
         if not rows:
             return StoreResult(0, 0)
-        new: list[tuple[int, str]] = []
         # Sorted by key: concurrent transactions take the unique-index entries in one
         # order, so two posts sharing events wait for each other instead of deadlocking.
         values = [rows[key] for key in sorted(rows)]
-        async with self.db.session() as session, session.begin():
-            for start in range(0, len(values), _CHUNK):
-                statement = (
-                    _insert(session)
-                    .values(values[start : start + _CHUNK])
-                    .on_conflict_do_nothing(index_elements=["event_key"])
-                    .returning(AlertEvent.id, AlertEvent.event_key)
-                )
-                new.extend((r.id, r.event_key) for r in await session.execute(statement))
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(_insert_new(conn), values)
+            new = [(r.id, r.event_key) for r in result]
             if new and self.destinations:
-                await session.execute(
+                await conn.execute(
                     insert(OutboxDelivery),
                     [
                         {
