@@ -110,19 +110,24 @@ class ReceiverService:
                     self._schema_ready = True
         return self.store
 
-    async def _body(self, request: web.Request) -> bytes:
+    def _too_large(self) -> PayloadTooLarge:
         limit = self.settings.max_body_bytes
+        self.metrics.rejected(RejectReason.TOO_LARGE)
+        return PayloadTooLarge(
+            f"the body is larger than {limit} bytes",
+            fields={"body": f"expected at most {limit} bytes"},
+        )
+
+    async def _body(self, request: web.Request) -> bytes:
+        """The body, refused early by its Content-Length, or by aiohttp's
+        `client_max_size` while reading a chunked one."""
         length = request.content_length
+        if length is not None and length > self.settings.max_body_bytes:
+            raise self._too_large()
         try:
-            if length is not None and length > limit:
-                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
-            self.metrics.rejected(RejectReason.TOO_LARGE)
-            raise PayloadTooLarge(
-                f"the body is larger than {limit} bytes",
-                fields={"body": f"expected at most {limit} bytes"},
-            ) from None
+            raise self._too_large() from None
 
     async def post_alerts(self, request: web.Request) -> web.Response:
         self._authorize(request)

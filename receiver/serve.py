@@ -38,6 +38,6 @@ def run_receiver(
 
     names = ", ".join(d.name for d in forward.destinations) or "none"
     print(f"receiver: storing into {settings.database_url}; forwarding to {names}", flush=True)
-    serve(make_receiver_app(settings, forward), settings.host, settings.port,
-          settings.shutdown_timeout_s)  # fmt: skip
+    app = make_receiver_app(settings, forward)
+    serve(app, settings.host, settings.port, settings.shutdown_timeout_s)
     return 0
