@@ -78,12 +78,10 @@ class ReceiverService:
         settings: ReceiverSettings,
         forward: ForwardConfig,
         metrics: ReceiverMetrics,
-        clock: Callable[[], float],
     ) -> None:
         self.settings = settings
         self.forward = forward
         self.metrics = metrics
-        self.clock = clock
         self.db: Database | None = None
         self.store: AlertStore | None = None
         self.forwarder: Forwarder | None = None
@@ -98,7 +96,7 @@ class ReceiverService:
                 headers={"WWW-Authenticate": 'Bearer realm="loadwatch-receiver"'},
             )
 
-    async def _alert_store(self) -> AlertStore:
+    async def alert_store(self) -> AlertStore:
         """The store, once the schema exists (created at start-up, or when the database
         first answers if it was down then)."""
         if self.store is None or self.db is None:
@@ -144,7 +142,7 @@ class ReceiverService:
             raise BadRequest(str(exc), fields={exc.path: f"expected {exc.expected}"}) from None
         self.metrics.received.inc(len(payload.alerts))
         try:
-            store = await self._alert_store()
+            store = await self.alert_store()
             result = await store.store(payload)
         except Exception as exc:
             if is_unavailable(exc):
@@ -173,7 +171,7 @@ class ReceiverService:
                     fields={"status": "expected 'firing' or 'resolved'"},
                 ) from None
         limit = query_int(request, "limit", maximum=10_000, default=1000)
-        store = await self._alert_store()
+        store = await self.alert_store()
         service = request.query.get("service")
         events = await store.current(status=status, service=service, limit=limit)
         return web.json_response({"alerts": [e.to_dict() for e in events]})
@@ -181,7 +179,7 @@ class ReceiverService:
     async def history(self, request: web.Request) -> web.Response:
         self._authorize(request)
         fingerprint = request.match_info["fingerprint"]
-        store = await self._alert_store()
+        store = await self.alert_store()
         events = await store.history(fingerprint)
         if not events:
             raise NotFound(f"no alert with fingerprint {fingerprint[:200]!r} was received")
@@ -207,7 +205,7 @@ def make_receiver_app(
     """
     config = forward if forward is not None else ForwardConfig()
     target = registry if registry is not None else REGISTRY
-    service = ReceiverService(settings, config, ReceiverMetrics(target), clock)
+    service = ReceiverService(settings, config, ReceiverMetrics(target))
     app = web.Application(client_max_size=settings.max_body_bytes)
     app.router.add_post("/alerts", api(service.post_alerts))
     app.router.add_get("/alerts", api(service.list_alerts))
@@ -225,7 +223,7 @@ def make_receiver_app(
             db, destinations=[d.name for d in config.destinations], clock=clock
         )
         try:
-            await service._alert_store()
+            await service.alert_store()
         except Exception as exc:  # start anyway: 503 until the database answers
             app.logger.warning("receiver schema not created yet: %s", exc)
         client = httpx.AsyncClient(transport=transport)
