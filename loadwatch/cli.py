@@ -87,6 +87,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         redis_url=args.redis_url,
         social_url=args.social_url,
         platforms=args.platform,
+        token=args.token,
+        forward_config=args.forward_config,
     )
 
 
@@ -178,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from loadwatch.services import DEFAULT_PORTS, SERVICES, SeedSizes
 
-    serve = commands.add_parser("serve", help="run a reference service until Ctrl-C")
+    serve = commands.add_parser(
+        "serve", help="run a reference service or the alert receiver until Ctrl-C"
+    )
     serve.add_argument("service", choices=SERVICES)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
@@ -200,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME:MEDIAN[:ERRORS[:P99]]",
         help="social service: a platform's latency and error rate, e.g. twitter:50ms:1%%",
+    )
+    serve.add_argument(
+        "--token",
+        help="receiver: the bearer token Alertmanager sends (default: $LOADWATCH_RECEIVER_TOKEN)",
+    )
+    serve.add_argument(
+        "--forward-config",
+        type=Path,
+        metavar="FILE",
+        help="receiver: YAML of forwarding destinations (see docs/receiver.md)",
     )
     serve.set_defaults(run=_cmd_serve)
 

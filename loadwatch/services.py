@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collector.exit_codes import ExitCode
@@ -24,8 +26,8 @@ __all__ = [
     "seed_databases",
 ]
 
-SERVICES = ("course", "campaign", "social")
-DEFAULT_PORTS = {"course": 8101, "campaign": 8102, "social": 8103}
+SERVICES = ("course", "campaign", "social", "receiver")
+DEFAULT_PORTS = {"course": 8101, "campaign": 8102, "social": 8103, "receiver": 8104}
 
 
 def run_serve(
@@ -37,8 +39,22 @@ def run_serve(
     redis_url: str | None,
     social_url: str | None = None,
     platforms: Sequence[str] = (),
-) -> ExitCode:
-    """Serve one reference service until SIGINT/SIGTERM; USAGE on bad settings."""
+    token: str | None = None,
+    forward_config: Path | None = None,
+) -> int:
+    """Serve one reference service (or the receiver) until SIGINT/SIGTERM; USAGE on bad
+    settings."""
+    if service == "receiver":
+        from receiver.serve import run_receiver
+
+        return run_receiver(
+            host=host,
+            port=port,
+            database_url=database_url,
+            token=token,
+            forward_config=forward_config,
+            environ=os.environ,
+        )
     from runtime.http import serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
