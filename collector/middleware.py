@@ -161,7 +161,7 @@ def check_system_route(route_class: type[SystemRoute] = SystemRoute) -> None:
 
 
 def _system_route_problem(route_class: type[SystemRoute]) -> str | None:
-    handle = route_class.__dict__.get("_handle")
+    handle = inspect.getattr_static(route_class, "_handle", None)
     if handle is not _system_route_counted:
         if handle is None or not inspect.iscoroutinefunction(handle):
             return "SystemRoute._handle is no longer a coroutine function of the class"
@@ -186,7 +186,7 @@ def _count_unmatched() -> None:
     is 0), so matched requests pay nothing. `check_system_route` runs before and after.
     """
     check_system_route()
-    if SystemRoute.__dict__["_handle"] is not _system_route_counted:
+    if inspect.getattr_static(SystemRoute, "_handle") is not _system_route_counted:
         SystemRoute._handle = _system_route_counted  # type: ignore[method-assign]
         check_system_route()
 

@@ -17,7 +17,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from collector import conventions as names
-from collector.middleware import INSTRUMENTATION_KEY, instrument
+from collector.middleware import _TICKER_KEY, INSTRUMENTATION_KEY, instrument
 from collector.sla import default_sla
 from tests.conftest import TIMEOUT_UNIT_S
 
@@ -227,6 +227,19 @@ async def test_live_snapshot_after_a_time_serves_the_seconds_in_order(client: Te
     assert (
         "after: expected a timestamp_s in Unix seconds, got 'soon'" in (await bad.json())["error"]
     )
+
+
+async def test_live_snapshot_is_unavailable_rather_than_frozen_once_the_ticker_ended(
+    client: TestClient,
+) -> None:
+    inst = client.app[INSTRUMENTATION_KEY]
+    await wait_for(lambda: inst.latest is not None, timeout_s=3)
+    task = client.app[_TICKER_KEY]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    response = await client.get(names.LIVE_SNAPSHOT_PATH)
+    assert response.status == 503
+    assert "ticker has stopped" in (await response.json())["error"]
 
 
 async def test_a_scrape_from_another_thread_counts_each_request_once(
