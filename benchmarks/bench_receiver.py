@@ -26,8 +26,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from runtime.ports import free_port, wait_listening
 from receiver.models import ReceiverBase
+from runtime.ports import free_port, wait_listening
 
 POSTGRES_URL = os.environ.get(
     "LOADWATCH_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

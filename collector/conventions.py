@@ -36,6 +36,7 @@ __all__ = [
     "LABEL_SERVICE",
     "LABEL_STATE",
     "LABEL_STATEMENT",
+    "LIVE_SNAPSHOT_AFTER",
     "LIVE_SNAPSHOT_PATH",
     "METRICS_PATH",
     "OTHER_STATEMENT",
@@ -121,6 +122,9 @@ OTHER_STATEMENT = "<other>"
 # Paths served by the instrumentation itself (not counted as traffic).
 METRICS_PATH = "/metrics"
 LIVE_SNAPSHOT_PATH = "/live/snapshot"
+LIVE_SNAPSHOT_AFTER = "after"
+"""Query parameter of LIVE_SNAPSHOT_PATH: a `timestamp_s`; the answer is the oldest kept
+snapshot after it (so a poller that fell behind reads every second in order)."""
 
 # Multi-window burn-rate windows (Google SRE workbook), shortest first.
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")

@@ -10,6 +10,7 @@ Pure: families in, text out. `FamilyCollector` adapts the same families to a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -190,31 +191,43 @@ class FamilyCollector(Collector):
 
     `collect()` serves any generic reader of the registry. The `/metrics` handler instead
     calls `render_fast()` and then `generate_latest(registry)` inside `skip_in_registry()`,
-    during which `collect()` yields nothing, so no family appears twice.
+    during which `collect()` yields nothing, so no family appears twice. `guard`, when
+    given, is entered around every build and render of the families (e.g. to hold the
+    recorders' locks, so any thread may scrape).
     """
 
-    def __init__(self, families: Callable[[], list[Family]]) -> None:
+    def __init__(
+        self,
+        families: Callable[[], list[Family]],
+        *,
+        guard: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
         self._families = families
+        self._guard = guard
 
     def describe(self) -> list[Metric]:
         """Family names for the registry's duplicate check (samples not computed)."""
+        with self._guard():
+            families = self._families()
         return [
             HistogramMetricFamily(f.name, f.help)
             if isinstance(f, HistogramFamily)
             else CounterMetricFamily(f.name, f.help)
             if isinstance(f, CounterFamily)
             else GaugeMetricFamily(f.name, f.help)
-            for f in self._families()
+            for f in families
         ]
 
     def collect(self) -> Iterator[Metric]:
         if _rendering_fast.get():
             return iter(())
-        return to_client_metrics(self._families())
+        with self._guard():
+            return iter(list(to_client_metrics(self._families())))
 
     def render_fast(self, *, openmetrics: bool) -> str:
         """The families in the requested format, via the fast renderer."""
-        return render(self._families(), openmetrics=openmetrics)
+        with self._guard():
+            return render(self._families(), openmetrics=openmetrics)
 
     @staticmethod
     def skip_in_registry() -> _SkipToken:
