@@ -9,7 +9,7 @@ so a benchmark can report the client side alone and say why.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,13 +26,23 @@ global:
 scrape_configs:
   - job_name: target
     static_configs:
-      - targets: ["{target}"]
+      - targets: [{targets}]
 """
 
 
 @contextmanager
-def scraping_prometheus(target: str, folder: Path, timeout_s: float = 30.0) -> Iterator[str | None]:
+def scraping_prometheus(
+    target: str,
+    folder: Path,
+    timeout_s: float = 30.0,
+    *,
+    more_targets: Sequence[str] = (),
+    native_histograms: bool = False,
+) -> Iterator[str | None]:
     """Prometheus scraping `target` (host:port) once it reports the target up; its URL.
+
+    `more_targets` are scraped too (each its own `instance`); `native_histograms` turns on
+    the feature that makes Prometheus ask for protobuf and ingest native histograms.
 
     Raises runtime.processes.ChildError (a RuntimeError) when Prometheus exits or does not
     report the target up within `timeout_s` seconds; stops it on the way out.
@@ -43,7 +53,8 @@ def scraping_prometheus(target: str, folder: Path, timeout_s: float = 30.0) -> I
         return
     port = free_port()
     config = folder / "prometheus.yml"
-    config.write_text(_CONFIG.replace("{target}", target))
+    everything = ", ".join(f'"{t}"' for t in (target, *more_targets))
+    config.write_text(_CONFIG.replace("{targets}", everything))
     command = [
         binary,
         f"--config.file={config}",
@@ -51,6 +62,8 @@ def scraping_prometheus(target: str, folder: Path, timeout_s: float = 30.0) -> I
         f"--web.listen-address=127.0.0.1:{port}",
         "--log.level=warn",
     ]
+    if native_histograms:
+        command.append("--enable-feature=native-histograms")
     url = f"http://127.0.0.1:{port}"
     with ProcessGroup(grace_s=30.0) as group:
         prometheus = group.start(f"prometheus scraping {target}", command, output=Output.DISCARD)

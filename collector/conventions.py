@@ -21,6 +21,7 @@ __all__ = [
     "HTTP_REQUESTS",
     "HTTP_REQUESTS_IN_FLIGHT",
     "HTTP_REQUEST_DURATION",
+    "HTTP_REQUEST_DURATION_NATIVE",
     "JOBS_DEFERRED",
     "JOBS_DUE",
     "JOBS_PROCESSED",
@@ -61,6 +62,10 @@ __all__ = [
 
 # Metric family names. Counters are named without `_total`; exposition appends it.
 HTTP_REQUEST_DURATION = "loadwatch_http_request_duration_seconds"
+HTTP_REQUEST_DURATION_NATIVE = "loadwatch_http_request_duration_native_seconds"
+"""The same durations as a native histogram (the latency sketch's buckets). A family of its
+own: Prometheus 2.42 drops the classic buckets of a histogram that also has native ones, and
+the SLI rules read the classic bucket at each threshold."""
 HTTP_REQUESTS = "loadwatch_http_requests"
 HTTP_EXCEPTIONS = "loadwatch_http_exceptions"
 HTTP_REQUESTS_IN_FLIGHT = "loadwatch_http_requests_in_flight"

@@ -26,6 +26,8 @@ from collector.exposition import (
     FamilyCollector,
     GaugeFamily,
     HistogramFamily,
+    NativeHistogram,
+    NativeHistogramFamily,
 )
 from collector.process_stats import ProcessSample
 from collector.recorder import RequestRecorder, StatementRecorder
@@ -146,7 +148,28 @@ def _families(instrumentations: list[Instrumentation]) -> list[Family]:
     request_labels = (names.LABEL_SERVICE, names.LABEL_ROUTE, names.LABEL_METHOD)
     pools = [(inst.service, inst.pool()) for inst in instrumentations]
     bounds = instrumentations[0].bounds_s if instrumentations else ()
+    schema = instrumentations[0].requests.mapping.native_schema if instrumentations else None
+    native: list[Family] = []
+    if schema is not None:
+        native.append(
+            NativeHistogramFamily(
+                names.HTTP_REQUEST_DURATION_NATIVE,
+                "Time from routing to the handler's return, in seconds, by route template: "
+                "the latency sketch's buckets as a native histogram (protobuf scrapes only).",
+                request_labels,
+                schema,
+                [
+                    (
+                        s.label_values,
+                        NativeHistogram(s.count, s.sum_s, s.native_zero, dict(s.native_bins)),
+                    )
+                    for s in route_series
+                    if s.count
+                ],
+            )
+        )
     return [
+        *native,
         HistogramFamily(
             names.HTTP_REQUEST_DURATION,
             "Time from routing to the handler's return, in seconds, by route template.",

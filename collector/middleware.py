@@ -40,6 +40,12 @@ from collector.exposition import (
     wants_openmetrics,
 )
 from collector.instrumentation import Instrumentation, SharedCollector, shared_collector
+from collector.protobuf_exposition import (
+    CONTENT_TYPE_PROTOBUF,
+    encode_client_metrics,
+    encode_families,
+    wants_protobuf,
+)
 from collector.recorder import RouteSeries
 from collector.sla import SLA, resolve_sla
 from collector.ticker import Ticker
@@ -197,7 +203,16 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 def render_metrics(
     registry: CollectorRegistry, collector: FamilyCollector, accept: str | None
 ) -> tuple[bytes, str]:
-    """The registry in the format the scraper asked for: (body, content type)."""
+    """The registry in the format the scraper asked for: (body, content type).
+
+    Protobuf when asked for (Prometheus lists it only with native histograms on, and first):
+    the one format that carries the native histogram, so every family goes into it.
+    """
+    if wants_protobuf(accept):
+        body = encode_families(collector.families())
+        with collector.skip_in_registry():
+            body += encode_client_metrics(registry.collect())
+        return body, CONTENT_TYPE_PROTOBUF
     openmetrics = wants_openmetrics(accept)
     fast = collector.render_fast(openmetrics=openmetrics)
     with collector.skip_in_registry():

@@ -21,13 +21,18 @@ from dataclasses import dataclass
 
 from prometheus_client.metrics_core import Metric
 
-from collector.exposition import CounterFamily, Family, HistogramFamily
+from collector.exposition import (
+    CounterFamily,
+    Family,
+    GaugeFamily,
+    HistogramFamily,
+    NativeHistogram,
+    NativeHistogramFamily,
+)
 from collector.recorder import HistogramSeries
 
 __all__ = [
     "CONTENT_TYPE_PROTOBUF",
-    "NativeHistogram",
-    "NativeHistogramFamily",
     "encode_client_metrics",
     "encode_families",
     "native_spans",
@@ -43,31 +48,6 @@ _PROTOBUF_MEDIA = "application/vnd.google.protobuf"
 _COUNTER, _GAUGE, _SUMMARY, _UNTYPED, _HISTOGRAM = 0, 1, 2, 3, 4
 
 _pack_double = struct.Struct("<d").pack
-
-
-@dataclass(frozen=True, slots=True)
-class NativeHistogram:
-    """One native histogram series: cumulative since start, buckets of one schema.
-
-    `buckets` maps bucket index k to its count; bucket k holds values in
-    (2**((k-1) * 2**-schema), 2**(k * 2**-schema)] seconds. `zero_count` counts values of 0.
-    """
-
-    count: int
-    sum_s: float
-    zero_count: int
-    buckets: Mapping[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class NativeHistogramFamily:
-    """A native histogram family (exposed only in protobuf). Rows: (label values, histogram)."""
-
-    name: str
-    help: str
-    label_names: tuple[str, ...]
-    schema: int
-    rows: Sequence[tuple[tuple[str, ...], NativeHistogram]]
 
 
 def wants_protobuf(accept_header: str | None) -> bool:
@@ -199,7 +179,7 @@ def _native_histogram(schema: int, labels: bytes, hist: NativeHistogram) -> byte
     return labels + _len_field(7, body)
 
 
-def encode_families(families: Iterable[Family | NativeHistogramFamily]) -> bytes:
+def encode_families(families: Iterable[Family]) -> bytes:
     """loadwatch's families as delimited MetricFamily messages (empty families left out)."""
     out: list[bytes] = []
     for family in families:
@@ -214,6 +194,7 @@ def encode_families(families: Iterable[Family | NativeHistogramFamily]) -> bytes
             ]
             kind = _HISTOGRAM
         else:
+            assert isinstance(family, CounterFamily | GaugeFamily)
             field, kind = (3, _COUNTER) if isinstance(family, CounterFamily) else (2, _GAUGE)
             metrics = [
                 _scalar(field, _labels(family.label_names, values), value)

@@ -82,7 +82,16 @@ class RouteSeries(HistogramSeries):
     `record` is the same as a method.
     """
 
-    __slots__ = ("append", "exceptions", "method", "pending", "route", "status_counts")
+    __slots__ = (
+        "append",
+        "exceptions",
+        "method",
+        "native_bins",
+        "native_zero",
+        "pending",
+        "route",
+        "status_counts",
+    )
 
     def __init__(self, recorder: RequestRecorder, route: str, method: str) -> None:
         super().__init__((recorder.service, route, method), len(recorder.bounds_s))
@@ -90,6 +99,9 @@ class RouteSeries(HistogramSeries):
         self.method = method
         self.status_counts: dict[int, int] = {}
         self.exceptions = 0
+        self.native_bins: dict[int, int] = {}
+        """Cumulative sketch bins since start: the native histogram's buckets."""
+        self.native_zero = 0
         self.pending: list[Sample] = []
         self.append = self.pending.append
 
@@ -193,6 +205,7 @@ class RequestRecorder:
                 else:
                     zero += 1
             self._add_to_open(second, len(group), errors, bins, zero)
+            _add_native(series, bins, zero)
 
     def _fold_vector(self, series: RouteSeries, items: list[Sample]) -> None:
         table = np.fromiter(
@@ -213,23 +226,24 @@ class RequestRecorder:
         seconds = np.floor(table[:, 2] + self.clock_offset_s).astype(np.int64)
         first, last = int(seconds.min()), int(seconds.max())
         if first == last:
-            self._add_vector(first, statuses, durations)
+            self._add_vector(series, first, statuses, durations)
             return
         for second in np.unique(seconds).tolist():
             chosen = seconds == second
-            self._add_vector(second, statuses[chosen], durations[chosen])
+            self._add_vector(series, second, statuses[chosen], durations[chosen])
 
-    def _add_vector(self, second: int, statuses: np.ndarray, durations: np.ndarray) -> None:
+    def _add_vector(
+        self, series: RouteSeries, second: int, statuses: np.ndarray, durations: np.ndarray
+    ) -> None:
         positive = durations[durations > 0.0]
         keys = np.ceil(np.log(positive) * self.mapping.multiplier).astype(np.int64)
         uniq, key_counts = np.unique(keys, return_counts=True)
+        bins = dict(zip(uniq.tolist(), key_counts.tolist(), strict=True))
+        zero = len(durations) - len(positive)
         self._add_to_open(
-            second,
-            len(durations),
-            int(np.count_nonzero(statuses >= 500)),
-            dict(zip(uniq.tolist(), key_counts.tolist(), strict=True)),
-            len(durations) - len(positive),
+            second, len(durations), int(np.count_nonzero(statuses >= 500)), bins, zero
         )
+        _add_native(series, bins, zero)
 
     def _add_to_open(
         self, second: int, requests: int, errors: int, bins: dict[int, int], zero: int
@@ -268,6 +282,14 @@ class RequestRecorder:
     def mapping_accuracy(self) -> float:
         """The sketch's relative accuracy (0.01 = 1 %)."""
         return self.sketch.relative_accuracy
+
+
+def _add_native(series: RouteSeries, bins: dict[int, int], zero: int) -> None:
+    """Add one fold's sketch bins to the series' cumulative native-histogram buckets."""
+    native = series.native_bins
+    for key, count in bins.items():
+        native[key] = native.get(key, 0) + count
+    series.native_zero += zero
 
 
 class StatementRecorder:

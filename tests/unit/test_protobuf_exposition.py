@@ -11,10 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary
 
-from collector.exposition import CounterFamily, GaugeFamily, HistogramFamily
-from collector.protobuf_exposition import (
+from collector.exposition import (
+    CounterFamily,
+    GaugeFamily,
+    HistogramFamily,
     NativeHistogram,
     NativeHistogramFamily,
+)
+from collector.protobuf_exposition import (
     encode_client_metrics,
     encode_families,
     native_spans,
