@@ -1,0 +1,178 @@
+"""Burn-rate maths and the scopes rules are generated for: SLA in, plain values out.
+
+The multi-window, multi-burn-rate table is the Google SRE workbook's (chapter 5): an
+alert fires when both its long and its short window burn the error budget faster than
+`factor` times the rate that would spend it exactly over the SLO window. Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from collector import conventions as names
+from collector.promql import Matcher
+from collector.sla import SLA, Objectives
+
+__all__ = [
+    "BURN_ALERTS",
+    "BurnAlert",
+    "Scope",
+    "Severity",
+    "Slo",
+    "budget_of",
+    "rounded",
+    "scopes",
+    "unreachable_alerts",
+    "window_seconds",
+]
+
+
+class Severity(StrEnum):
+    """Where an alert goes: `page` wakes someone now, `ticket` waits for working hours."""
+
+    PAGE = "page"
+    TICKET = "ticket"
+
+
+class Slo(StrEnum):
+    """The SLOs with an error budget: availability (errors) and latency (slow requests)."""
+
+    AVAILABILITY = "availability"
+    LATENCY = "latency"
+
+
+@dataclass(frozen=True, slots=True)
+class BurnAlert:
+    """One row of the burn-rate table: both windows above `factor` x budget for `for_`."""
+
+    factor: float
+    long: str
+    short: str
+    severity: Severity
+    for_: str
+
+    @property
+    def budget_spent(self) -> str:
+        """The share of a 30-day budget the long window spends at this rate, e.g. '2%'."""
+        return f"{self.factor * _SECONDS[self.long] / (30 * 86_400):.0%}"
+
+
+_SECONDS = {"5m": 300, "30m": 1_800, "1h": 3_600, "2h": 7_200, "6h": 21_600, "1d": 86_400}
+_SECONDS["3d"] = 3 * 86_400
+
+BURN_ALERTS = (
+    BurnAlert(14.4, "1h", "5m", Severity.PAGE, "2m"),
+    BurnAlert(6.0, "6h", "30m", Severity.PAGE, "15m"),
+    BurnAlert(3.0, "1d", "2h", Severity.TICKET, "1h"),
+    BurnAlert(1.0, "3d", "6h", Severity.TICKET, "3h"),
+)
+"""Highest burn rate first; every window is one of `conventions.BURN_WINDOWS`."""
+
+assert all({a.long, a.short} <= set(names.BURN_WINDOWS) for a in BURN_ALERTS)
+
+
+def rounded(value: float) -> float:
+    """`value` rounded to 12 significant digits: 14.4 x 0.001 is 0.0144 exactly."""
+    return float(f"{value:.12g}")
+
+
+def budget_of(objectives: Objectives, slo: Slo) -> float | None:
+    """The error budget (allowed bad fraction) of an SLO, None when the SLA sets none."""
+    if slo is Slo.AVAILABILITY:
+        availability = getattr(objectives, "availability", None)
+        return None if availability is None else rounded(1.0 - availability.target)
+    latency = getattr(objectives, "latency", None)
+    return None if latency is None else rounded(1.0 - latency.percentile)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The services one set of objectives applies to.
+
+    The default scope (`service` None) covers every service the SLA does not name; a
+    named service gets its own scope. `route_latency_s` and `route_slow_s` hold the
+    routes whose latency or slow-request threshold differs from the scope's.
+    """
+
+    service: str | None
+    matchers: tuple[Matcher, ...]
+    objectives: Objectives
+    route_latency_s: tuple[tuple[str, float], ...] = ()
+    route_slow_s: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """'default' or the service name; used in rule group names."""
+        return self.service if self.service is not None else "default"
+
+
+def scopes(sla: SLA) -> list[Scope]:
+    """The default scope, then one per service named in the SLA, sorted by name."""
+    named = sorted(sla.services)
+    found = [
+        Scope(
+            None,
+            tuple(Matcher(names.LABEL_SERVICE, s, "!=") for s in named),
+            sla.objectives,
+        )
+    ]
+    for service in named:
+        svc = sla.services[service]
+        own = svc.objectives
+        found.append(
+            Scope(
+                service,
+                (Matcher(names.LABEL_SERVICE, service),),
+                own,
+                tuple(
+                    (route, o.latency.threshold_s)
+                    for route, o in sorted(svc.routes.items())
+                    if o.latency.threshold_s != own.latency.threshold_s
+                ),
+                tuple(
+                    (route, o.slow_request_s)
+                    for route, o in sorted(svc.routes.items())
+                    if o.slow_request_s != own.slow_request_s
+                ),
+            )
+        )
+    return found
+
+
+def unreachable_alerts(sla: SLA) -> list[str]:
+    """Why some burn-rate alerts can never fire: the threshold is 100 % bad or more.
+
+    With 90 % availability the budget is 10 %, and 14.4 x 10 % = 144 % of requests would
+    have to fail: that page is left out of the rules, and this says so.
+    """
+    found: list[str] = []
+    for scope in scopes(sla):
+        where = "objectives"
+        if scope.service is not None:
+            where = f"services.{scope.service}.objectives"
+        for slo in Slo:
+            budget = budget_of(scope.objectives, slo)
+            if budget is None:
+                continue
+            dead = [a for a in BURN_ALERTS if rounded(a.factor * budget) >= 1.0]
+            if dead:
+                found.append(_unreachable_message(where, slo, budget, dead))
+    return found
+
+
+def _unreachable_message(where: str, slo: Slo, budget: float, dead: Sequence[BurnAlert]) -> str:
+    rows = ", ".join(
+        f"{a.severity.value} at {a.factor:g}x over {a.long} ({a.factor * budget:.0%} bad)"
+        for a in dead
+    )
+    return (
+        f"{where}.{slo.value}: an error budget of {budget:.4g} ({budget:.2%}) is too large "
+        f"for these burn-rate alerts to ever fire, so they are not generated: {rows}"
+    )
+
+
+def window_seconds(window: str) -> int:
+    """Seconds in one of the burn windows ('5m' -> 300)."""
+    return _SECONDS[window]
