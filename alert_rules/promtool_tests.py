@@ -1,10 +1,11 @@
 """promtool unit tests for the generated rules, derived from the same SLA.
 
 Every alert gets, from its own threshold, windows and `for`:
-- *fires and resolves*: the signal beyond the threshold from the start; quiet one minute
-  before its `for` ends, firing (with the live value in its description) five minutes
-  after, quiet again five minutes after its shortest window recovered;
-- *quiet on the right side*: the signal 20 % inside the threshold never fires;
+- *fires and resolves*: the signal 50 % beyond the threshold from the start; quiet one
+  step before its `for` ends, firing (with the live value in its description) a margin
+  after, quiet again a margin after its short window recovered (its long window, shown
+  by a `promql_expr_test`, still over);
+- *both sides of the threshold*: 10 % beyond it fires, 10 % inside it never does;
 - *quiet on a brief spike*: a spike that fills the short window (or, for one-window and
   gauge alerts, lasts one minute) while the long window stays under the threshold.
 Expected values are computed here with Prometheus' own formatting (`humanize*`), so a
@@ -212,17 +213,29 @@ class _Feed:
             scope = self.alert.scope
             assert scope is not None
             o = scope.objectives
-            bound = o.latency.threshold_s if signal is Signal.LATENCY else o.slow_request_s
-            le = {**route, names.LABEL_LE: promql.le_value(bound)}
-            good = [_PER_STEP - round(level * _PER_STEP) for level in levels]
-            return [
-                _series(f"{names.HTTP_REQUEST_DURATION}_bucket", le, _counter(good)),
-                _series(
-                    f"{names.HTTP_REQUEST_DURATION}_count",
-                    route,
-                    _counter([_PER_STEP] * len(levels)),
-                ),
+            if signal is Signal.LATENCY:
+                bound, overrides = o.latency.threshold_s, scope.route_latency_s
+            else:
+                bound, overrides = o.slow_request_s, scope.route_slow_s
+            good = _counter([_PER_STEP - round(level * _PER_STEP) for level in levels])
+            everything = _counter([_PER_STEP] * len(levels))
+            bucket = f"{names.HTTP_REQUEST_DURATION}_bucket"
+            count = f"{names.HTTP_REQUEST_DURATION}_count"
+            found = [
+                _series(bucket, {**route, names.LABEL_LE: promql.le_value(bound)}, good),
+                _series(count, route, everything),
             ]
+            # An overridden route's requests all lie between the scope's bound and the
+            # route's own: over the one and, at the same share as /test, under the other.
+            for other, own_bound in overrides:
+                labels = {**route, names.LABEL_ROUTE: other}
+                nothing = [0.0] * len(everything)
+                found += [
+                    _series(bucket, {**labels, names.LABEL_LE: promql.le_value(own_bound)}, good),
+                    _series(bucket, {**labels, names.LABEL_LE: promql.le_value(bound)}, nothing),
+                    _series(count, labels, everything),
+                ]
+            return found
         if signal is Signal.THROUGHPUT:
             per_step = [round(level * 60 * self.step) for level in levels]
             code = {**route, names.LABEL_CODE: "200"}
@@ -309,12 +322,13 @@ def _cases(alert: AlertSpec, feed: _Feed, step: int) -> list[_Case]:
         ]
     below = signal is Signal.THROUGHPUT
     if signal is Signal.TARGET_UP:
-        breach, inside, spike, base = 0.0, 1.0, 0.0, 1.0
+        breach, over, inside, spike, base = 0.0, 0.0, 1.0, 0.0, 1.0
     elif below:
-        breach, inside, spike, base = 0.5 * thr, 1.2 * thr, 0.0, 2.0 * thr
+        breach, over, inside = 0.5 * thr, 0.9 * thr, 1.1 * thr
+        spike, base = 0.0, 2.0 * thr
     else:
-        breach, inside = min(1.5 * thr, (1.0 + thr) / 2), 0.8 * thr
-        spike, base = min(1.0, 2.0 * thr), 0.0
+        breach, inside = min(1.5 * thr, (1.0 + thr) / 2), 0.9 * thr
+        over, spike, base = min(1.1 * thr, (1.0 + thr) / 2), min(1.0, 2.0 * thr), 0.0
     limit = "" if signal is Signal.TARGET_UP else f" (threshold {_level_text(alert, thr)})"
     margin = max(2 * step, 5)
     long_m = _minutes(alert.windows[0]) if alert.windows else 0
@@ -339,6 +353,11 @@ def _cases(alert: AlertSpec, feed: _Feed, step: int) -> list[_Case]:
         [(for_m + margin + step, inside)],
         [(for_m + margin, None)],
     )
+    just_over = _Case(
+        f"fires at {_level_text(alert, over)}, just beyond its threshold",
+        [(for_m + margin + step, over)],
+        [(for_m + margin, feed.observed(over))],
+    )
     spike_m, before = (short_m, 3 * short_m) if two_windows else (step, 5 * step)
     spiked = before + spike_m
     brief = _Case(
@@ -348,7 +367,8 @@ def _cases(alert: AlertSpec, feed: _Feed, step: int) -> list[_Case]:
         [(spiked, None), (spiked + for_m + step, None)],
         [(spiked, alert.windows[1])] if two_windows else [],
     )
-    return [fires, quiet, brief]
+    cases = [fires, quiet, brief]
+    return cases if over == breach else [*cases, just_over]
 
 
 def _ratio_rule(alert: AlertSpec, window: str) -> str:
