@@ -15,6 +15,8 @@ from alert_rules.generate import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_FILE,
 from collector.sla import DEFAULT_SLA_YAML, parse_sla
 from tests.conftest import require_tool
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "alert_rules" / "generated"
 TEST_FILES = sorted(p.name for p in GENERATED.glob("rules.test-*.yml"))
