@@ -32,6 +32,8 @@ __all__ = [
 
 DB_POOL_SATURATION = 0.9
 """Share of the pool's connections in use above which requests start queueing for one."""
+_DEFAULT_SLO_WINDOW_S = 30 * 86_400.0
+"""The SLO window of a latency objective when the SLA gives no availability window."""
 LOADTEST_MAX_AGE_S = 86_400.0
 """Default: a load test is missing when none has passed for this many seconds."""
 
@@ -53,14 +55,15 @@ class Signal(StrEnum):
 class AlertSpec:
     """One alerting rule and how to test it.
 
-    `threshold` is compared with the expression's value (a ratio, req/s or seconds);
+    `for_s` is the alert's `for` in seconds (0: fires at once); `threshold` is compared
+    with the expression's value (a ratio, req/s or seconds);
     `windows` are the rate windows the expression reads, longest first (none for gauges).
     `summary` and `description` are Prometheus templates.
     """
 
     name: str
     expr: str
-    for_: str
+    for_s: float
     severity: Severity
     summary: str
     description: str
@@ -87,8 +90,8 @@ class AlertSpec:
                 "runbook_url": f"{runbook}#{self.anchor}",
             },
         }
-        if self.for_ != "0m":
-            rule["for"] = self.for_
+        if self.for_s > 0:
+            rule["for"] = format_duration(self.for_s)
         return rule
 
 
@@ -125,7 +128,7 @@ def _scope_alerts(scope: Scope) -> list[AlertSpec]:
             AlertSpec(
                 "HighErrorRatio",
                 _above(names.rule_error_ratio("5m"), scope, error_rate),
-                "5m",
+                300.0,
                 Severity.TICKET,
                 f"{_SERVICE}: more than {_pct(error_rate)} of requests fail",
                 f"{_PERCENT} of {_SERVICE}'s requests failed over the last 5m (5xx or no "
@@ -142,7 +145,7 @@ def _scope_alerts(scope: Scope) -> list[AlertSpec]:
             AlertSpec(
                 "SlowRequests",
                 _above(names.rule_slow_ratio("5m"), scope, error_rate),
-                "5m",
+                300.0,
                 Severity.TICKET,
                 f"{_SERVICE}: more than {_pct(error_rate)} of requests are slower than "
                 f"{format_duration(slow_s)}",
@@ -161,7 +164,7 @@ def _scope_alerts(scope: Scope) -> list[AlertSpec]:
             AlertSpec(
                 "ThroughputBelowFloor",
                 f"{selector(names.rule_request_rate('5m'), scope.matchers)} < {number(floor)}",
-                "10m",
+                600.0,
                 Severity.TICKET,
                 f"{_SERVICE}: serving fewer than {floor:g} req/s",
                 f"{_SERVICE} served {{{{ $value | humanize }}}} req/s over the last 5m; the "
@@ -195,6 +198,8 @@ def _burn_alerts(scope: Scope, slo: Slo) -> list[AlertSpec]:
         rule, signal = names.rule_latency_ratio, Signal.LATENCY
         bad = f"took longer than {format_duration(o.latency.threshold_s)}"
         objective = f"{o.latency.label} < {format_duration(o.latency.threshold_s)}"
+    availability = getattr(o, "availability", None)
+    window_s = availability.window_s if availability is not None else _DEFAULT_SLO_WINDOW_S
     found = []
     for alert in BURN_ALERTS:
         threshold = rounded(alert.factor * budget)
@@ -205,18 +210,19 @@ def _burn_alerts(scope: Scope, slo: Slo) -> list[AlertSpec]:
                 burn_alert_name(slo, alert),
                 f"{_above(rule(alert.long), scope, threshold)}"
                 f" and {_above(rule(alert.short), scope, threshold)}",
-                alert.for_,
+                alert.for_s,
                 alert.severity,
                 f"{_SERVICE}: {slo.value} error budget burning {alert.factor:g}x too fast",
                 f"{_PERCENT} of {_SERVICE}'s requests {bad} over the last {alert.long} "
                 f"(and over {alert.short}); {objective} allows {_pct(budget)}. At "
-                f"{alert.factor:g}x that rate ({_pct(threshold)}) {alert.budget_spent} of a "
-                f"30-day budget goes in {alert.long}.",
+                f"{alert.factor:g}x that rate ({_pct(threshold)}) "
+                f"{_pct(alert.budget_spent(window_s))} of the {format_duration(window_s)} "
+                f"budget goes in {alert.long}.",
                 signal,
                 threshold,
                 (alert.long, alert.short),
                 scope,
-                {"slo": slo.value},
+                {names.LABEL_SLO: slo.value},
             )
         )
     return found
@@ -235,7 +241,7 @@ def operational_alerts(loadtest_max_age_s: float = LOADTEST_MAX_AGE_S) -> list[A
         AlertSpec(
             "TargetDown",
             f"{selector(names.SCRAPE_UP)} == 0",
-            "2m",
+            120.0,
             Severity.PAGE,
             f"{{{{ $labels.{names.LABEL_JOB} }}}} target "
             f"{{{{ $labels.{names.LABEL_INSTANCE} }}}} is down",
@@ -249,7 +255,7 @@ def operational_alerts(loadtest_max_age_s: float = LOADTEST_MAX_AGE_S) -> list[A
             "DBPoolSaturated",
             f"{by} ({in_use}) / {by} ({selector(names.DB_POOL_SIZE)})"
             f" > {number(DB_POOL_SATURATION)}",
-            "5m",
+            300.0,
             Severity.TICKET,
             f"{_SERVICE}: database pool over {_pct(DB_POOL_SATURATION)} in use",
             f"{_PERCENT} of {_SERVICE}'s database connections have been in use for 5m; "
@@ -260,7 +266,7 @@ def operational_alerts(loadtest_max_age_s: float = LOADTEST_MAX_AGE_S) -> list[A
         AlertSpec(
             "LoadTestFailed",
             f"{selector(names.LOADTEST_PASSED)} == 0",
-            "0m",
+            0.0,
             Severity.TICKET,
             f"load test {scenario} against {target} failed its SLA gate",
             f"The last run of {scenario} against {target} missed an SLA threshold "
@@ -271,7 +277,7 @@ def operational_alerts(loadtest_max_age_s: float = LOADTEST_MAX_AGE_S) -> list[A
         AlertSpec(
             "LoadTestMissing",
             f"time() - {selector(names.LOADTEST_LAST_SUCCESS)} > {number(loadtest_max_age_s)}",
-            "0m",
+            0.0,
             Severity.TICKET,
             f"no passing load test of {scenario} against {target} for {age}",
             f"The last passing run of {scenario} against {target} finished "

@@ -24,6 +24,7 @@ from alert_rules.configs import SERVICES_JOB
 from collector import conventions as names
 from collector import promql
 from collector.promql import Matcher, selector
+from collector.units import format_duration, parse_duration
 
 __all__ = [
     "ANY_SERVICE",
@@ -265,9 +266,8 @@ class _Feed:
         return [_series(metric, self.labels(), [levels[0], *levels])]
 
 
-def _minutes(duration: str) -> int:
-    value, unit = int(duration[:-1]), duration[-1]
-    return value * {"m": 1, "h": 60, "d": 1440}[unit]
+def _minutes(window: str) -> int:
+    return round(parse_duration(window) / 60)
 
 
 def _level_text(alert: AlertSpec, level: float) -> str:
@@ -285,7 +285,7 @@ def step_of(alert: AlertSpec) -> int:
     spans = [_minutes(w) for w in alert.windows]
     if alert.signal is Signal.LOADTEST_AGE:
         spans.append(math.ceil(alert.threshold / 60))
-    for_m = _minutes(alert.for_)
+    for_m = round(alert.for_s / 60)
     if not spans:
         return 1
     for step in (30, 10, 5):
@@ -297,7 +297,7 @@ def step_of(alert: AlertSpec) -> int:
 def _cases(alert: AlertSpec, feed: _Feed, step: int) -> list[_Case]:
     """The timelines that exercise one alert (see the module docstring); every time is a
     multiple of `step` minutes."""
-    thr, for_m = alert.threshold, _minutes(alert.for_)
+    thr, for_m = alert.threshold, round(alert.for_s / 60)
     signal = alert.signal
     if signal is Signal.LOADTEST_PASSED:
         return [
@@ -342,8 +342,8 @@ def _cases(alert: AlertSpec, feed: _Feed, step: int) -> list[_Case]:
     if two_windows and breach * recover_at / min(resolved_at, long_m) > 1.05 * thr:
         exprs.append((resolved_at, alert.windows[0]))
     fires = _Case(
-        f"fires at {_level_text(alert, breach)}{limit} after {alert.for_} and resolves "
-        f"{short_m + margin}m after recovery" + (", its long window still over" if exprs else ""),
+        f"fires at {_level_text(alert, breach)}{limit} after {format_duration(alert.for_s)}"
+        f" and resolves {short_m + margin}m after recovery" + (", its long window still over" if exprs else ""),
         [(recover_at, breach), (resolved_at - recover_at + step, base)],
         [(for_m - step, None), (for_m + margin, feed.observed(breach)), (resolved_at, None)],
         exprs,

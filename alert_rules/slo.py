@@ -14,6 +14,7 @@ from enum import StrEnum
 from collector import conventions as names
 from collector.promql import Matcher
 from collector.sla import SLA, Objectives
+from collector.units import parse_duration
 
 __all__ = [
     "BURN_ALERTS",
@@ -25,7 +26,6 @@ __all__ = [
     "rounded",
     "scopes",
     "unreachable_alerts",
-    "window_seconds",
 ]
 
 
@@ -45,32 +45,29 @@ class Slo(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class BurnAlert:
-    """One row of the burn-rate table: both windows above `factor` x budget for `for_`."""
+    """One row of the burn-rate table: both windows above `factor` x budget for `for_s`
+    seconds."""
 
     factor: float
     long: str
     short: str
     severity: Severity
-    for_: str
+    for_s: float
 
-    @property
-    def budget_spent(self) -> str:
-        """The share of a 30-day budget the long window spends at this rate, e.g. '2%'."""
-        return f"{self.factor * _SECONDS[self.long] / (30 * 86_400):.0%}"
+    def budget_spent(self, slo_window_s: float) -> float:
+        """The fraction of an SLO window's budget the long window spends at this rate
+        (0.02 for 14.4x over 1h of 30 days)."""
+        return self.factor * parse_duration(self.long) / slo_window_s
 
-
-_SECONDS = {"5m": 300, "30m": 1_800, "1h": 3_600, "2h": 7_200, "6h": 21_600, "1d": 86_400}
-_SECONDS["3d"] = 3 * 86_400
 
 BURN_ALERTS = (
-    BurnAlert(14.4, "1h", "5m", Severity.PAGE, "2m"),
-    BurnAlert(6.0, "6h", "30m", Severity.PAGE, "15m"),
-    BurnAlert(3.0, "1d", "2h", Severity.TICKET, "1h"),
-    BurnAlert(1.0, "3d", "6h", Severity.TICKET, "3h"),
+    BurnAlert(14.4, "1h", "5m", Severity.PAGE, 120.0),
+    BurnAlert(6.0, "6h", "30m", Severity.PAGE, 900.0),
+    BurnAlert(3.0, "1d", "2h", Severity.TICKET, 3_600.0),
+    BurnAlert(1.0, "3d", "6h", Severity.TICKET, 10_800.0),
 )
-"""Highest burn rate first; every window is one of `conventions.BURN_WINDOWS`."""
-
-assert all({a.long, a.short} <= set(names.BURN_WINDOWS) for a in BURN_ALERTS)
+"""Highest burn rate first; every window is one of `conventions.BURN_WINDOWS`. The
+factors spend 2 %, 5 %, 10 % and 10 % of a 30-day budget over their long window."""
 
 
 def rounded(value: float) -> float:
@@ -171,8 +168,3 @@ def _unreachable_message(where: str, slo: Slo, budget: float, dead: Sequence[Bur
         f"{where}.{slo.value}: an error budget of {budget:.4g} ({budget:.2%}) is too large "
         f"for these burn-rate alerts to ever fire, so they are not generated: {rows}"
     )
-
-
-def window_seconds(window: str) -> int:
-    """Seconds in one of the burn windows ('5m' -> 300)."""
-    return _SECONDS[window]

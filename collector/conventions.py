@@ -39,6 +39,7 @@ __all__ = [
     "LABEL_ROUTE",
     "LABEL_SCENARIO",
     "LABEL_SERVICE",
+    "LABEL_SLO",
     "LABEL_SLO_SCOPE",
     "LABEL_STATE",
     "LABEL_STATEMENT",
@@ -110,6 +111,8 @@ LABEL_QUANTILE = "quantile"
 LABEL_LE = "le"
 """Histogram bucket upper bound, written as Go formats floats: `le="0.2"`, `le="1.0"`."""
 LABEL_JOB = "job"
+LABEL_SLO = "slo"
+"""On burn-rate alerts: 'availability' or 'latency'."""
 LABEL_SLO_SCOPE = "slo_scope"
 """On threshold-dependent rules: 'default' or the service whose own SLA objectives apply."""
 LABEL_INSTANCE = "instance"
