@@ -343,7 +343,8 @@ def _cases(alert: AlertSpec, feed: _Feed, step: int) -> list[_Case]:
         exprs.append((resolved_at, alert.windows[0]))
     fires = _Case(
         f"fires at {_level_text(alert, breach)}{limit} after {format_duration(alert.for_s)}"
-        f" and resolves {short_m + margin}m after recovery" + (", its long window still over" if exprs else ""),
+        f" and resolves {short_m + margin}m after recovery"
+        + (", its long window still over" if exprs else ""),
         [(recover_at, breach), (resolved_at - recover_at + step, base)],
         [(for_m - step, None), (for_m + margin, feed.observed(breach)), (resolved_at, None)],
         exprs,
