@@ -105,6 +105,25 @@ class Scope:
         return self.service if self.service is not None else "default"
 
 
+def _latency_s(objectives: Objectives) -> float | None:
+    latency = getattr(objectives, "latency", None)
+    return None if latency is None else float(latency.threshold_s)
+
+
+def _slow_s(objectives: Objectives) -> float | None:
+    slow = getattr(objectives, "slow_request_s", None)
+    return None if slow is None else float(slow)
+
+
+def _overrides(
+    routes: Sequence[tuple[str, float | None]], own: float | None
+) -> tuple[tuple[str, float], ...]:
+    """The routes whose threshold differs from the scope's (none when it has none)."""
+    if own is None:
+        return ()
+    return tuple((r, t) for r, t in routes if t is not None and t != own)
+
+
 def scopes(sla: SLA) -> list[Scope]:
     """The default scope, then one per service named in the SLA, sorted by name."""
     named = sorted(sla.services)
@@ -118,21 +137,14 @@ def scopes(sla: SLA) -> list[Scope]:
     for service in named:
         svc = sla.services[service]
         own = svc.objectives
+        routes = sorted(svc.routes.items())
         found.append(
             Scope(
                 service,
                 (Matcher(names.LABEL_SERVICE, service),),
                 own,
-                tuple(
-                    (route, o.latency.threshold_s)
-                    for route, o in sorted(svc.routes.items())
-                    if o.latency.threshold_s != own.latency.threshold_s
-                ),
-                tuple(
-                    (route, o.slow_request_s)
-                    for route, o in sorted(svc.routes.items())
-                    if o.slow_request_s != own.slow_request_s
-                ),
+                _overrides([(r, _latency_s(o)) for r, o in routes], _latency_s(own)),
+                _overrides([(r, _slow_s(o)) for r, o in routes], _slow_s(own)),
             )
         )
     return found
