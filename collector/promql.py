@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from collector import conventions as names
-from collector.exposition import floatToGoString
 
 __all__ = [
     "ERROR_MATCHER",
@@ -63,8 +62,14 @@ def selector(metric: str, matchers: Sequence[Matcher] = ()) -> str:
 
 
 def le_value(bound_s: float) -> str:
-    """The `le` label value of a bucket bound as the exposition writes it ('0.2', '1.0')."""
-    return floatToGoString(bound_s)
+    """The `le` label value of a bucket bound as the exposition writes it ('0.2', '1.0').
+
+    That is Go's float format, which for 0 < bound < 1e6 s (any duration bucket) is
+    Python's repr; tests hold it equal to `collector.exposition.floatToGoString`.
+    """
+    if not 0.0 < bound_s < 1e6:
+        raise ValueError(f"bucket bound: expected 0 < seconds < 1e6, got {bound_s!r}")
+    return repr(float(bound_s))
 
 
 def number(value: float) -> str:

@@ -6,10 +6,10 @@ import pytest
 
 from collector import conventions as names
 from collector import promql
-from collector.exposition import HistogramFamily, render
+from collector.exposition import HistogramFamily, floatToGoString, render
 from collector.promql import Matcher
 from collector.recorder import HistogramSeries
-from collector.sla import default_sla
+from collector.sla import DEFAULT_SLA_YAML, default_sla, parse_sla
 
 
 @pytest.mark.parametrize("code", range(100, 600))
@@ -44,6 +44,13 @@ def test_le_is_written_as_the_exposition_writes_the_bound(openmetrics: bool) -> 
         assert f'le="{promql.le_value(threshold)}"' in text
     assert promql.le_value(0.2) == "0.2"
     assert promql.le_value(1.0) == "1.0"
+
+
+@pytest.mark.parametrize("threshold", ["200ms", "1s", "350ms", "2.5s", "10s", "733.1ms"])
+def test_le_values_are_the_expositions_for_every_bucket_bound(threshold: str) -> None:
+    sla = parse_sla(DEFAULT_SLA_YAML.replace("threshold: 200ms", f"threshold: {threshold}"))
+    for bound in names.duration_buckets(sla):
+        assert promql.le_value(bound) == floatToGoString(bound)
 
 
 def test_the_latency_ratio_reads_the_bucket_at_the_threshold() -> None:
