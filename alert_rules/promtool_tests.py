@@ -8,32 +8,25 @@ Every alert gets, from its own threshold, windows and `for`:
 - *both sides of the threshold*: 10 % beyond it fires, 10 % inside it never does;
 - *quiet on a brief spike*: a spike that fills the short window (or, for one-window and
   gauge alerts, lasts one minute) while the long window stays under the threshold.
-Expected values are computed here with Prometheus' own formatting (`humanize*`), so a
+Expected values are computed here with Prometheus' own formatting (`templates`), so a
 different SLA gets different, still passing, tests. Pure; no I/O.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from alert_rules.alerts import AlertSpec, Signal
 from alert_rules.configs import SERVICES_JOB
+from alert_rules.templates import humanize_duration, humanize_percentage, plain, render
 from collector import conventions as names
 from collector import promql
 from collector.promql import Matcher, selector
 from collector.units import format_duration, parse_duration
 
-__all__ = [
-    "ANY_SERVICE",
-    "humanize",
-    "humanize_duration",
-    "humanize_percentage",
-    "step_of",
-    "test_files",
-]
+__all__ = ["ANY_SERVICE", "step_of", "test_files"]
 
 ANY_SERVICE = "any-service"
 """The service the default scope's tests run for (renamed if the SLA names one so)."""
@@ -49,71 +42,6 @@ Phases = Sequence[tuple[int, float]]
 """(minutes, level) pieces of a signal's timeline, from t=0."""
 
 
-def _go_g(value: float) -> str:
-    """Go's fmt %.4g (the same as C's for finite values)."""
-    return f"{value:.4g}"
-
-
-def humanize_percentage(value: float) -> str:
-    """Prometheus' `humanizePercentage`: 0.0216 -> '2.16%'."""
-    return f"{_go_g(value * 100)}%"
-
-
-def humanize(value: float) -> str:
-    """Prometheus' `humanize`: SI prefixes, 4 significant digits (1500 -> '1.5k')."""
-    if value == 0 or not math.isfinite(value):
-        return _go_g(value)
-    prefix = ""
-    if abs(value) >= 1:
-        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
-            if abs(value) < 1000:
-                break
-            prefix, value = p, value / 1000
-    else:
-        for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-            if abs(value) >= 1:
-                break
-            prefix, value = p, value * 1000
-    return f"{_go_g(value)}{prefix}"
-
-
-def humanize_duration(value: float) -> str:
-    """Prometheus' `humanizeDuration` for values >= 1 s: 86460 -> '1d 0h 1m 0s'."""
-    whole = int(value)
-    days, hours = whole // 86_400, whole // 3_600 % 24
-    minutes, seconds = whole // 60 % 60, whole % 60
-    if days:
-        return f"{days}d {hours}h {minutes}m {seconds}s"
-    if hours:
-        return f"{hours}h {minutes}m {seconds}s"
-    if minutes:
-        return f"{minutes}m {seconds}s"
-    return f"{_go_g(value)}s"
-
-
-def _plain(value: float) -> str:
-    """Go's %v of a float64 for the values used here ('0', '19', '0.5')."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-_FORMATS: Mapping[str, Callable[[float], str]] = {
-    "humanizePercentage": humanize_percentage,
-    "humanize": humanize,
-    "humanizeDuration": humanize_duration,
-}
-_TEMPLATE = re.compile(r"\{\{ \$(labels\.(\w+)|value)(?: \| (\w+))? \}\}")
-
-
-def _render(template: str, labels: Mapping[str, str], value: float) -> str:
-    def one(match: re.Match[str]) -> str:
-        if match.group(2) is not None:
-            return labels.get(match.group(2), "")
-        fmt = match.group(3)
-        return _FORMATS[fmt](value) if fmt else _plain(value)
-
-    return _TEMPLATE.sub(one, template)
-
-
 def _values(points: Sequence[float]) -> str:
     """promtool's expanding notation for one value per minute ('0+5x3 20+0x1')."""
     parts, i = [], 0
@@ -123,7 +51,7 @@ def _values(points: Sequence[float]) -> str:
         while j < len(points) and points[j] - points[j - 1] == step:
             j += 1
         sign = "-" if step < 0 else "+"
-        parts.append(f"{_plain(points[i])}{sign}{_plain(abs(step))}x{j - i - 1}")
+        parts.append(f"{plain(points[i])}{sign}{plain(abs(step))}x{j - i - 1}")
         i = j
     return " ".join(parts)
 
@@ -385,7 +313,7 @@ def _group(alert: AlertSpec, feed: _Feed, case: _Case, runbook: str) -> dict[str
     for minute, value in case.checks:
         expected: list[dict[str, object]] = []
         if value is not None:
-            rendered = {key: _render(text, labels, value) for key, text in annotations.items()}
+            rendered = {key: render(text, labels, value) for key, text in annotations.items()}
             expected.append({"exp_labels": labels, "exp_annotations": rendered})
         tests.append({"eval_time": f"{minute}m", "alertname": alert.name, "exp_alerts": expected})
     group: dict[str, object] = {

@@ -9,8 +9,8 @@ import yaml
 
 from alert_rules.alerts import all_alerts
 from alert_rules.generate import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_FILE, generate
-from alert_rules.promtool_tests import humanize, humanize_duration, humanize_percentage
 from alert_rules.slo import BURN_ALERTS, Severity, Slo, budget_of, unreachable_alerts
+from alert_rules.templates import humanize, humanize_duration, humanize_percentage
 from collector import conventions as names
 from collector.sla import DEFAULT_SLA_YAML, default_sla, parse_sla
 
