@@ -108,6 +108,12 @@ class _Feed:
             return {names.LABEL_SCENARIO: _SCENARIO, names.LABEL_TARGET: _TARGET}
         return {names.LABEL_SERVICE: self.service}
 
+    def subject(self) -> str:
+        """What the alert is about, for the test's name."""
+        if self.alert.signal in (Signal.LOADTEST_PASSED, Signal.LOADTEST_AGE):
+            return f"{_SCENARIO} against {_TARGET}"
+        return self.service
+
     def observed(self, level: float) -> float:
         """The value Prometheus computes from the series fed for `level`."""
         signal = self.alert.signal
@@ -317,7 +323,7 @@ def _group(alert: AlertSpec, feed: _Feed, case: _Case, runbook: str) -> dict[str
             expected.append({"exp_labels": labels, "exp_annotations": rendered})
         tests.append({"eval_time": f"{minute}m", "alertname": alert.name, "exp_alerts": expected})
     group: dict[str, object] = {
-        "name": f"{alert.name} for {feed.service} {case.name}",
+        "name": f"{alert.name} for {feed.subject()} {case.name}",
         "interval": f"{feed.step}m",
         "input_series": feed.series(case.phases),
         "alert_rule_test": tests,

@@ -74,8 +74,9 @@ def le_value(bound_s: float) -> str:
 
 def number(value: float) -> str:
     """A threshold as PromQL text, rounded to 12 significant digits (0.0144, not
-    0.014400000000000001)."""
-    return repr(float(f"{value:.12g}"))
+    0.014400000000000001; 1000, not 1000.0)."""
+    text = repr(float(f"{value:.12g}"))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def window_of(seconds: float) -> str:

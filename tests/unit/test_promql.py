@@ -84,7 +84,8 @@ def test_quantiles_keep_the_labels_asked_for_and_le() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(14.4 * (1 - 0.999), "0.0144"), (1 - 0.95, "0.05"), (0.1 + 0.2, "0.3")]
+    ("value", "text"),
+    [(14.4 * (1 - 0.999), "0.0144"), (1 - 0.95, "0.05"), (0.1 + 0.2, "0.3"), (1000.0, "1000")],
 )
 def test_thresholds_are_rounded_to_what_was_meant(value: float, text: str) -> None:
     assert promql.number(value) == text
