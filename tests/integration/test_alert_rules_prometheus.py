@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
+from alert_rules.configs import StackAddresses, prometheus_config
 from collector import conventions as names
 from collector.middleware import instrument
 from collector.sla import default_sla
@@ -66,22 +67,9 @@ async def server() -> AsyncIterator[TestServer]:
 @pytest.fixture
 def prometheus(server: TestServer, tmp_path: Path) -> Iterator[str]:
     binary = require_tool("prometheus")
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(RULES)],
-        "scrape_configs": [
-            {
-                "job_name": "probe",
-                "honor_labels": True,
-                "static_configs": [
-                    {
-                        "targets": [f"127.0.0.1:{server.port}"],
-                        "labels": {names.LABEL_SERVICE: SERVICE},
-                    }
-                ],
-            }
-        ],
-    }
+    # The generator's own configuration, scraping the test server every second.
+    stack = StackAddresses(scrape_interval="1s", evaluation_interval="1s")
+    config = prometheus_config({SERVICE: f"127.0.0.1:{server.port}"}, [str(RULES)], stack)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     process = subprocess.Popen(
