@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PURE_CORE := collector \
 	reference_services/ai_model.py reference_services/ratelimit.py reference_services/video.py \
 	reference_services/course/content.py loadtests/stats.py loadtests/live.py loadtests/gate.py \
-	loadtests/report.py loadtests/prometheus.py promstack
+	loadtests/report.py loadtests/prometheus.py promstack alert_rules
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -30,7 +30,7 @@ STRICT_PACKAGES := runtime loadwatch
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
 	$(BIN)/mypy --strict $(STRICT_PACKAGES)
-	$(BIN)/mypy collector runtime loadwatch reference_services loadtests
+	$(BIN)/mypy collector runtime loadwatch reference_services loadtests alert_rules
 	$(BIN)/mypy tests benchmarks
 
 # pytest exits 5 when it collects no test, which fails the target as it should.

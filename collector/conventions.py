@@ -14,9 +14,11 @@ __all__ = [
     "AI_QUEUE_WAIT",
     "BURN_WINDOWS",
     "CACHE_REQUESTS",
+    "CLIENT_CLOSED_CODE",
     "DB_POOL_CONNECTIONS",
     "DB_POOL_SIZE",
     "DB_STATEMENT_DURATION",
+    "ERROR_CODE_REGEX",
     "HTTP_EXCEPTIONS",
     "HTTP_REQUESTS",
     "HTTP_REQUESTS_IN_FLIGHT",
@@ -27,20 +29,31 @@ __all__ = [
     "JOBS_PROCESSED",
     "LABEL_CODE",
     "LABEL_DESTINATION",
+    "LABEL_INSTANCE",
+    "LABEL_JOB",
     "LABEL_LAYER",
+    "LABEL_LE",
     "LABEL_METHOD",
     "LABEL_OUTCOME",
     "LABEL_PLATFORM",
+    "LABEL_QUANTILE",
     "LABEL_REASON",
     "LABEL_RESULT",
     "LABEL_ROUTE",
+    "LABEL_SCENARIO",
     "LABEL_SERVICE",
+    "LABEL_SLO",
+    "LABEL_SLO_SCOPE",
     "LABEL_STATE",
     "LABEL_STATEMENT",
+    "LABEL_TARGET",
     "LIVE_SNAPSHOT_AFTER",
     "LIVE_SNAPSHOT_PATH",
+    "LOADTEST_LAST_SUCCESS",
+    "LOADTEST_PASSED",
     "METRICS_PATH",
     "OTHER_STATEMENT",
+    "POOL_STATE_IN_USE",
     "RATE_LIMIT_DECISIONS",
     "RECEIVER_ALERTS_DUPLICATE",
     "RECEIVER_ALERTS_RECEIVED",
@@ -50,11 +63,14 @@ __all__ = [
     "RECEIVER_FORWARD_FAILURES",
     "RECEIVER_NOTIFICATIONS_REJECTED",
     "RECEIVER_OUTBOX_DEPTH",
+    "SCRAPE_UP",
     "SOCIAL_POSTS",
     "SOCIAL_POST_DURATION",
     "UNMATCHED_ROUTE",
     "duration_buckets",
+    "is_error_code",
     "rule_error_ratio",
+    "rule_latency_quantile",
     "rule_latency_ratio",
     "rule_request_rate",
     "rule_slow_ratio",
@@ -105,6 +121,14 @@ RECEIVER_OUTBOX_DEPTH = "loadwatch_receiver_outbox_depth"
 LABEL_DESTINATION = "destination"
 LABEL_REASON = "reason"
 # --- end of the receiver block -------------------------------------------------------------
+# Load-test results, pushed to a Pushgateway by recorded and scheduled runs (gauges).
+LOADTEST_PASSED = "loadwatch_loadtest_passed"
+"""1 when the run met every SLA threshold, 0 when it failed; labels scenario and target."""
+LOADTEST_LAST_SUCCESS = "loadwatch_loadtest_last_success_timestamp_seconds"
+"""Unix time in seconds at which the last passing run finished; labels scenario and target."""
+
+# Written by Prometheus itself for every scrape target: 1 when the scrape succeeded.
+SCRAPE_UP = "up"
 
 # Label names.
 LABEL_SERVICE = "service"
@@ -117,12 +141,38 @@ LABEL_LAYER = "layer"
 LABEL_RESULT = "result"
 LABEL_PLATFORM = "platform"
 LABEL_OUTCOME = "outcome"
+LABEL_SCENARIO = "scenario"
+LABEL_TARGET = "target"
+LABEL_QUANTILE = "quantile"
+LABEL_LE = "le"
+"""Histogram bucket upper bound, written as Go formats floats: `le="0.2"`, `le="1.0"`."""
+LABEL_JOB = "job"
+LABEL_SLO = "slo"
+"""On burn-rate alerts: 'availability' or 'latency'."""
+LABEL_SLO_SCOPE = "slo_scope"
+"""On threshold-dependent rules: 'default' or the service whose own SLA objectives apply."""
+LABEL_INSTANCE = "instance"
 
 # Label values with a fixed meaning.
 UNMATCHED_ROUTE = "<unmatched>"
 """Route label of every request no route matched (404/405): one value, however many paths."""
 OTHER_STATEMENT = "<other>"
 """Statement label once the bounded set of statement names is full."""
+POOL_STATE_IN_USE = "in_use"
+"""State label of the database pool connections checked out right now."""
+
+# The one definition of an error: a 5xx, or a request that got no response (the client
+# went away first, recorded as 499). A 4xx is the client's fault, never an SLA error.
+CLIENT_CLOSED_CODE = 499
+"""Status recorded when the client went away before the response was sent (nginx's 499)."""
+ERROR_CODE_REGEX = "5..|499"
+"""PromQL regex over the `code` label that matches exactly the codes `is_error_code` accepts."""
+
+
+def is_error_code(code: int) -> bool:
+    """Whether a recorded status counts against the SLA (5xx, or no response at all)."""
+    return code >= 500 or code == CLIENT_CLOSED_CODE
+
 
 # Paths served by the instrumentation itself (not counted as traffic).
 METRICS_PATH = "/metrics"
@@ -158,7 +208,7 @@ def rule_request_rate(window: str) -> str:
 
 
 def rule_error_ratio(window: str) -> str:
-    """Recording rule: fraction of requests that were 5xx over `window`, by service."""
+    """Recording rule: fraction of requests that were errors (`is_error_code`) over `window`."""
     return f"loadwatch:http_errors:ratio_rate{window}"
 
 
@@ -170,3 +220,8 @@ def rule_latency_ratio(window: str) -> str:
 def rule_slow_ratio(window: str) -> str:
     """Recording rule: fraction of requests slower than the slow-request threshold."""
     return f"loadwatch:http_slow_requests:ratio_rate{window}"
+
+
+def rule_latency_quantile(window: str) -> str:
+    """Recording rule: a latency quantile in seconds over `window`, by service and `quantile`."""
+    return f"loadwatch:http_request_duration_seconds:quantile_rate{window}"

@@ -62,6 +62,28 @@ def _cmd_sla_check(args: argparse.Namespace) -> int:
         print(f"loadwatch: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     _print_sla(sla)
+    from alert_rules.slo import unreachable_alerts
+
+    for warning in unreachable_alerts(sla):
+        print(f"warning: {warning}")
+    return ExitCode.OK
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from alert_rules.generate import generate, write
+    from alert_rules.slo import unreachable_alerts
+    from loadwatch.services import DEFAULT_PORTS
+
+    try:
+        sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
+    except SLAError as exc:
+        print(f"loadwatch: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    targets = {name: f"127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    for path in write(generate(sla, targets), args.out):
+        print(f"wrote {path}")
+    for warning in unreachable_alerts(sla):
+        print(f"warning: {warning}", file=sys.stderr)
     return ExitCode.OK
 
 
@@ -164,6 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the file to check (default: the nearest sla.yaml, else the built-in defaults)",
     )
     check.set_defaults(run=_cmd_sla_check)
+
+    rules = commands.add_parser(
+        "rules",
+        help="generate Prometheus rules, promtool tests, prometheus.yml and alertmanager.yml",
+    )
+    rules.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
+    rules.add_argument(
+        "--out",
+        type=Path,
+        default=Path("alert_rules/generated"),
+        help="directory to write (default alert_rules/generated)",
+    )
+    rules.set_defaults(run=_cmd_rules)
 
     demo = commands.add_parser(
         "demo",
