@@ -19,13 +19,13 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from loadwatch.stack import free_port
 from prometheus_client import CollectorRegistry
 
 from alert_rules.configs import StackAddresses, prometheus_config
 from collector import conventions as names
 from collector.middleware import instrument
 from collector.sla import default_sla
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
 pytestmark = pytest.mark.integration

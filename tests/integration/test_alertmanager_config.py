@@ -19,10 +19,10 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from loadwatch.stack import free_port
 
 from alert_rules.configs import StackAddresses
 from alert_rules.generate import ALERTMANAGER_FILE
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
 pytestmark = pytest.mark.integration
