@@ -130,3 +130,15 @@ def rule_latency_ratio(window: str) -> str:
 def rule_slow_ratio(window: str) -> str:
     """Recording rule: fraction of requests slower than the slow-request threshold."""
     return f"loadwatch:http_slow_requests:ratio_rate{window}"
+
+
+# -- the one definition of an error (docs/errors.md) --------------------------------------
+
+RATE_LIMITED_STATUS = 429
+"""Too Many Requests: reported as rate-limited, never a latency sample or an SLA error."""
+
+
+def is_sla_error(status: int | None) -> bool:
+    """Whether an answer spends the error budget: a 5xx, or no answer at all (`status` None
+    or 0: connect error, reset, timeout). A 4xx is the caller's doing, never an SLA error."""
+    return status is None or status == 0 or status >= 500

@@ -283,17 +283,14 @@ def _route_overrides(
     sla: SLA, stats: RunStats, service: str | None
 ) -> Iterator[tuple[EndpointStats, Objectives]]:
     """Endpoints whose route template (after ``METHOD ``) has an override in the service
-    (in any service when `service` is None)."""
-    if service is not None:
-        services = [sla.services[service]] if service in sla.services else []
-    else:
-        services = list(sla.services.values())
+    (in any service when `service` is None), looked up through `SLA.route_overrides`."""
+    overrides = sla.route_overrides(service)
+    if not overrides:
+        return
     for name, endpoint in stats.endpoints.items():
         route = name.split(" ", 1)[1].strip() if " " in name.strip() else name.strip()
-        for svc in services:
-            if route in svc.routes:
-                yield endpoint, svc.routes[route]
-                break
+        if route in overrides:
+            yield endpoint, overrides[route]
 
 
 def _default_routes_sketch(sla: SLA, stats: RunStats, service: str | None) -> QuantileSketch:
