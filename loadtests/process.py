@@ -36,6 +36,7 @@ from loadtests.keepalive import patch_connection_check
 from loadtests.live import LiveView
 from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
 from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
+from loadtests.outcomes import classify
 from loadtests.progress import progress_line
 from loadtests.runner import EXIT_ABORTED, EXIT_CONFIG
 from loadtests.scenarios import SCENARIOS
@@ -104,6 +105,7 @@ class RequestRecorder:
         name: str,
         response_time: float | None,
         exception: BaseException | None = None,
+        response: Any = None,
         **_: Any,
     ) -> None:
         if self.closed:
@@ -113,11 +115,23 @@ class RequestRecorder:
         raw_s = max(0.0, (response_time or 0.0) / 1000.0)
         intended_s = getattr(gevent.getcurrent(), INTENDED_ATTR, None)
         endpoint = f"{request_type} {name}"
+        status = getattr(response, "status_code", None)
+        outcome, reason, limited = classify(status if isinstance(status, int) else None, exception)
         if intended_s is None:
-            self.recorder.record(endpoint, raw_s, exception is None, now_s)
+            self.recorder.record(
+                endpoint, raw_s, outcome, now_s, reason=reason, rate_limited=limited
+            )
         else:
             since_s = max(raw_s, time.perf_counter() - intended_s)
-            self.recorder.record(endpoint, since_s, exception is None, now_s, raw_latency_s=raw_s)
+            self.recorder.record(
+                endpoint,
+                since_s,
+                outcome,
+                now_s,
+                raw_latency_s=raw_s,
+                reason=reason,
+                rate_limited=limited,
+            )
         self.total += 1
 
     def close(self, **_: Any) -> None:

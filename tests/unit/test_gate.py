@@ -16,7 +16,7 @@ from loadtests.gate import (
     failed_beyond_recovery,
     verdict_table,
 )
-from loadtests.stats import RunRecorder, RunStats, summarize
+from loadtests.stats import Outcome, RunRecorder, RunStats, summarize
 
 SLA_TEXT = """\
 version: 1
@@ -57,7 +57,7 @@ def stats_of(*chunks: Iterable[Request], duration_s: float = 10.0) -> RunStats:
     recorder = RunRecorder(started_at_s=0.0, window_s=10.0, slow_s=1.0)
     for chunk in chunks:
         for endpoint, latency_s, ok, at_s in chunk:
-            recorder.record(endpoint, latency_s, ok, at_s)
+            recorder.record(endpoint, latency_s, Outcome.SERVED if ok else Outcome.ERROR, at_s)
     return summarize(recorder, duration_s=duration_s)
 
 

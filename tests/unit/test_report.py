@@ -10,7 +10,7 @@ import pytest
 from collector.sla import default_sla
 from loadtests.gate import GateOptions, Verdict, evaluate
 from loadtests.report import RunInfo, html_report, json_summary
-from loadtests.stats import RunRecorder, RunStats, summarize
+from loadtests.stats import Outcome, RunRecorder, RunStats, summarize
 
 STARTED_S = 1_000.0
 COURSE = "GET /courses/{course_id}"
@@ -43,7 +43,7 @@ def recorded_run(*, open_model: bool = True, requests: int = 300) -> RunStats:
         recorder.record(
             SEARCH if i % 3 == 0 else COURSE,
             latency_s,
-            ok=i % 100 != 0,
+            outcome=Outcome.SERVED if i % 100 != 0 else Outcome.ERROR,
             now_s=at_s,
             raw_latency_s=latency_s * 0.9 if open_model else None,
         )
