@@ -75,7 +75,7 @@ def test_distinct_reasons_are_bounded_and_still_add_up() -> None:
 
 def test_reasons_of_two_workers_merge_exactly() -> None:
     a, b = RunRecorder(started_at_s=0.0), RunRecorder(started_at_s=0.0)
-    for i in range(30):
+    for _ in range(30):
         a.record("GET /a", 0.01, Outcome.ERROR, 0.1, reason="HTTP 503 Service Unavailable")
         b.record("GET /a", 0.01, Outcome.UNEXPECTED, 0.1, reason="HTTP 404 Not Found")
         b.record("GET /b", 0.01, Outcome.ERROR, 0.1, reason="HTTP 503 Service Unavailable")
