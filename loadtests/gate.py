@@ -38,7 +38,7 @@ exactly at its limit fails):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from fractions import Fraction
@@ -55,6 +55,7 @@ __all__ = [
     "Metric",
     "ThresholdResult",
     "Verdict",
+    "closed_ceiling_rps",
     "evaluate",
     "failed_beyond_recovery",
     "format_value",
@@ -132,6 +133,22 @@ class Verdict:
 
     thresholds: tuple[ThresholdResult, ...]
     passed: bool
+
+
+def closed_ceiling_rps(users: int, classes: Sequence[tuple[float, float | None]]) -> float | None:
+    """The most req/s `users` closed-model users can offer: each user class as (weight, mean
+    think time in seconds), users shared by weight, at most one request per think time.
+    Response time is ignored, so the true ceiling is lower: a throughput objective above
+    this bound cannot be shown. None when a class's think time is unknown or 0 (unbounded)."""
+    total = sum(weight for weight, _ in classes)
+    if users < 1 or total <= 0:
+        return None
+    per_user = 0.0
+    for weight, mean_s in classes:
+        if mean_s is None or mean_s <= 0:
+            return None
+        per_user += (weight / total) / mean_s
+    return users * per_user
 
 
 def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:

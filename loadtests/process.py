@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +32,12 @@ from collector.conventions import LIVE_SNAPSHOT_PATH
 from collector.gc_tuning import settle_heap
 from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
-from loadtests.gate import GateOptions, ThresholdResult, evaluate, failed_beyond_recovery
+from loadtests.gate import (
+    ThresholdResult,
+    closed_ceiling_rps,
+    evaluate,
+    failed_beyond_recovery,
+)
 from loadtests.keepalive import patch_connection_check
 from loadtests.live import LiveView
 from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
@@ -39,7 +45,6 @@ from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
 from loadtests.outcomes import classify
 from loadtests.progress import progress_line
 from loadtests.runner import EXIT_ABORTED, EXIT_CONFIG
-from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
 from loadtests.spawning import SmoothDispatcher, freeze_started_users
 from loadtests.stats import RunRecorder, summarize
@@ -163,8 +168,8 @@ class RequestRecorder:
 
 
 def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
-    classes = SCENARIOS[spec.options.scenario].user_classes()
-    env = Environment(
+    classes = spec.options.resolved().user_classes()
+    env: Any = Environment(
         user_classes=[*classes, OpenModelDriver],
         host=spec.options.host,
         dispatcher_class=SmoothDispatcher,
@@ -172,6 +177,17 @@ def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
     setattr(env, SETTINGS_ATTR, spec.options.settings)
     env.events.spawning_complete.add_listener(freeze_started_users)
     return env, classes
+
+
+def _mean_think_s(user_class: Any, env: Any, samples: int = 200) -> float | None:
+    """The mean of `samples` draws of a User class's wait_time (seconds), called on a stand-in
+    user that has only `environment`; None when it needs more (constant_pacing) or fails."""
+    probe = types.SimpleNamespace(environment=env)
+    try:
+        draws = [float(user_class.wait_time(probe)) for _ in range(samples)]
+    except Exception:
+        return None
+    return sum(draws) / samples
 
 
 def _apply(env: Any, holder: RequestRecorder, plan: RunPlan) -> None:
@@ -196,14 +212,12 @@ class _Owner:
         self.sla = sla
         self.distributed = spec.role is ProcessRole.MASTER
         self.env, self.classes = _environment(spec)
-        scenario = SCENARIOS[self.options.scenario]
-        self.gate = GateOptions(
-            service=scenario.service,
-            offered_rps=self.options.rate,
-            windowed=self.options.window_s is not None,
-            ramp_up_s=self.options.ramp_up_s,
-        )
-        self.objectives = sla.objectives_for(scenario.service)
+        self.ceiling_rps = None
+        if self.options.rate is None:
+            think = [(float(c.weight), _mean_think_s(c, self.env)) for c in self.classes]
+            self.ceiling_rps = closed_ceiling_rps(self.options.users, think)
+        self.gate = self.options.gate_options(self.ceiling_rps)
+        self.objectives = sla.objectives_for(self.gate.service)
         self.stop_event = Event()
         self.reason = StopReason.COMPLETED
         self.detail = ""
@@ -304,6 +318,7 @@ class _Owner:
             worker_requests=dict(sorted(self.totals.items())),
             locust_requests=int(env.stats.total.num_requests),
             late_requests=self.late_requests(),
+            closed_ceiling_rps=self.ceiling_rps,
         )
         if self.spec.result_path is not None:
             _write(self.spec.result_path, outcome)

@@ -35,7 +35,9 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
-from loadtests.gate import GateOptions, Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.breakdown import breakdown_text
+from loadtests.gate import Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.locustfile import check_locustfile
 from loadtests.options import (
     DEFAULT_MASTER_PORT,
     LoadTestOptions,
@@ -50,7 +52,6 @@ from loadtests.options import (
 )
 from loadtests.prometheus import PrometheusError, p95_agrees, server_figures
 from loadtests.report import RunInfo, html_report, json_summary
-from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
 
@@ -266,15 +267,8 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
 def _report(
     options: LoadTestOptions, sla: SLA, outcome: RunOutcome, out: TextIO
 ) -> tuple[Verdict, int]:
-    scenario = SCENARIOS[options.scenario]
     stats = summarize(RunRecorder.from_dict(outcome.recorder), duration_s=outcome.duration_s)
-    gate = GateOptions(
-        service=scenario.service,
-        offered_rps=options.rate,
-        windowed=options.window_s is not None,
-        ramp_up_s=options.ramp_up_s,
-    )
-    verdict = evaluate(sla, stats, gate)
+    verdict = evaluate(sla, stats, options.gate_options(outcome.closed_ceiling_rps))
     if outcome.abort_threshold is not None:
         verdict = _mark_aborted(verdict, outcome.abort_threshold)
     if outcome.worker_requests:
@@ -291,6 +285,7 @@ def _report(
             file=out,
         )
     out.write(verdict_table(verdict))
+    out.write(breakdown_text(stats))
     server = _server_side(options, sla, outcome, stats, out)
     info = RunInfo(
         scenario=options.scenario,
@@ -404,8 +399,14 @@ def run_loadtest(
         print(f"loadwatch loadtest: {exc}", file=err)
         return EXIT_CONFIG
     assert options.host is not None
+    scenario = options.resolved()
+    if not scenario.built_in:
+        problem = check_locustfile(scenario.path)
+        if problem is not None:
+            print(f"loadwatch loadtest: {problem}", file=err)
+            return EXIT_CONFIG
     targets = [options.host]
-    if SCENARIOS[options.scenario].uses_campaign_host:
+    if scenario.uses_campaign_host:
         targets.append(campaign_base_url(options.host, options.settings))
     for target in targets:
         reason = check_reachable(target)

@@ -460,3 +460,12 @@ def test_an_open_model_generator_that_missed_starts_can_never_pass() -> None:
         SLA_, saturated, GateOptions(offered_rps=200.0), planned_duration_s=60.0
     )
     assert stopped is not None and stopped.metric is Metric.GENERATOR
+
+
+def test_the_closed_ceiling_is_users_over_think_time_shared_by_weight() -> None:
+    from loadtests.gate import closed_ceiling_rps
+
+    assert closed_ceiling_rps(20, [(1.0, 0.6)]) == pytest.approx(33.33, rel=1e-3)
+    assert closed_ceiling_rps(40, [(3.0, 1.0), (1.0, 0.5)]) == pytest.approx(40 * (0.75 + 0.5))
+    assert closed_ceiling_rps(20, [(1.0, 0.6), (1.0, None)]) is None
+    assert closed_ceiling_rps(20, [(1.0, 0.0)]) is None

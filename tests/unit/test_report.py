@@ -86,6 +86,11 @@ def test_the_json_summary_has_exactly_the_documented_keys() -> None:
         "windows",
         "server",
         "sla",
+        "scenario_failures",
+        "accepted",
+        "rate_limited",
+        "failures_by_reason",
+        "accepted_by_reason",
     }
 
 
@@ -246,3 +251,53 @@ def test_an_empty_run_still_renders_every_chart_with_no_data() -> None:
     page = html_report(CLOSED, stats, verdict_of(stats))
     assert page.count("<svg") == 5
     assert page.count(">no data</text>") == 5
+
+
+def reasoned_run() -> RunStats:
+    recorder = RunRecorder(started_at_s=STARTED_S, window_s=10.0, slow_s=1.0)
+    at_s = STARTED_S + 1.0
+    for i in range(100):
+        recorder.record(COURSE, 0.05, Outcome.SERVED, at_s)
+        if i % 10 == 0:
+            recorder.record(COURSE, 0.05, Outcome.ERROR, at_s, reason="HTTP 503 <Unavailable>")
+        if i % 4 == 0:
+            recorder.record(SEARCH, 0.01, Outcome.UNEXPECTED, at_s, reason="HTTP 404 Not Found")
+        if i % 5 == 0:
+            recorder.record(SEARCH, 0.01, Outcome.ACCEPTED, at_s, reason="HTTP 409 Conflict")
+    return summarize(recorder, duration_s=10.0)
+
+
+def test_failures_by_reason_add_up_to_the_failures_in_the_json_summary() -> None:
+    stats = reasoned_run()
+    summary = json_summary(CLOSED, stats, verdict_of(stats))
+    assert (summary["failures"], summary["scenario_failures"], summary["accepted"]) == (10, 25, 20)
+    assert summary["failures_by_reason"] == [
+        {"route": SEARCH, "reason": "HTTP 404 Not Found", "count": 25, "outcome": "unexpected"},
+        {"route": COURSE, "reason": "HTTP 503 <Unavailable>", "count": 10, "outcome": "error"},
+    ]
+    total = sum(r["count"] for r in summary["failures_by_reason"])
+    assert total == summary["failures"] + summary["scenario_failures"]
+    assert summary["accepted_by_reason"] == [
+        {"route": SEARCH, "reason": "HTTP 409 Conflict", "count": 20, "outcome": "accepted"}
+    ]
+
+
+def test_the_html_report_has_a_table_of_failures_by_reason() -> None:
+    stats = reasoned_run()
+    page = html_report(CLOSED, stats, verdict_of(stats))
+    table = page.split("<h2>Failures by reason</h2>", 1)[1].split("<h2>", 1)[0]
+    rows = re.findall(r'<tr class="(\w+)">(.*?)</tr>', table, re.S)
+    assert [cls for cls, _ in rows] == ["unexpected", "error", "accepted"]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for _, row in rows]
+    assert cells[1] == [
+        "SLA error",
+        f"<code>{html.escape(COURSE)}</code>",
+        "HTTP 503 &lt;Unavailable&gt;",
+        "10",
+        "28.6%",
+    ]
+    assert cells[0][3:] == ["25", "71.4%"] and cells[2][3:] == ["20", "100.0%"]
+    clean = RunRecorder(started_at_s=STARTED_S)
+    clean.record(COURSE, 0.05, Outcome.SERVED, STARTED_S + 1.0)
+    clean_stats = summarize(clean, duration_s=10.0)
+    assert "Every request was served" in html_report(CLOSED, clean_stats, verdict_of(clean_stats))
