@@ -7,8 +7,7 @@ STAMP := $(VENV)/.installed
 PURE_CORE := collector/units.py collector/sla.py collector/conventions.py collector/quantiles.py \
 	collector/recorder.py collector/exposition.py collector/snapshot.py \
 	reference_services/ai_model.py reference_services/ratelimit.py reference_services/video.py \
-	reference_services/course/content.py loadtests/stats.py loadtests/live.py loadtests/gate.py \
-	loadtests/report.py loadtests/prometheus.py
+	reference_services/course/content.py loadtests
 
 .PHONY: demo test lint typecheck unit bench clean
 

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
 from loadtests.breakdown import breakdown_text
+from loadtests.dataset import describe_dataset, fit_to_services
 from loadtests.gate import Metric, ThresholdResult, Verdict, evaluate, verdict_table
 from loadtests.locustfile import check_locustfile
 from loadtests.options import (
@@ -413,6 +414,11 @@ def run_loadtest(
         if reason is not None:
             print(f"loadwatch loadtest: {reason}", file=err)
             return EXIT_ABORTED
+    data_line = ""
+    if scenario.built_in:
+        settings, published = fit_to_services(options.settings, targets)
+        options = replace(options, settings=settings)
+        data_line = describe_dataset(settings, published) + "\n"
     distributed = options.workers > 0
     port = options.master_port or (
         DEFAULT_MASTER_PORT if options.role is Role.MASTER else _free_port()
@@ -421,8 +427,9 @@ def run_loadtest(
     print(
         f"loadwatch loadtest: {options.scenario} against {options.host}, {options.model} model,"
         f" {load}, {options.duration_s:g} s, {options.workers or 'no'} workers,"
-        f" SLA {sla.source}",
+        f" SLA {sla.source}\n{data_line}",
         file=out,
+        end="",
         flush=True,
     )
     try:

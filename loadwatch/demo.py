@@ -123,7 +123,7 @@ def run_demo(
                 sla_path=sla_path,
                 json_path=json_path,
                 html_path=html_path,
-                settings=ScenarioSettings(campaign_host=urls["campaign"], **_SEED),
+                settings=ScenarioSettings(campaign_host=urls["campaign"]),
             )
             code = run_loadtest(options)
             print(f"\nreports: {json_path}\n         {html_path}")

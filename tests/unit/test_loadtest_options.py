@@ -285,3 +285,19 @@ def test_gevents_blocking_resolver_is_chosen_only_when_no_name_needs_dns(
 
     environ = {"LOADWATCH_CAMPAIGN_HOST": campaign_host} if campaign_host else {}
     assert _resolves_locally(parse("mixed", "--host", host, environ=environ)) is local
+
+
+def test_published_counts_size_the_id_ranges_unless_a_variable_set_them() -> None:
+    published = {"users": 300, "courses": 5, "videos": 10, "enrollments": 900, "campaigns": 50}
+    fitted = ScenarioSettings().with_dataset(published)
+    assert (fitted.users, fitted.courses, fitted.campaigns) == (300, 5, 50)
+    assert (fitted.videos, fitted.enrollments) == (10, 900)
+    pinned = ScenarioSettings.from_environ({"LOADWATCH_SEED_USERS": "40"}).with_dataset(published)
+    assert (pinned.users, pinned.courses, pinned.campaigns) == (40, 5, 50)
+    assert (pinned.videos, pinned.enrollments) == (10, 40 * 3)  # derived from the pinned users
+    empty = ScenarioSettings().with_dataset({"users": 0, "campaigns": 0})
+    assert empty == ScenarioSettings()
+    assert ScenarioSettings.from_dict(pinned.to_dict()) == pinned
+    picker = IdPicker(fitted, random.Random(3))
+    assert max(picker.user() for _ in range(3000)) == 300
+    assert max(picker.enrollment() for _ in range(3000)) <= 900
