@@ -52,11 +52,17 @@ def fit_to_services(
 
 def describe_dataset(settings: ScenarioSettings, published: Mapping[str, int]) -> str:
     """One line: the id ranges the scenario draws from, and where they came from."""
-    source = "as the services publish" if published else "the default seed (no /dataset)"
-    if settings.explicit:
-        source += "; LOADWATCH_SEED_* for " + ", ".join(settings.explicit)
-    return (
-        f"data: {settings.users:,} users, {settings.courses:,} courses, {settings.videos:,}"
-        f" videos, {settings.enrollments:,} enrollments, {settings.campaigns:,} campaigns"
-        f" ({source})"
+    if not published:
+        return "data: the default seed's id ranges (the services publish no /dataset)"
+    drawn = {
+        "users": settings.users,
+        "courses": settings.courses,
+        "videos": settings.videos,
+        "enrollments": settings.enrollments,
+        "campaigns": settings.campaigns,
+    }
+    shown = ", ".join(f"{drawn[key]:,} {key}" for key in _KEYS if key in published)
+    pinned = [key for key in settings.explicit if key in published]
+    return f"data (GET /dataset): {shown}" + (
+        f" ({', '.join(pinned)} from LOADWATCH_SEED_*)" if pinned else ""
     )
