@@ -53,8 +53,8 @@ def breakdown_text(stats: RunStats, top: int = TOP_REASONS) -> str:
         )
     if stats.unexpected:
         lines.append(
-            f"{stats.unexpected:,} scenario failures are not SLA errors and do not fail the run;"
-            " many of them mean the scenario does not fit the service (ids, routes, payloads)"
+            f"{stats.unexpected:,} scenario failures are not SLA errors; many of them mean the"
+            " scenario does not fit the service (ids, routes, payloads)"
         )
     return "".join(f"{line}\n" for line in lines)
 

@@ -20,6 +20,10 @@ exactly at its limit fails):
   objective the run cannot show it: n/a (``ok=None``) with the reason, never a failure. That
   is the open model's rate (``offered_rps``) below the objective, or the closed model's
   ceiling (``closed_ceiling_rps``: users / mean think time) below it.
+- **scenario failures**: answers the scenario did not expect (a 4xx, a failed check) are
+  not SLA errors, but a run full of them measured something else than the scenario meant
+  (ids the data does not have, a wrong route): their ratio must stay below ``error_rate``
+  (1 % when the SLA states none), or the run is invalid and fails. No row without any.
 - **generator** (open model, ``offered_rps`` set): every due start was made. Missed starts
   (the generator could not keep up) fail the run whatever else passed: a saturated
   generator measures itself, not the service.
@@ -63,6 +67,8 @@ __all__ = [
 ]
 
 NO_REQUESTS = "no requests completed"
+DEFAULT_UNEXPECTED = 0.01
+"""Largest share of scenario failures a run may have when the SLA states no error rate."""
 _DIGITS = {"ms": 3, "ratio": 6, "req/s": 3, "starts": 0}
 
 
@@ -74,6 +80,7 @@ class Metric(Enum):
     THROUGHPUT = "throughput"
     SLOW_RATIO = "slow_ratio"
     WINDOW_LATENCY = "window_latency"
+    SCENARIO_FAILURES = "scenario_failures"
     GENERATOR = "generator"
 
 
@@ -181,6 +188,9 @@ def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
         results.append(_ratio(Metric.SLOW_RATIO, slow_name, stats.slow, stats.requests, limit))
     if options.windowed and objectives.latency is not None:
         results.append(_windowed(objectives.latency, stats, options.ramp_up_s))
+    if stats.unexpected:
+        unexpected_limit = limit if limit is not None else DEFAULT_UNEXPECTED
+        results.append(_scenario_failures(stats, unexpected_limit))
     if stats.requests == 0:
         results = [replace(r, observed=None, ok=None, detail=NO_REQUESTS) for r in results]
     passed = any(r.ok is not None for r in results) and all(r.ok is not False for r in results)
@@ -387,6 +397,15 @@ def _steady_rps(stats: RunStats, ramp_up_s: float) -> tuple[float, float]:
         if steady and length_s > 0:
             return sum(w.requests for w in steady) / length_s, steady[0].start_s
     return stats.rps, 0.0
+
+
+def _scenario_failures(stats: RunStats, limit: float) -> ThresholdResult:
+    name = f"scenario failures (unexpected answers) < {_pct(limit)}"
+    result = _ratio(Metric.SCENARIO_FAILURES, name, stats.unexpected, stats.requests, limit)
+    if result.ok is False:
+        detail = "not SLA errors, but the run is invalid: see the failures by reason"
+        return replace(result, detail=detail)
+    return result
 
 
 def _generator(missed_starts: int) -> ThresholdResult:

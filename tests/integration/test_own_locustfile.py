@@ -78,12 +78,14 @@ def hello_url() -> Iterator[str]:
         stop(process)
 
 
-def loadtest(tmp: Path, *args: str, timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
+def loadtest(
+    tmp: Path, *args: str, timeout_s: float = 90, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "loadtests.runner", *args],
         capture_output=True,
         text=True,
-        env=ENV,
+        env=ENV if env is None else env,
         cwd=tmp,
         timeout=timeout_s * TIMEOUT_UNIT_S,
     )

@@ -54,7 +54,7 @@ def test_the_terminal_shows_top_reasons_with_counts_and_shares_that_add_up() -> 
         "Requests",
     ]
     assert lines[7] == "rate-limited (429): 10 requests, not in the latency figures"
-    assert lines[8].startswith("100 scenario failures are not SLA errors")
+    assert lines[8].startswith("100 scenario failures are not SLA errors; many of them")
 
 
 def test_a_run_of_plain_successes_adds_nothing_after_the_verdict() -> None:

@@ -469,3 +469,24 @@ def test_the_closed_ceiling_is_users_over_think_time_shared_by_weight() -> None:
     assert closed_ceiling_rps(40, [(3.0, 1.0), (1.0, 0.5)]) == pytest.approx(40 * (0.75 + 0.5))
     assert closed_ceiling_rps(20, [(1.0, 0.6), (1.0, None)]) is None
     assert closed_ceiling_rps(20, [(1.0, 0.0)]) is None
+
+
+def test_unexpected_answers_are_not_sla_errors_but_too_many_make_the_run_invalid() -> None:
+    def run(unexpected: int) -> RunStats:
+        recorder = RunRecorder(started_at_s=0.0, window_s=10.0, slow_s=1.0)
+        for i in range(1000):
+            outcome = Outcome.UNEXPECTED if i < unexpected else Outcome.SERVED
+            recorder.record(COURSE, 0.05, outcome, i / 100, reason="HTTP 404 Not Found")
+        return summarize(recorder, duration_s=10.0)
+
+    clean = judge(run(0), offered_rps=50.0)
+    assert all(r.metric is not Metric.SCENARIO_FAILURES for r in clean.thresholds)
+    few = judge(run(5), offered_rps=50.0)
+    assert result(few, Metric.SCENARIO_FAILURES).ok is True and few.passed
+    assert result(few, Metric.ERROR_RATE).observed == 0.0
+    many = judge(run(700), offered_rps=50.0)
+    row = result(many, Metric.SCENARIO_FAILURES)
+    assert row.name == "scenario failures (unexpected answers) < 1%"
+    assert row.ok is False and row.observed == pytest.approx(0.7) and not many.passed
+    assert "not SLA errors, but the run is invalid" in row.detail
+    assert result(many, Metric.ERROR_RATE).ok is True
