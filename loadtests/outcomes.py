@@ -30,6 +30,7 @@ __all__ = ["REASON_MAX_CHARS", "classify", "exception_reason", "status_reason"]
 REASON_MAX_CHARS = 120
 _NOTEWORTHY_SUCCESSES = frozenset({202, 207})
 """2xx answers worth counting by reason: accepted for later, partly done."""
+_SERVED = (Outcome.SERVED, "", False)
 
 
 def status_reason(status: int) -> str:
@@ -51,6 +52,9 @@ def exception_reason(exception: BaseException) -> str:
 def classify(status: int | None, exception: BaseException | None) -> tuple[Outcome, str, bool]:
     """(outcome, reason, rate_limited) of one request; `status` is the HTTP status (0 or None
     without an answer), `exception` what Locust reported as the failure (None: a success)."""
+    served = exception is None and status is not None and 200 <= status < 400
+    if served and status not in _NOTEWORTHY_SUCCESSES:
+        return _SERVED  # the common case first
     answered = status is not None and status > 0
     if is_sla_error(status):
         if answered:

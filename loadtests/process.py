@@ -40,6 +40,7 @@ from loadtests.gate import (
 )
 from loadtests.keepalive import patch_connection_check
 from loadtests.live import LiveView
+from loadtests.locustfile import LocustfileError
 from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
 from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
 from loadtests.outcomes import classify
@@ -91,7 +92,10 @@ class RequestRecorder:
 
     Register `on_request` on `environment.events.request`. Latency is Locust's response_time,
     or, when the request's greenlet carries an intended start (open model), the time since
-    that start, with Locust's figure as the raw latency. Costs a few microseconds a request.
+    that start, with Locust's figure as the raw latency. Each request's outcome and reason come
+    from its status and exception (`loadtests.outcomes.classify`: 5xx and no answer are SLA
+    errors, unexpected 4xx scenario failures, 429 no latency sample). Costs a few
+    microseconds a request.
     After `close()` (the run has ended; Locust is stopping users) requests are only counted
     in `late`.
     """
@@ -486,14 +490,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     settle_heap()  # thousands of users: fewer, cheaper collector pauses inside measurements
     patch_connection_check()  # keep-alive beyond 1,024 sockets
-    if spec.role is ProcessRole.WORKER:
-        return _run_worker(spec)
     try:
+        if spec.role is ProcessRole.WORKER:
+            return _run_worker(spec)
         sla = load_sla(spec.sla_path) if spec.sla_path is not None else default_sla()
-    except SLAError as exc:
+        owner = _Owner(spec, sla)
+    except (SLAError, LocustfileError) as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    owner = _Owner(spec, sla)
     handlers = [gevent.signal_handler(n, owner.interrupt) for n in (signal.SIGINT, signal.SIGTERM)]
     try:
         return owner.run()

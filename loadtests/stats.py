@@ -55,6 +55,11 @@ class Outcome(Enum):
     """A scenario failure: a 4xx (or a failed check) the scenario did not expect."""
 
 
+_SERVED, _ACCEPTED = Outcome.SERVED, Outcome.ACCEPTED
+_ERROR, _UNEXPECTED = Outcome.ERROR, Outcome.UNEXPECTED
+"""Module-level aliases: an enum member read through its class costs a lookup per request."""
+
+
 class _Series:
     """Counts and latency sketches of one slice of the run (whole, endpoint or window).
 
@@ -84,6 +89,17 @@ class _Series:
         self.slow = 0
         self.max_s = 0.0
 
+    def add_sample(self, latency_s: float, slow: bool, raw_latency_s: float | None) -> None:
+        """One request that is a latency sample (all but 429s); the whole of a served one."""
+        self.requests += 1
+        self.latency.add(latency_s)
+        if raw_latency_s is not None:
+            self.raw.add(raw_latency_s)
+        if slow:
+            self.slow += 1
+        if latency_s > self.max_s:
+            self.max_s = latency_s
+
     def add(
         self,
         latency_s: float,
@@ -92,23 +108,17 @@ class _Series:
         raw_latency_s: float | None,
         rate_limited: bool,
     ) -> None:
-        self.requests += 1
-        if outcome is Outcome.ERROR:
+        if outcome is _ERROR:
             self.failures += 1
-        elif outcome is Outcome.UNEXPECTED:
+        elif outcome is _UNEXPECTED:
             self.unexpected += 1
-        elif outcome is Outcome.ACCEPTED:
+        elif outcome is _ACCEPTED:
             self.accepted += 1
         if rate_limited:
+            self.requests += 1
             self.rate_limited += 1
             return
-        self.latency.add(latency_s)
-        if raw_latency_s is not None:
-            self.raw.add(raw_latency_s)
-        if slow:
-            self.slow += 1
-        if latency_s > self.max_s:
-            self.max_s = latency_s
+        self.add_sample(latency_s, slow, raw_latency_s)
 
     def merge(self, other: _Series) -> None:
         self.latency.merge(other.latency)
@@ -205,18 +215,23 @@ class RunRecorder:
         if not (latency_s >= 0.0 and math.isfinite(latency_s)):
             raise ValueError(f"latency_s: expected a finite value >= 0, got {latency_s!r}")
         slow = not rate_limited and latency_s > self.slow_s
-        self.overall.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
         series = self.endpoints.get(endpoint)
         if series is None:
             series = self.endpoints[endpoint] = _Series(self.accuracy)
-        series.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
         index = self._window(now_s)
         window = self.windows.get(index)
         if window is None:
             window = self.windows[index] = _Series(self.accuracy)
-        window.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
-        if outcome is not Outcome.SERVED:
-            self._count_reason(outcome, endpoint, reason or outcome.value, 1)
+        if outcome is _SERVED and not rate_limited:
+            self.overall.add_sample(latency_s, slow, raw_latency_s)
+            series.add_sample(latency_s, slow, raw_latency_s)
+            window.add_sample(latency_s, slow, raw_latency_s)
+        else:
+            self.overall.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
+            series.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
+            window.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
+            if outcome is not _SERVED:
+                self._count_reason(outcome, endpoint, reason or outcome.value, 1)
         if now_s > self.last_at_s:
             self.last_at_s = now_s
 
