@@ -1,5 +1,7 @@
 """How a Locust request ended: its `Outcome` and a short reason (pure, no locust import).
 
+`loadtests.stats` counts requests by (outcome, route, reason) as `ReasonCount`s.
+
     outcome, reason, rate_limited = classify(status, exception)
 
 The one definition of an error (docs/errors.md, `collector.conventions.is_sla_error`):
@@ -20,12 +22,60 @@ REASON_MAX_CHARS characters. Costs a microsecond or two per request.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
 from http import HTTPStatus
+from typing import Any
 
 from collector.conventions import RATE_LIMITED_STATUS, is_sla_error
-from loadtests.stats import Outcome
 
-__all__ = ["REASON_MAX_CHARS", "classify", "exception_reason", "status_reason"]
+__all__ = [
+    "MAX_REASONS",
+    "OTHER_REASON",
+    "REASON_MAX_CHARS",
+    "Outcome",
+    "ReasonCount",
+    "classify",
+    "exception_reason",
+    "status_reason",
+]
+
+MAX_REASONS = 100
+"""Distinct reason texts a recorder keeps; later new ones are counted as OTHER_REASON."""
+OTHER_REASON = "<other>"
+
+
+class Outcome(Enum):
+    """How a request ended, from the scenario's point of view (docs/errors.md)."""
+
+    SERVED = "served"
+    """Answered as the scenario expected."""
+    ACCEPTED = "accepted"
+    """An answer the scenario accepts on purpose (409 already enrolled, 202, 429 ...)."""
+    ERROR = "error"
+    """An SLA error: a 5xx, or no answer at all (connect error, reset, timeout)."""
+    UNEXPECTED = "unexpected"
+    """A scenario failure: a 4xx (or a failed check) the scenario did not expect."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCount:
+    """How many requests to `route` ended with `outcome` for `reason`."""
+
+    outcome: Outcome
+    route: str
+    reason: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's entry: ``{route, reason, count, outcome}``."""
+        return {
+            "route": self.route,
+            "reason": self.reason,
+            "count": self.count,
+            "outcome": self.outcome.value,
+        }
+
 
 REASON_MAX_CHARS = 120
 _NOTEWORTHY_SUCCESSES = frozenset({202, 207})

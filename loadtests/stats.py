@@ -18,10 +18,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from collector.quantiles import QuantileSketch
+from loadtests.outcomes import MAX_REASONS, OTHER_REASON, Outcome, ReasonCount
 
 __all__ = [
     "MAX_REASONS",
@@ -36,24 +36,6 @@ __all__ = [
     "steady_part",
     "summarize",
 ]
-
-MAX_REASONS = 100
-"""Distinct reason texts a recorder keeps; later new ones are counted as OTHER_REASON."""
-OTHER_REASON = "<other>"
-
-
-class Outcome(Enum):
-    """How a request ended, from the scenario's point of view (docs/errors.md)."""
-
-    SERVED = "served"
-    """Answered as the scenario expected."""
-    ACCEPTED = "accepted"
-    """An answer the scenario accepts on purpose (409 already enrolled, 202, 429 ...)."""
-    ERROR = "error"
-    """An SLA error: a 5xx, or no answer at all (connect error, reset, timeout)."""
-    UNEXPECTED = "unexpected"
-    """A scenario failure: a 4xx (or a failed check) the scenario did not expect."""
-
 
 _SERVED, _ACCEPTED = Outcome.SERVED, Outcome.ACCEPTED
 _ERROR, _UNEXPECTED = Outcome.ERROR, Outcome.UNEXPECTED
@@ -375,25 +357,6 @@ class EndpointStats:
     @property
     def error_rate(self) -> float:
         return self.failures / self.requests if self.requests else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class ReasonCount:
-    """How many requests to `route` ended with `outcome` for `reason`."""
-
-    outcome: Outcome
-    route: str
-    reason: str
-    count: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report's entry: ``{route, reason, count, outcome}``."""
-        return {
-            "route": self.route,
-            "reason": self.reason,
-            "count": self.count,
-            "outcome": self.outcome.value,
-        }
 
 
 @dataclass(frozen=True, slots=True)
