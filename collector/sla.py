@@ -182,7 +182,8 @@ class ServiceObjectives:
 
 @dataclass(frozen=True, slots=True)
 class SLA:
-    """The whole sla.yaml. Use `objectives_for(service, route)` to resolve overrides."""
+    """The whole sla.yaml. Use `objectives_for(service, route)` to resolve overrides and
+    `route_overrides(service)` for the routes that have their own; nobody else looks them up."""
 
     source: str
     objectives: Objectives
