@@ -13,7 +13,7 @@ Import-light: no locust here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -73,15 +73,7 @@ def resolve_scenario(reference: str, service: str | None = None) -> Scenario:
     for a built-in one, it replaces the scenario's own). ScenarioError says what is wrong."""
     if reference in SCENARIOS:
         scenario = SCENARIOS[reference]
-        if service is not None:
-            return Scenario(
-                scenario.name,
-                scenario.path,
-                service,
-                scenario.built_in,
-                scenario.uses_campaign_host,
-            )
-        return scenario
+        return scenario if service is None else replace(scenario, service=service)
     path = Path(reference)
     if path.suffix != ".py":
         names = ", ".join(sorted(SCENARIOS))
