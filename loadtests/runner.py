@@ -392,6 +392,12 @@ def run_loadtest(
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    scenario = options.resolved()
+    if not scenario.built_in:  # once here, not once per Locust process
+        problem = check_locustfile(scenario.path)
+        if problem is not None:
+            print(f"loadwatch loadtest: {problem}", file=err)
+            return EXIT_CONFIG
     if options.role is Role.WORKER:
         return _run_workers(options, err)
     try:
@@ -400,12 +406,6 @@ def run_loadtest(
         print(f"loadwatch loadtest: {exc}", file=err)
         return EXIT_CONFIG
     assert options.host is not None
-    scenario = options.resolved()
-    if not scenario.built_in:
-        problem = check_locustfile(scenario.path)
-        if problem is not None:
-            print(f"loadwatch loadtest: {problem}", file=err)
-            return EXIT_CONFIG
     targets = [options.host]
     if scenario.uses_campaign_host:
         targets.append(campaign_base_url(options.host, options.settings))

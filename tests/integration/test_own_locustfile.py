@@ -221,3 +221,14 @@ def test_a_generator_that_misses_starts_cannot_pass(hello_url: str, tmp_path: Pa
     assert f"the generator could not keep up: {summary['missed_starts']:,} starts missed" in (
         result.stdout
     )
+
+
+def test_a_worker_machine_with_a_bad_locustfile_exits_2_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text("X = 1\n")
+    result = loadtest(tmp_path, str(path), "--role", "worker", "--workers", "2")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"loadwatch loadtest: {path}: defines no User class"
+        " (expected a subclass of HttpUser or FastHttpUser)"
+    ]
