@@ -242,7 +242,7 @@ def test_the_route_table_lists_each_endpoint_with_its_percentiles() -> None:
     rows = re.findall(r"<tr><td><code>(.*?)</code></td>(.*?)</tr>", PAGE, re.S)
     assert [name for name, _ in rows] == [html.escape(COURSE), html.escape(SEARCH)]
     search_cells = re.findall(r"<td class=num>(.*?)</td>", rows[1][1])
-    assert search_cells[:4] == ["100", "1", "1.00%", "3.3"]
+    assert search_cells[:5] == ["100", "1", "1.00%", "0", "3.3"]
     assert search_cells[-1] == "1,500 ms"
 
 
@@ -297,6 +297,15 @@ def test_the_html_report_has_a_table_of_failures_by_reason() -> None:
         "28.6%",
     ]
     assert cells[0][3:] == ["25", "71.4%"] and cells[2][3:] == ["20", "100.0%"]
+    routes = page.split("<h2>Routes</h2>", 1)[1]
+    search_row = re.findall(r"<tr><td><code>(.*?)</code></td>(.*?)</tr>", routes, re.S)[1][1]
+    assert re.findall(r"<td class=num>(.*?)</td>", search_row)[:5] == [
+        "45",
+        "0",
+        "0.00%",
+        "25",
+        "4.5",
+    ]
     clean = RunRecorder(started_at_s=STARTED_S)
     clean.record(COURSE, 0.05, Outcome.SERVED, STARTED_S + 1.0)
     clean_stats = summarize(clean, duration_s=10.0)
