@@ -194,8 +194,7 @@ def _burn_alerts(scope: Scope, slo: Slo) -> list[AlertSpec]:
             return []
         rule, signal, bad = names.rule_error_ratio, Signal.ERRORS, "failed"
         objective = (
-            f"{_pct(availability.target)} available over "
-            f"{format_duration(availability.window_s)}"
+            f"{_pct(availability.target)} available over {format_duration(availability.window_s)}"
         )
     else:
         if latency is None:

@@ -68,7 +68,6 @@ __all__ = [
     "SOCIAL_POST_DURATION",
     "UNMATCHED_ROUTE",
     "duration_buckets",
-    "is_error_code",
     "rule_error_ratio",
     "rule_latency_quantile",
     "rule_latency_ratio",
@@ -166,12 +165,7 @@ POOL_STATE_IN_USE = "in_use"
 CLIENT_CLOSED_CODE = 499
 """Status recorded when the client went away before the response was sent (nginx's 499)."""
 ERROR_CODE_REGEX = "5..|499"
-"""PromQL regex over the `code` label that matches exactly the codes `is_error_code` accepts."""
-
-
-def is_error_code(code: int) -> bool:
-    """Whether a recorded status counts against the SLA (5xx, or no response at all)."""
-    return code >= 500 or code == CLIENT_CLOSED_CODE
+"""PromQL regex over the `code` label that matches exactly the codes `is_sla_error` accepts."""
 
 
 # Paths served by the instrumentation itself (not counted as traffic).
@@ -208,7 +202,7 @@ def rule_request_rate(window: str) -> str:
 
 
 def rule_error_ratio(window: str) -> str:
-    """Recording rule: fraction of requests that were errors (`is_error_code`) over `window`."""
+    """Recording rule: fraction of requests that were errors (`is_sla_error`) over `window`."""
     return f"loadwatch:http_errors:ratio_rate{window}"
 
 
@@ -225,3 +219,17 @@ def rule_slow_ratio(window: str) -> str:
 def rule_latency_quantile(window: str) -> str:
     """Recording rule: a latency quantile in seconds over `window`, by service and `quantile`."""
     return f"loadwatch:http_request_duration_seconds:quantile_rate{window}"
+
+
+# -- the one definition of an error (docs/errors.md) --------------------------------------
+
+RATE_LIMITED_STATUS = 429
+"""Too Many Requests: reported as rate-limited, never a latency sample or an SLA error."""
+
+
+def is_sla_error(status: int | None) -> bool:
+    """Whether an answer spends the error budget: a 5xx, or no answer at all (`status` None
+    or 0 on the client: connect error, reset, timeout; CLIENT_CLOSED_CODE on the server: the
+    client went away first). A 4xx is the caller's doing, never an SLA error. The server's
+    recorder, the PromQL (`ERROR_CODE_REGEX`) and the load-test gate all use this."""
+    return status is None or status == 0 or status == CLIENT_CLOSED_CODE or status >= 500

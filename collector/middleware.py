@@ -65,8 +65,6 @@ INSTRUMENTATION_KEY: web.AppKey[Instrumentation] = web.AppKey(
 )
 _COLLECTOR_KEY: web.AppKey[SharedCollector] = web.AppKey("loadwatch_collector", SharedCollector)
 _TICKER_KEY: web.AppKey[asyncio.Task[None]] = web.AppKey("loadwatch_ticker", asyncio.Task)
-_CLIENT_CLOSED = 499
-"""Status recorded when the client went away before the handler finished (nginx's 499)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TIMED_MARK = "_loadwatch_timed"
@@ -90,7 +88,7 @@ def _timed(handler: Handler, series: RouteSeries, inst: Instrumentation) -> Hand
             status = exc.status
             raise
         except asyncio.CancelledError:
-            status = _CLIENT_CLOSED
+            status = names.CLIENT_CLOSED_CODE
             raise
         except Exception:
             series.exceptions += 1

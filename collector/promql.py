@@ -2,7 +2,7 @@
 
 Rules, dashboards and `loadwatch loadtest --prometheus` call these instead of writing
 PromQL by hand; every metric, label and bucket name comes from `collector.conventions`,
-and an error is what `conventions.is_error_code` says (`code=~"5..|499"`). Pure: strings
+and an error is what `conventions.is_sla_error` says (`code=~"5..|499"`). Pure: strings
 in, strings out, microseconds per call.
 
 `window` is a Prometheus duration ("5m", "10s"); `by` the labels the result keeps (empty:

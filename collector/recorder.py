@@ -27,6 +27,7 @@ from math import floor
 
 import numpy as np
 
+from collector.conventions import CLIENT_CLOSED_CODE, is_sla_error
 from collector.quantiles import LogMapping, QuantileSketch, WindowedSketch
 
 __all__ = [
@@ -197,7 +198,7 @@ class RequestRecorder:
             bins: dict[int, int] = {}
             zero = errors = 0
             for status, duration in group:
-                if status >= 500:
+                if is_sla_error(status):
                     errors += 1
                 if duration > 0.0:
                     key = key_of(duration)
@@ -240,9 +241,7 @@ class RequestRecorder:
         uniq, key_counts = np.unique(keys, return_counts=True)
         bins = dict(zip(uniq.tolist(), key_counts.tolist(), strict=True))
         zero = len(durations) - len(positive)
-        self._add_to_open(
-            second, len(durations), int(np.count_nonzero(statuses >= 500)), bins, zero
-        )
+        self._add_to_open(second, len(durations), _count_sla_errors(statuses), bins, zero)
         _add_native(series, bins, zero)
 
     def _add_to_open(
@@ -282,6 +281,11 @@ class RequestRecorder:
     def mapping_accuracy(self) -> float:
         """The sketch's relative accuracy (0.01 = 1 %)."""
         return self.sketch.relative_accuracy
+
+
+def _count_sla_errors(statuses: np.ndarray) -> int:
+    """`is_sla_error` over recorded statuses, vectorized: 5xx and CLIENT_CLOSED_CODE."""
+    return int(np.count_nonzero((statuses >= 500) | (statuses == CLIENT_CLOSED_CODE)))
 
 
 def _add_native(series: RouteSeries, bins: dict[int, int], zero: int) -> None:

@@ -35,7 +35,10 @@ from urllib.parse import urlsplit
 
 from collector.exit_codes import ExitCode
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
-from loadtests.gate import GateOptions, Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.breakdown import breakdown_text
+from loadtests.dataset import describe_dataset, fit_to_services
+from loadtests.gate import Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.locustfile import check_locustfile
 from loadtests.options import (
     DEFAULT_MASTER_PORT,
     LoadTestOptions,
@@ -50,7 +53,6 @@ from loadtests.options import (
 )
 from loadtests.prometheus import PrometheusError, p95_agrees, server_figures
 from loadtests.report import RunInfo, html_report, json_summary
-from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
 from runtime.ports import free_port
@@ -203,15 +205,8 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
 def _report(
     options: LoadTestOptions, sla: SLA, outcome: RunOutcome, out: TextIO
 ) -> tuple[Verdict, ExitCode]:
-    scenario = SCENARIOS[options.scenario]
     stats = summarize(RunRecorder.from_dict(outcome.recorder), duration_s=outcome.duration_s)
-    gate = GateOptions(
-        service=scenario.service,
-        offered_rps=options.rate,
-        windowed=options.window_s is not None,
-        ramp_up_s=options.ramp_up_s,
-    )
-    verdict = evaluate(sla, stats, gate)
+    verdict = evaluate(sla, stats, options.gate_options(outcome.closed_ceiling_rps))
     if outcome.abort_threshold is not None:
         verdict = _mark_aborted(verdict, outcome.abort_threshold)
     if outcome.worker_requests:
@@ -228,6 +223,7 @@ def _report(
             file=out,
         )
     out.write(verdict_table(verdict))
+    out.write(breakdown_text(stats))
     server = _server_side(options, sla, outcome, stats, out)
     info = RunInfo(
         scenario=options.scenario,
@@ -333,6 +329,12 @@ def run_loadtest(
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    scenario = options.resolved()
+    if not scenario.built_in:  # once here, not once per Locust process
+        problem = check_locustfile(scenario.path)
+        if problem is not None:
+            print(f"loadwatch loadtest: {problem}", file=err)
+            return ExitCode.USAGE
     if options.role is Role.WORKER:
         return _run_workers(options, err)
     try:
@@ -342,13 +344,18 @@ def run_loadtest(
         return ExitCode.USAGE
     assert options.host is not None
     targets = [options.host]
-    if SCENARIOS[options.scenario].uses_campaign_host:
+    if scenario.uses_campaign_host:
         targets.append(campaign_base_url(options.host, options.settings))
     for target in targets:
         reason = check_reachable(target)
         if reason is not None:
             print(f"loadwatch loadtest: {reason}", file=err)
             return ExitCode.UNREACHABLE
+    data_line = ""
+    if scenario.built_in:
+        settings, published = fit_to_services(options.settings, targets)
+        options = replace(options, settings=settings)
+        data_line = describe_dataset(settings, published) + "\n"
     distributed = options.workers > 0
     port = options.master_port or (
         DEFAULT_MASTER_PORT if options.role is Role.MASTER else free_port()
@@ -357,8 +364,9 @@ def run_loadtest(
     print(
         f"loadwatch loadtest: {options.scenario} against {options.host}, {options.model} model,"
         f" {load}, {options.duration_s:g} s, {options.workers or 'no'} workers,"
-        f" SLA {sla.source}",
+        f" SLA {sla.source}\n{data_line}",
         file=out,
+        end="",
         flush=True,
     )
     try:

@@ -11,7 +11,6 @@ ABORTED when interrupted.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
@@ -102,9 +101,7 @@ def run_demo(
                 sla_path=sla_path,
                 json_path=json_path,
                 html_path=html_path,
-                settings=ScenarioSettings(
-                    campaign_host=urls["campaign"], **dataclasses.asdict(_SIZES)
-                ),
+                settings=ScenarioSettings(campaign_host=urls["campaign"]),
             )
             code = run_loadtest(options)
             print(f"\nreports: {json_path}\n         {html_path}")

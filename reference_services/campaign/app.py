@@ -7,7 +7,8 @@ Routes: POST /campaigns, GET /campaigns?status=&created_after=&limit=,
 GET /campaigns/{campaign_id}, POST /campaigns/{campaign_id}/process (200 processed now, 202
 deferred with Retry-After and the job id), POST /campaigns/{campaign_id}/publish with an
 Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited),
-GET /jobs/{job_id}, plus /healthz, /readyz, /metrics and /live/snapshot.
+GET /jobs/{job_id}, GET /dataset (how many campaigns it holds: ids are 1..N, so load tests
+draw from it), plus /healthz, /readyz, /metrics and /live/snapshot.
 
 The token bucket (`rate_limit_per_s`, `rate_limit_burst`) lives in Redis when `redis_url`
 is set, so the limit holds across instances (a local bucket answers while Redis is down);
@@ -29,6 +30,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.registry import CollectorRegistry
+from sqlalchemy import func, select
 
 from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
@@ -220,6 +222,15 @@ class CampaignService:
         next_after = campaigns[-1]["created_at"] if len(campaigns) == limit else None
         return web.json_response({"campaigns": campaigns, "next_created_after": next_after})
 
+    async def dataset(self, request: web.Request) -> web.Response:
+        """What the database holds: load-test scenarios size their id ranges from it."""
+        db, *_ = self._ready()
+        async with db.session() as session:
+            campaigns = await session.scalar(select(func.count()).select_from(Campaign))
+        return web.json_response(
+            {"campaigns": int(campaigns or 0)}, headers={"Cache-Control": "no-cache"}
+        )
+
     async def get(self, request: web.Request) -> web.Response:
         campaign_id = path_int(request, "campaign_id")
         row = await self._campaign(campaign_id)
@@ -360,6 +371,7 @@ def make_campaign_app(
     router.add_post("/campaigns/{campaign_id}/process", api(service.process))
     router.add_post("/campaigns/{campaign_id}/publish", api(service.publish))
     router.add_get("/jobs/{job_id}", api(service.job))
+    router.add_get("/dataset", api(service.dataset))
     add_health_routes(app, lambda: service.db)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

@@ -5,8 +5,10 @@
 Routes: GET /courses/{course_id}, GET /courses/{course_id}/content?user_id=,
 GET /users/{user_id}/progress, POST /enrollments, PATCH /enrollments/{enrollment_id}/progress,
 GET /videos/{video_id}/stream?bandwidth_mbps=, GET /videos/{video_id}/{rendition}/playlist.m3u8,
-POST /ai/generate, GET /static/{filename}, GET /, plus /healthz, /readyz, /metrics and
-/live/snapshot. A request header `Cache-Control: no-cache` bypasses the cache on reads.
+POST /ai/generate, GET /static/{filename}, GET /, GET /dataset (how many users, courses,
+videos and enrollments it holds: ids are 1..N, so load tests draw from these), plus /healthz,
+/readyz, /metrics and /live/snapshot. A request header `Cache-Control: no-cache` bypasses the
+cache on reads.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.registry import CollectorRegistry
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from collector.db import instrument_engine, pool_sample
@@ -44,6 +46,7 @@ from reference_services.course.models import (
     CourseBase,
     CourseEnrollment,
     User,
+    Video,
 )
 from reference_services.settings import ServiceSettings
 from reference_services.static_routes import add_static_routes, api_cache_control
@@ -334,6 +337,16 @@ class CourseService:
             }
         )
 
+    async def dataset(self, request: web.Request) -> web.Response:
+        """What the database holds: load-test scenarios size their id ranges from it."""
+        tables = {"users": User, "courses": Course, "videos": Video}
+        tables["enrollments"] = CourseEnrollment
+        results = await self.database().read(
+            *((select(func.count()).select_from(table), {}) for table in tables.values())
+        )
+        counts = {name: int(rows[0][0]) for name, rows in zip(tables, results, strict=True)}
+        return web.json_response(counts, headers={"Cache-Control": "no-cache"})
+
     async def index(self, request: web.Request) -> web.Response:
         css = self.manifest.url_for("app.css")
         js = self.manifest.url_for("app.js")
@@ -371,6 +384,7 @@ def make_course_app(
     router.add_get("/videos/{video_id}/stream", api(service.stream))
     router.add_get("/videos/{video_id}/{rendition}/playlist.m3u8", api(service.media))
     router.add_post("/ai/generate", api(service.generate))
+    router.add_get("/dataset", api(service.dataset))
     add_static_routes(app, service.manifest)
     add_health_routes(app, lambda: service.db)
     inst = instrument(app, service=settings.service, sla=sla, registry=registry)

@@ -144,7 +144,7 @@ def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
         "--html",
         str(page),
     )
-    assert result.returncode in (0, 1), result.stderr  # 1: 10 users cannot show 1000 req/s
+    assert result.returncode in (0, 1), result.stderr  # 1 only if the service is too slow
     assert re.search(r"^\s+\d+s\s+users 10\s+[\d,.]+ req/s\s+p95 ", result.stdout, re.M)
     assert "RESULT" in result.stdout and "THRESHOLD" in result.stdout
     summary = json.loads(out.read_text())
@@ -156,7 +156,9 @@ def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
     assert summary["latency_ms"]["p95"] is not None
     names = thresholds(summary)
     assert {"latency p95 < 200ms", "error rate < 1%", "throughput >= 1000 req/s"} <= set(names)
-    assert names["throughput >= 1000 req/s"]["ok"] is False
+    throughput = names["throughput >= 1000 req/s"]
+    assert throughput["ok"] is None  # 10 users thinking 0.2-1 s offer ~17 req/s at most
+    assert "users / mean think time offer at most" in throughput["detail"]
     assert summary["passed"] is (result.returncode == 0)
     assert "course" in page.read_text()
 

@@ -16,13 +16,13 @@ from collector.sla import DEFAULT_SLA_YAML, default_sla, parse_sla
 def test_the_error_regex_and_is_error_code_agree_on_every_status(code: int) -> None:
     # PromQL regexes are anchored at both ends, as fullmatch is.
     matched = re.fullmatch(names.ERROR_CODE_REGEX, str(code)) is not None
-    assert matched is names.is_error_code(code)
+    assert matched is names.is_sla_error(code)
 
 
 def test_errors_are_5xx_and_requests_that_got_no_response_not_4xx() -> None:
-    assert names.is_error_code(500) and names.is_error_code(503)
-    assert names.is_error_code(names.CLIENT_CLOSED_CODE)
-    assert not names.is_error_code(404) and not names.is_error_code(429)
+    assert names.is_sla_error(500) and names.is_sla_error(503)
+    assert names.is_sla_error(names.CLIENT_CLOSED_CODE)
+    assert not names.is_sla_error(404) and not names.is_sla_error(429)
 
 
 def test_the_error_ratio_is_errors_over_every_request_and_zero_without_errors() -> None:
