@@ -72,6 +72,7 @@ from reference_services.http import (
     NotFound,
     TooManyRequests,
     add_health_routes,
+    add_json_errors,
     api,
     json_body,
     path_int,
@@ -118,13 +119,19 @@ def _platforms(value: object, errors: dict[str, str]) -> list[str]:
 def parse_created_after(raw: str | None) -> datetime | None:
     """An ISO 8601 time (naive means UTC), or None when absent; else BadRequest.
 
-    An offset whose '+' arrived unencoded (decoded as a space) is read as '+'.
+    An offset whose '+' arrived unencoded (decoded as a space) is read as '+'. A time
+    whose UTC equivalent leaves years 1..9999 (9999-12-31T23:59:59-14:00) is refused.
     """
     if raw is None:
         return None
     for text in (raw, _SPACED_OFFSET.sub(r"+\1", raw)):
         try:
             return utc(datetime.fromisoformat(text))
+        except OverflowError:
+            raise BadRequest(
+                f"created_after: {raw[:50]!r} is outside years 1..9999 in UTC",
+                fields={"created_after": "expected a time within years 1..9999 in UTC"},
+            ) from None
         except ValueError:
             continue
     raise BadRequest(
@@ -361,6 +368,7 @@ def make_campaign_app(
     router.add_post("/campaigns/{campaign_id}/publish", api(service.publish))
     router.add_get("/jobs/{job_id}", api(service.job))
     add_health_routes(app, lambda: service.db)
+    add_json_errors(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         engine = make_engine(settings)

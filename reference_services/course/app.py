@@ -47,10 +47,12 @@ from reference_services.course.models import (
 )
 from reference_services.database import Database, make_engine, make_sqlite_reader
 from reference_services.http import (
+    MAX_ID,
     BadRequest,
     Conflict,
     NotFound,
     add_health_routes,
+    add_json_errors,
     api,
     json_body,
     path_int,
@@ -162,7 +164,7 @@ class CourseService:
     async def enroll(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         errors = {
-            name: "expected a positive integer"
+            name: f"expected an integer between 1 and {MAX_ID}"
             for name in ("user_id", "course_id")
             if not _positive_int(body.get(name))
         }
@@ -347,7 +349,7 @@ class CourseService:
 
 
 def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def make_course_app(
@@ -372,6 +374,7 @@ def make_course_app(
     router.add_post("/ai/generate", api(service.generate))
     add_static_routes(app, service.manifest)
     add_health_routes(app, lambda: service.db)
+    add_json_errors(app)
     inst = instrument(app, service=settings.service, sla=sla, registry=registry)
     batch_metrics = BatchMetrics(
         registry if registry is not None else REGISTRY, service=settings.service
