@@ -62,7 +62,7 @@ from reference_services.http import (
 from reference_services.settings import ServiceSettings
 from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
 
-__all__ = ["STATIC_SOURCE_DIR", "make_course_app"]
+__all__ = ["SERVICE_KEY", "STATIC_SOURCE_DIR", "CourseService", "make_course_app"]
 
 STATIC_SOURCE_DIR = Path(__file__).resolve().parent.parent / "static_src"
 _MAX_PROMPTS = 32
@@ -348,6 +348,10 @@ class CourseService:
         )
 
 
+SERVICE_KEY: web.AppKey[CourseService] = web.AppKey("course_service", CourseService)
+"""The app's CourseService: its `cache` (a TwoLevelCache once started) for tests and tools."""
+
+
 def _positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
@@ -362,6 +366,7 @@ def make_course_app(
     """The course service, instrumented; its database and caches open at start-up."""
     service = CourseService(settings, manifest or AssetManifest.build(STATIC_SOURCE_DIR))
     app = web.Application(client_max_size=256 * 1024)
+    app[SERVICE_KEY] = service
     router = app.router
     router.add_get("/", service.index)
     router.add_get("/courses/{course_id}", api(service.course))
