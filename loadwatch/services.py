@@ -24,8 +24,10 @@ def run_serve(
     social_url: str | None = None,
     platforms: Sequence[str] = (),
 ) -> int:
-    """Serve one reference service until SIGINT/SIGTERM; exit 2 on bad settings."""
-    from reference_services.http import serve
+    """Serve one reference service until SIGINT/SIGTERM; exit 2 on bad settings, an
+    unusable SQLite path, or an address that cannot be listened on."""
+    from reference_services.database import sqlite_problem
+    from reference_services.http import listen_problem, serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
     try:
@@ -39,6 +41,12 @@ def run_serve(
         )
     except SettingsError as exc:
         print(f"loadwatch serve {service}: {exc}", file=sys.stderr)
+        return 2
+    problem = listen_problem(settings.host, settings.port) or (
+        sqlite_problem(settings) if service != "social" else None
+    )
+    if problem is not None:
+        print(f"loadwatch serve {service}: {problem}", file=sys.stderr)
         return 2
     if service == "course":
         from reference_services.course.app import make_course_app

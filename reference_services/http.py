@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import re
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "api",
     "json_body",
     "json_error",
+    "listen_problem",
     "parse_json_object",
     "path_int",
     "query_float",
@@ -337,6 +339,30 @@ def add_health_routes(app: web.Application, database: Callable[[], Database | No
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why `serve` could not listen on host:port, naming the value; None when it can.
+
+    Resolves `host` (a name that does not resolve, or an invalid address) and binds, then
+    closes, a socket on every address it resolves to, with SO_REUSEADDR as aiohttp does
+    (a port in use, or an address of another machine). Another process may still take
+    the port before `serve` binds it.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+        return f"--host: cannot resolve {host!r} ({reason})"
+    for family, kind, proto, _, address in addresses:
+        shown = f"[{address[0]}]:{port}" if family == socket.AF_INET6 else f"{address[0]}:{port}"
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                return f"--host/--port: cannot listen on {shown}: {exc.strerror}"
+    return None
 
 
 def serve(
