@@ -121,7 +121,7 @@ def make_engine(settings: ServiceSettings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={
             "command_timeout": settings.command_timeout_s,
-            "timeout": min(settings.command_timeout_s, 5.0),
+            "timeout": settings.connect_timeout_s,
         },
     )
 

@@ -6,7 +6,8 @@ queue, and idempotent parallel publishing to the social platforms.
 Routes: POST /campaigns, GET /campaigns?status=&created_after=&limit=,
 GET /campaigns/{campaign_id}, POST /campaigns/{campaign_id}/process (200 processed now, 202
 deferred with Retry-After and the job id), POST /campaigns/{campaign_id}/publish with an
-Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited),
+Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited,
+400 for a platform the campaign does not list),
 GET /jobs/{job_id}, plus /healthz, /readyz, /metrics and /live/snapshot.
 
 The token bucket (`rate_limit_per_s`, `rate_limit_burst`) lives in Redis when `redis_url`
@@ -306,6 +307,12 @@ class CampaignService:
             raise NotFound(f"campaign {campaign_id} does not exist")
         if row.status not in queries.PROCESSABLE_STATUSES:
             raise Conflict(str(queries.CampaignNotProcessable(campaign_id, row.status)))
+        unlisted = [p for p in platforms if p not in row.platforms]
+        if unlisted:
+            raise BadRequest(
+                f"campaign {campaign_id} does not list {', '.join(unlisted)}",
+                fields={"platforms": f"expected some of {', '.join(row.platforms)}"},
+            )
         drafts = {d.platform: d.content for d in drafts_rows}
         results: dict[str, PostResult] = {
             p.platform: PostResult(PostStatus.ALREADY_POSTED, p.external_id, p.attempts)
