@@ -92,7 +92,7 @@ def run_seed(
 ) -> int:
     """Seed the course and campaign databases; exit 2 on bad settings or data present."""
     from reference_services.campaign.seed import seed_campaigns
-    from reference_services.database import Database, make_engine
+    from reference_services.database import Database, make_engine, sqlite_problem
     from reference_services.seed import AlreadySeeded, seed_course
 
     try:
@@ -100,6 +100,10 @@ def run_seed(
         campaign = ServiceSettings.build("campaign", database_url=database_url)
     except SettingsError as exc:
         print(f"loadwatch seed: {exc}", file=sys.stderr)
+        return 2
+    problem = sqlite_problem(course) or sqlite_problem(campaign)
+    if problem is not None:
+        print(f"loadwatch seed: {problem}", file=sys.stderr)
         return 2
 
     async def seed_all() -> None:

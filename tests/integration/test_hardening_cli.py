@@ -72,6 +72,13 @@ def test_a_sqlite_path_under_a_file_names_the_file(tmp_path: Path) -> None:
     assert_refused(args, tmp_path, str(blocker), "is a file")
 
 
+def test_seeding_a_sqlite_path_under_a_file_names_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    url = f"sqlite+aiosqlite:///{blocker / 'both.sqlite3'}"
+    assert_refused(["seed", "--database-url", url], tmp_path, str(blocker), "is a file")
+
+
 def test_a_sqlite_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}"
     args = ["serve", "campaign", "--port", "0", "--database-url", url]
