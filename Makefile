@@ -8,7 +8,7 @@ PURE_CORE := collector/units.py collector/sla.py collector/conventions.py collec
 	collector/recorder.py collector/exposition.py collector/snapshot.py \
 	reference_services/ai_model.py reference_services/ratelimit.py reference_services/video.py \
 	reference_services/course/content.py loadtests/stats.py loadtests/live.py loadtests/gate.py \
-	loadtests/report.py loadtests/prometheus.py
+	loadtests/report.py loadtests/prometheus.py promstack
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -25,9 +25,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Whole packages under --strict; tests and benchmarks under the default settings.
+STRICT_PACKAGES := runtime loadwatch
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
-	$(BIN)/mypy collector loadwatch reference_services loadtests
+	$(BIN)/mypy --strict $(STRICT_PACKAGES)
+	$(BIN)/mypy collector runtime loadwatch reference_services loadtests
+	$(BIN)/mypy tests benchmarks
 
 # pytest exits 5 when it collects no test, which fails the target as it should.
 test: lint typecheck

@@ -25,10 +25,12 @@ __all__ = [
     "JOBS_DUE",
     "JOBS_PROCESSED",
     "LABEL_CODE",
+    "LABEL_DESTINATION",
     "LABEL_LAYER",
     "LABEL_METHOD",
     "LABEL_OUTCOME",
     "LABEL_PLATFORM",
+    "LABEL_REASON",
     "LABEL_RESULT",
     "LABEL_ROUTE",
     "LABEL_SERVICE",
@@ -38,6 +40,14 @@ __all__ = [
     "METRICS_PATH",
     "OTHER_STATEMENT",
     "RATE_LIMIT_DECISIONS",
+    "RECEIVER_ALERTS_DUPLICATE",
+    "RECEIVER_ALERTS_RECEIVED",
+    "RECEIVER_ALERTS_STORED",
+    "RECEIVER_FORWARD_ATTEMPTS",
+    "RECEIVER_FORWARD_DEAD",
+    "RECEIVER_FORWARD_FAILURES",
+    "RECEIVER_NOTIFICATIONS_REJECTED",
+    "RECEIVER_OUTBOX_DEPTH",
     "SOCIAL_POSTS",
     "SOCIAL_POST_DURATION",
     "UNMATCHED_ROUTE",
@@ -68,6 +78,27 @@ JOBS_PROCESSED = "loadwatch_jobs_processed"
 JOBS_DUE = "loadwatch_jobs_due"
 SOCIAL_POSTS = "loadwatch_social_posts"
 SOCIAL_POST_DURATION = "loadwatch_social_post_duration_seconds"
+
+# --- Alertmanager webhook receiver (receiver/) -------------------------------------------
+RECEIVER_ALERTS_RECEIVED = "loadwatch_receiver_alerts_received"
+"""Counter: alert events in notifications that passed auth and validation."""
+RECEIVER_ALERTS_STORED = "loadwatch_receiver_alerts_stored"
+"""Counter: alert events stored for the first time (committed)."""
+RECEIVER_ALERTS_DUPLICATE = "loadwatch_receiver_alerts_duplicate"
+"""Counter: alert events that were already stored (retries, repeats)."""
+RECEIVER_NOTIFICATIONS_REJECTED = "loadwatch_receiver_notifications_rejected"
+"""Counter: notifications refused, by `reason` (unauthorized, too_large, invalid, unavailable)."""
+RECEIVER_FORWARD_ATTEMPTS = "loadwatch_receiver_forward_attempts"
+"""Counter: delivery attempts to a forwarding destination, by `destination`."""
+RECEIVER_FORWARD_FAILURES = "loadwatch_receiver_forward_failures"
+"""Counter: failed delivery attempts, by `destination`."""
+RECEIVER_FORWARD_DEAD = "loadwatch_receiver_forward_dead_letters"
+"""Counter: deliveries given up on (dead letters), by `destination`."""
+RECEIVER_OUTBOX_DEPTH = "loadwatch_receiver_outbox_depth"
+"""Gauge: deliveries neither delivered nor dead yet."""
+LABEL_DESTINATION = "destination"
+LABEL_REASON = "reason"
+# --- end of the receiver block -------------------------------------------------------------
 
 # Label names.
 LABEL_SERVICE = "service"

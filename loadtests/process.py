@@ -28,6 +28,7 @@ from gevent.event import Event
 from locust.env import Environment
 
 from collector.conventions import LIVE_SNAPSHOT_PATH
+from collector.exit_codes import ExitCode
 from collector.gc_tuning import settle_heap
 from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
@@ -37,7 +38,6 @@ from loadtests.live import LiveView
 from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
 from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
 from loadtests.progress import progress_line
-from loadtests.runner import EXIT_ABORTED, EXIT_CONFIG
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
 from loadtests.spawning import SmoothDispatcher, freeze_started_users
@@ -248,7 +248,7 @@ class _Owner:
         env = self.env
         runner = self.connect()
         if runner is None:
-            return EXIT_ABORTED
+            return ExitCode.ABORTED
         plan = RunPlan(
             started_at_s=time.time(),
             window_s=options.window_s or 10.0,
@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         print("usage: python -m loadtests.process '<ProcessSpec JSON>'", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     spec = ProcessSpec.from_json(args[0])
     logging.basicConfig(
         level=logging.WARNING, format=f"loadwatch {spec.role}: %(levelname)s %(message)s"
@@ -463,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sla = load_sla(spec.sla_path) if spec.sla_path is not None else default_sla()
     except SLAError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     owner = _Owner(spec, sla)
     handlers = [gevent.signal_handler(n, owner.interrupt) for n in (signal.SIGINT, signal.SIGTERM)]
     try:

@@ -1,7 +1,7 @@
 """`loadwatch` command line: parses arguments and dispatches; the work lives elsewhere.
 
-Exit codes: 0 success, 1 an SLA objective failed, 2 bad usage or configuration,
-3 target unreachable or run aborted.
+Exit codes: `collector.exit_codes.ExitCode` (0 success, 1 an SLA objective failed or the
+run cannot be trusted, 2 bad usage or configuration, 3 target unreachable or run aborted).
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from collector.exit_codes import ExitCode
 from collector.sla import OBJECTIVE_KEYS, SLA, SLAError, load_sla, resolve_sla
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
+__all__ = ["build_parser", "main"]
 
 
 def _print_sla(sla: SLA) -> None:
@@ -65,9 +61,9 @@ def _cmd_sla_check(args: argparse.Namespace) -> int:
         sla = load_sla(args.file) if args.file is not None else resolve_sla()
     except SLAError as exc:
         print(f"loadwatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     _print_sla(sla)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -77,7 +73,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
     except SLAError as exc:
         print(f"loadwatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_demo(sla, sla_path=args.sla, rate=args.rate, duration_s=args.duration)
 
 
@@ -92,19 +88,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         redis_url=args.redis_url,
         social_url=args.social_url,
         platforms=args.platform,
+        token=args.token,
+        forward_config=args.forward_config,
     )
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
-    from loadwatch.services import run_seed
+    from loadwatch.services import SeedSizes, run_seed
 
-    return run_seed(
-        database_url=args.database_url,
-        users=args.users,
-        courses=args.courses,
-        campaigns=args.campaigns,
-        reset=args.reset,
-    )
+    sizes = SeedSizes(users=args.users, courses=args.courses, campaigns=args.campaigns)
+    return run_seed(database_url=args.database_url, sizes=sizes, reset=args.reset)
 
 
 def _cmd_loadtest(args: argparse.Namespace) -> int:
@@ -115,7 +108,7 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
         options = from_args(args)
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_loadtest(options)
 
 
@@ -164,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loadwatch",
         description="SLA observability and load testing driven by one sla.yaml.",
+        epilog="exit codes:\n" + "\n".join(f"  {code.value}  {code.meaning}" for code in ExitCode),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -194,9 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
     demo.set_defaults(run=_cmd_demo)
 
-    from loadwatch.services import DEFAULT_PORTS, SERVICES
+    from loadwatch.services import DEFAULT_PORTS, SERVICES, SeedSizes
 
-    serve = commands.add_parser("serve", help="run a reference service until Ctrl-C")
+    serve = commands.add_parser(
+        "serve", help="run a reference service or the alert receiver until Ctrl-C"
+    )
     serve.add_argument("service", choices=SERVICES)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
@@ -219,13 +216,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME:MEDIAN[:ERRORS[:P99]]",
         help="social service: a platform's latency and error rate, e.g. twitter:50ms:1%%",
     )
+    serve.add_argument(
+        "--token",
+        help="receiver: the bearer token Alertmanager sends (default: $LOADWATCH_RECEIVER_TOKEN)",
+    )
+    serve.add_argument(
+        "--forward-config",
+        type=Path,
+        metavar="FILE",
+        help="receiver: YAML of forwarding destinations (see docs/receiver.md)",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     seed = commands.add_parser("seed", help="fill the reference services' databases")
     seed.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in var/)")
-    seed.add_argument("--users", type=_positive_int, default=10_000)
-    seed.add_argument("--courses", type=_positive_int, default=200)
-    seed.add_argument("--campaigns", type=_positive_int, default=5_000)
+    sizes = SeedSizes()
+    seed.add_argument("--users", type=_positive_int, default=sizes.users)
+    seed.add_argument("--courses", type=_positive_int, default=sizes.courses)
+    seed.add_argument("--campaigns", type=_positive_int, default=sizes.campaigns)
     seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
     seed.set_defaults(run=_cmd_seed)
 

@@ -40,7 +40,7 @@ from prometheus_client.registry import CollectorRegistry
 from collector import conventions as names
 from collector.middleware import instrument
 from collector.units import UnitError, parse_duration, parse_percent
-from reference_services.http import (
+from runtime.http import (
     ApiError,
     add_health_routes,
     add_json_errors,

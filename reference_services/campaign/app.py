@@ -66,8 +66,16 @@ from reference_services.campaign.publisher import (
     publish_status,
     valid_key,
 )
-from reference_services.database import Database, make_engine
-from reference_services.http import (
+from reference_services.ratelimit import (
+    Decision,
+    LocalRateLimiter,
+    RateLimiter,
+    RateLimitMetrics,
+    RedisRateLimiter,
+)
+from reference_services.settings import ServiceSettings
+from runtime.database import Database, make_engine
+from runtime.http import (
     BadRequest,
     Conflict,
     NotFound,
@@ -79,14 +87,6 @@ from reference_services.http import (
     path_int,
     query_int,
 )
-from reference_services.ratelimit import (
-    Decision,
-    LocalRateLimiter,
-    RateLimiter,
-    RateLimitMetrics,
-    RedisRateLimiter,
-)
-from reference_services.settings import ServiceSettings
 
 __all__ = ["PROCESS_LIMIT_KEY", "PUBLISH_LIMIT_KEY", "make_campaign_app"]
 

@@ -28,7 +28,7 @@ from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
 from collector.sla import SLA
 from reference_services.ai_model import MAX_PROMPT_CHARS, Generation, QuantizedModel
-from reference_services.assets import AssetManifest, add_static_routes, api_cache_control
+from reference_services.assets import AssetManifest
 from reference_services.batching import BatchMetrics, DynamicBatcher
 from reference_services.cache import CacheSource, LRUCache, RedisLayer, TwoLevelCache
 from reference_services.course import queries
@@ -45,8 +45,11 @@ from reference_services.course.models import (
     CourseEnrollment,
     User,
 )
-from reference_services.database import Database, make_engine, make_sqlite_reader
-from reference_services.http import (
+from reference_services.settings import ServiceSettings
+from reference_services.static_routes import add_static_routes, api_cache_control
+from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
+from runtime.database import Database, make_engine, make_sqlite_reader
+from runtime.http import (
     MAX_ID,
     BadRequest,
     Conflict,
@@ -59,8 +62,6 @@ from reference_services.http import (
     query_float,
     query_int,
 )
-from reference_services.settings import ServiceSettings
-from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
 
 __all__ = ["SERVICE_KEY", "STATIC_SOURCE_DIR", "CourseService", "make_course_app"]
 

@@ -20,9 +20,9 @@ from collector.cache_metrics import CacheCounters, CacheResult
 from reference_services.cache import RETRY_S, LRUCache, RedisLayer, TwoLevelCache
 from reference_services.course.app import SERVICE_KEY, make_course_app
 from reference_services.course.content import progress_key
-from reference_services.database import Database, make_engine
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
+from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
 from tests.tcp_proxy import TcpProxy
 

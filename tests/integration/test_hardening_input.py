@@ -16,9 +16,9 @@ from prometheus_client import CollectorRegistry
 
 from reference_services.campaign import make_campaign_app
 from reference_services.course.app import make_course_app
-from reference_services.http import MAX_ID
 from reference_services.settings import ServiceSettings
 from reference_services.social import make_social_app
+from runtime.http import MAX_ID
 
 BAD_BODIES: dict[str, tuple[bytes, str]] = {
     "long integer": (b'{"user_id": ' + b"7" * 5000 + b"}", "more than 4300 digits"),

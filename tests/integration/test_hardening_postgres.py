@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from reference_services.campaign import make_campaign_app
 from reference_services.course.app import make_course_app
-from reference_services.http import MAX_ID
 from reference_services.settings import ServiceSettings
+from runtime.http import MAX_ID
 
 BODY = {
     "/progress": {"progress_percentage": 5},

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from benchmarks.prometheus_server import scraping_prometheus
 from collector.sla import DEFAULT_SLA_YAML
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
 pytestmark = pytest.mark.integration
@@ -53,13 +53,6 @@ app = web.Application()
 app.router.add_route("*", "/{tail:.*}", answer)
 web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:

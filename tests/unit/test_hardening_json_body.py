@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reference_services.http import MAX_JSON_DEPTH, BadRequest, parse_json_object
+from runtime.http import MAX_JSON_DEPTH, BadRequest, parse_json_object
 
 
 def refused(raw: bytes) -> BadRequest:

@@ -1,5 +1,6 @@
 import json
 import random
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_an_idle_second_has_no_percentiles_and_no_error_ratio_division() -> None
 
 def test_cache_counts_become_per_second_deltas() -> None:
     builder = SnapshotBuilder("svc")
-    common = dict(
+    common: dict[str, Any] = dict(
         requests=0,
         errors=0,
         latency_1s=QuantileSketch(),

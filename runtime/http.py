@@ -1,4 +1,4 @@
-"""HTTP edges shared by the reference services: JSON errors, input parsing, health, serving.
+"""HTTP edges shared by the running services: JSON errors, input parsing, health, serving.
 
 Handlers raise `ApiError` subclasses; the `api` decorator turns them (and database
 outages) into JSON responses: 400 with field errors, 404, 409, 413, 429 with Retry-After,
@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from collector.gc_tuning import settle_heap
-from reference_services.database import Database, is_unavailable
+from runtime.database import Database, is_unavailable
 
 __all__ = [
     "MAX_ID",

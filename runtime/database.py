@@ -1,4 +1,4 @@
-"""Engine and session factory of a reference service, on SQLite or PostgreSQL.
+"""Engine and session factory of a running service, on SQLite or PostgreSQL.
 
 SQLite (aiosqlite) is the embedded default: WAL journal, NORMAL sync, a busy timeout.
 PostgreSQL (asyncpg) gets a sized pool with pre-ping, so a database that went away and
@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from reference_services.settings import ServiceSettings
-
 __all__ = [
     "UNAVAILABLE_ERRORS",
     "Database",
     "DatabaseUnavailable",
+    "EngineSettings",
+    "is_unavailable",
     "make_engine",
     "make_sqlite_reader",
     "sqlite_problem",
@@ -56,6 +56,25 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 """Exceptions that mean "the database is unreachable", as opposed to a bug."""
 
 
+class EngineSettings(Protocol):
+    """What `make_engine` reads from a service's settings (durations in seconds)."""
+
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def is_sqlite(self) -> bool: ...
+    @property
+    def pool_min(self) -> int: ...
+    @property
+    def pool_max(self) -> int: ...
+    @property
+    def pool_timeout_s(self) -> float: ...
+    @property
+    def command_timeout_s(self) -> float: ...
+    @property
+    def connect_timeout_s(self) -> float: ...
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` means the database is unreachable (connection-level failure)."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -63,7 +82,7 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE_ERRORS)
 
 
-def sqlite_problem(settings: ServiceSettings) -> str | None:
+def sqlite_problem(settings: EngineSettings) -> str | None:
     """Why the SQLite file of `settings` cannot be used, naming the path; None when it can
     (or the database is not SQLite). Creates missing directories, as `make_engine` does."""
     if not settings.is_sqlite:
@@ -86,7 +105,7 @@ def sqlite_problem(settings: ServiceSettings) -> str | None:
     return None
 
 
-def make_engine(settings: ServiceSettings) -> AsyncEngine:
+def make_engine(settings: EngineSettings) -> AsyncEngine:
     """An engine sized from settings: pool_min connections kept, up to pool_max."""
     if settings.is_sqlite:
         path = settings.database_url.split(":///", 1)[1]
@@ -126,7 +145,7 @@ def make_engine(settings: ServiceSettings) -> AsyncEngine:
     )
 
 
-def make_sqlite_reader(settings: ServiceSettings) -> Engine | None:
+def make_sqlite_reader(settings: EngineSettings) -> Engine | None:
     """For SQLite only: a synchronous, read-only engine for `Database.read`.
 
     Through aiosqlite every statement is about four thread round trips (cursor, execute,
