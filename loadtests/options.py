@@ -31,6 +31,7 @@ from loadtests.scenarios.common import (
 
 __all__ = [
     "DEFAULT_MASTER_PORT",
+    "MAX_RUN_S",
     "LoadTestOptions",
     "ProcessRole",
     "ProcessSpec",
@@ -45,6 +46,8 @@ __all__ = [
 DEFAULT_MASTER_PORT = 5557
 """Locust's master port for multi-machine runs (--role); one-machine runs pick a free one."""
 MAX_POOL = 2000
+MAX_RUN_S = 30 * 86400.0
+"""Longest --duration (and --window, --ramp-up, --think-time): 30 days, in seconds."""
 
 
 class UsageError(ValueError):
@@ -236,9 +239,12 @@ def _duration(value: str | None, flag: str) -> float | None:
     if value is None:
         return None
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except UnitError as exc:
         raise UsageError(flag, str(exc)) from None
+    if seconds > MAX_RUN_S:
+        raise UsageError(flag, f"expected a duration of at most 30d, got {value!r}")
+    return seconds
 
 
 def _writable(value: str | None, flag: str) -> Path | None:
@@ -274,6 +280,10 @@ def from_args(
             check_base_url(ns.host, "--host")
         except ScenarioSettingsError as exc:
             raise UsageError("--host", str(exc).split(": ", 1)[1]) from None
+        except ValueError:  # urlsplit: an unclosed '[' of an IPv6 address
+            raise UsageError(
+                "--host", f"expected a base URL like http://127.0.0.1:8101, got {ns.host!r}"
+            ) from None
     rate = _positive(ns.rate, "--rate")
     think_time = getattr(ns, "think_time", None)
     if rate is not None and (

@@ -14,6 +14,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -158,8 +159,20 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+_MAX_DEMO_S = 30 * 86400
+
+
+def _demo_seconds(text: str) -> float:
+    value = _positive_float(text)
+    if value > _MAX_DEMO_S:
+        raise argparse.ArgumentTypeError(f"expected at most {_MAX_DEMO_S} seconds, got {text!r}")
     return value
 
 
@@ -205,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed SQLite, start the reference services, load-test them against the SLA",
     )
     demo.add_argument(
-        "--duration", type=_positive_float, default=60.0, help="seconds of load (default 60)"
+        "--duration", type=_demo_seconds, default=60.0, help="seconds of load (default 60)"
     )
     demo.add_argument(
         "--rate", type=_positive_float, default=100.0, help="requests per second (default 100)"

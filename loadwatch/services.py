@@ -43,7 +43,7 @@ def run_serve(
     forward_config: Path | None = None,
 ) -> int:
     """Serve one reference service (or the receiver) until SIGINT/SIGTERM; USAGE on bad
-    settings."""
+    settings, an unusable SQLite path, or an address that cannot be listened on."""
     if service == "receiver":
         from receiver.serve import run_receiver
 
@@ -55,7 +55,8 @@ def run_serve(
             forward_config=forward_config,
             environ=os.environ,
         )
-    from runtime.http import serve
+    from runtime.database import sqlite_problem
+    from runtime.http import listen_problem, serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
     try:
@@ -69,6 +70,12 @@ def run_serve(
         )
     except SettingsError as exc:
         print(f"loadwatch serve {service}: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    problem = listen_problem(settings.host, settings.port) or (
+        sqlite_problem(settings) if service != "social" else None
+    )
+    if problem is not None:
+        print(f"loadwatch serve {service}: {problem}", file=sys.stderr)
         return ExitCode.USAGE
     if service == "course":
         from reference_services.course.app import make_course_app
@@ -164,12 +171,17 @@ def run_seed(*, database_url: str | None, sizes: SeedSizes, reset: bool) -> Exit
     Exits USAGE on bad settings or when data is present without `reset`.
     """
     from reference_services.seed import AlreadySeeded
+    from runtime.database import sqlite_problem
 
     try:
         course = ServiceSettings.build("course", database_url=database_url)
         campaign = ServiceSettings.build("campaign", database_url=database_url)
     except SettingsError as exc:
         print(f"loadwatch seed: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    problem = sqlite_problem(course) or sqlite_problem(campaign)
+    if problem is not None:
+        print(f"loadwatch seed: {problem}", file=sys.stderr)
         return ExitCode.USAGE
     try:
         asyncio.run(

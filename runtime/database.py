@@ -9,6 +9,7 @@ into 503.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "is_unavailable",
     "make_engine",
     "make_sqlite_reader",
+    "sqlite_problem",
 ]
 
 _SQLITE_READERS = 2
@@ -69,6 +71,8 @@ class EngineSettings(Protocol):
     def pool_timeout_s(self) -> float: ...
     @property
     def command_timeout_s(self) -> float: ...
+    @property
+    def connect_timeout_s(self) -> float: ...
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -76,6 +80,29 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, UNAVAILABLE_ERRORS)
+
+
+def sqlite_problem(settings: EngineSettings) -> str | None:
+    """Why the SQLite file of `settings` cannot be used, naming the path; None when it can
+    (or the database is not SQLite). Creates missing directories, as `make_engine` does."""
+    if not settings.is_sqlite:
+        return None
+    path = settings.database_url.split(":///", 1)[1].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    file = Path(path)
+    existing = next((parent for parent in file.parents if parent.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"database_url: {str(existing)!r} is a file, so {path!r} cannot be created"
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"database_url: cannot create the directory of {path!r}: {exc.strerror}"
+    if file.is_dir():
+        return f"database_url: {path!r} is a directory, expected a SQLite file"
+    if not os.access(file if file.exists() else file.parent, os.W_OK):
+        return f"database_url: {path!r} is not writable"
+    return None
 
 
 def make_engine(settings: EngineSettings) -> AsyncEngine:
@@ -113,7 +140,7 @@ def make_engine(settings: EngineSettings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={
             "command_timeout": settings.command_timeout_s,
-            "timeout": min(settings.command_timeout_s, 5.0),
+            "timeout": settings.connect_timeout_s,
         },
     )
 

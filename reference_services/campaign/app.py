@@ -6,9 +6,10 @@ queue, and idempotent parallel publishing to the social platforms.
 Routes: POST /campaigns, GET /campaigns?status=&created_after=&limit=,
 GET /campaigns/{campaign_id}, POST /campaigns/{campaign_id}/process (200 processed now, 202
 deferred with Retry-After and the job id), POST /campaigns/{campaign_id}/publish with an
-Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited),
-GET /jobs/{job_id}, GET /dataset (how many campaigns it holds: ids are 1..N, so load tests
-draw from it), plus /healthz, /readyz, /metrics and /live/snapshot.
+Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited,
+400 for a platform the campaign does not list), GET /jobs/{job_id}, GET /dataset (how many
+campaigns it holds: ids are 1..N, so load tests draw from it), plus /healthz, /readyz,
+/metrics and /live/snapshot.
 
 The token bucket (`rate_limit_per_s`, `rate_limit_burst`) lives in Redis when `redis_url`
 is set, so the limit holds across instances (a local bucket answers while Redis is down);
@@ -82,6 +83,7 @@ from runtime.http import (
     NotFound,
     TooManyRequests,
     add_health_routes,
+    add_json_errors,
     api,
     json_body,
     path_int,
@@ -120,13 +122,19 @@ def _platforms(value: object, errors: dict[str, str]) -> list[str]:
 def parse_created_after(raw: str | None) -> datetime | None:
     """An ISO 8601 time (naive means UTC), or None when absent; else BadRequest.
 
-    An offset whose '+' arrived unencoded (decoded as a space) is read as '+'.
+    An offset whose '+' arrived unencoded (decoded as a space) is read as '+'. A time
+    whose UTC equivalent leaves years 1..9999 (9999-12-31T23:59:59-14:00) is refused.
     """
     if raw is None:
         return None
     for text in (raw, _SPACED_OFFSET.sub(r"+\1", raw)):
         try:
             return utc(datetime.fromisoformat(text))
+        except OverflowError:
+            raise BadRequest(
+                f"created_after: {raw[:50]!r} is outside years 1..9999 in UTC",
+                fields={"created_after": "expected a time within years 1..9999 in UTC"},
+            ) from None
         except ValueError:
             continue
     raise BadRequest(
@@ -310,6 +318,12 @@ class CampaignService:
             raise NotFound(f"campaign {campaign_id} does not exist")
         if row.status not in queries.PROCESSABLE_STATUSES:
             raise Conflict(str(queries.CampaignNotProcessable(campaign_id, row.status)))
+        unlisted = [p for p in platforms if p not in row.platforms]
+        if unlisted:
+            raise BadRequest(
+                f"campaign {campaign_id} does not list {', '.join(unlisted)}",
+                fields={"platforms": f"expected some of {', '.join(row.platforms)}"},
+            )
         drafts = {d.platform: d.content for d in drafts_rows}
         results: dict[str, PostResult] = {
             p.platform: PostResult(PostStatus.ALREADY_POSTED, p.external_id, p.attempts)
@@ -373,6 +387,7 @@ def make_campaign_app(
     router.add_get("/jobs/{job_id}", api(service.job))
     router.add_get("/dataset", api(service.dataset))
     add_health_routes(app, lambda: service.db)
+    add_json_errors(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         engine = make_engine(settings)

@@ -53,10 +53,12 @@ from reference_services.static_routes import add_static_routes, api_cache_contro
 from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
 from runtime.database import Database, make_engine, make_sqlite_reader
 from runtime.http import (
+    MAX_ID,
     BadRequest,
     Conflict,
     NotFound,
     add_health_routes,
+    add_json_errors,
     api,
     json_body,
     path_int,
@@ -64,7 +66,7 @@ from runtime.http import (
     query_int,
 )
 
-__all__ = ["STATIC_SOURCE_DIR", "make_course_app"]
+__all__ = ["SERVICE_KEY", "STATIC_SOURCE_DIR", "CourseService", "make_course_app"]
 
 STATIC_SOURCE_DIR = Path(__file__).resolve().parent.parent / "static_src"
 _MAX_PROMPTS = 32
@@ -166,7 +168,7 @@ class CourseService:
     async def enroll(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         errors = {
-            name: "expected a positive integer"
+            name: f"expected an integer between 1 and {MAX_ID}"
             for name in ("user_id", "course_id")
             if not _positive_int(body.get(name))
         }
@@ -360,8 +362,12 @@ class CourseService:
         )
 
 
+SERVICE_KEY: web.AppKey[CourseService] = web.AppKey("course_service", CourseService)
+"""The app's CourseService: its `cache` (a TwoLevelCache once started) for tests and tools."""
+
+
 def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def make_course_app(
@@ -374,6 +380,7 @@ def make_course_app(
     """The course service, instrumented; its database and caches open at start-up."""
     service = CourseService(settings, manifest or AssetManifest.build(STATIC_SOURCE_DIR))
     app = web.Application(client_max_size=256 * 1024)
+    app[SERVICE_KEY] = service
     router = app.router
     router.add_get("/", service.index)
     router.add_get("/courses/{course_id}", api(service.course))
@@ -387,6 +394,7 @@ def make_course_app(
     router.add_get("/dataset", api(service.dataset))
     add_static_routes(app, service.manifest)
     add_health_routes(app, lambda: service.db)
+    add_json_errors(app)
     inst = instrument(app, service=settings.service, sla=sla, registry=registry)
     batch_metrics = BatchMetrics(
         registry if registry is not None else REGISTRY, service=settings.service
