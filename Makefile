@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # edges with the default settings.
 PURE_CORE := collector \
 	reference_services/ai_model.py reference_services/ratelimit.py reference_services/video.py \
-	reference_services/course/content.py loadtests promstack alert_rules
+	reference_services/course/content.py loadtests promstack alert_rules dashboards
 
 .PHONY: demo test lint typecheck unit bench clean
 

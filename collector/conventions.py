@@ -12,8 +12,10 @@ __all__ = [
     "AI_BATCH_SIZE",
     "AI_INFERENCE_DURATION",
     "AI_QUEUE_WAIT",
+    "ALERTSTATE_FIRING",
     "BURN_WINDOWS",
     "CACHE_REQUESTS",
+    "CACHE_RESULT_HIT",
     "CLIENT_CLOSED_CODE",
     "DB_POOL_CONNECTIONS",
     "DB_POOL_SIZE",
@@ -27,6 +29,7 @@ __all__ = [
     "JOBS_DEFERRED",
     "JOBS_DUE",
     "JOBS_PROCESSED",
+    "LABEL_ALERTSTATE",
     "LABEL_CODE",
     "LABEL_DESTINATION",
     "LABEL_INSTANCE",
@@ -47,13 +50,20 @@ __all__ = [
     "LABEL_STATE",
     "LABEL_STATEMENT",
     "LABEL_TARGET",
+    "LABEL_THRESHOLD",
     "LIVE_SNAPSHOT_AFTER",
     "LIVE_SNAPSHOT_PATH",
+    "LOADTEST_ERROR_RATIO",
     "LOADTEST_LAST_SUCCESS",
+    "LOADTEST_LATENCY",
     "LOADTEST_PASSED",
+    "LOADTEST_REQUESTS_PER_SECOND",
+    "LOADTEST_THRESHOLD_OK",
+    "LOADTEST_USERS",
     "METRICS_PATH",
     "OTHER_STATEMENT",
     "POOL_STATE_IN_USE",
+    "PROMETHEUS_ALERTS",
     "RATE_LIMIT_DECISIONS",
     "RECEIVER_ALERTS_DUPLICATE",
     "RECEIVER_ALERTS_RECEIVED",
@@ -124,6 +134,21 @@ LABEL_REASON = "reason"
 LOADTEST_PASSED = "loadwatch_loadtest_passed"
 """1 when the run met every SLA threshold, 0 when it failed; labels scenario and target."""
 LOADTEST_LAST_SUCCESS = "loadwatch_loadtest_last_success_timestamp_seconds"
+LOADTEST_REQUESTS_PER_SECOND = "loadwatch_loadtest_requests_per_second"
+"""Client-side requests per second of the last run; labels scenario and target."""
+LOADTEST_USERS = "loadwatch_loadtest_users"
+"""Simulated users of the last run; labels scenario and target."""
+LOADTEST_LATENCY = "loadwatch_loadtest_latency_seconds"
+"""Client-side latency quantiles of the last run in seconds; labels scenario, target, quantile."""
+LOADTEST_ERROR_RATIO = "loadwatch_loadtest_error_ratio"
+"""Client-side SLA error ratio of the last run; labels scenario and target."""
+LOADTEST_THRESHOLD_OK = "loadwatch_loadtest_threshold_ok"
+"""1 when the SLA threshold passed, 0 when it failed; labels scenario, target, threshold."""
+
+# Written by Prometheus itself: one series per pending or firing alert.
+PROMETHEUS_ALERTS = "ALERTS"
+LABEL_ALERTSTATE = "alertstate"
+ALERTSTATE_FIRING = "firing"
 """Unix time in seconds at which the last passing run finished; labels scenario and target."""
 
 # Written by Prometheus itself for every scrape target: 1 when the scrape succeeded.
@@ -142,6 +167,7 @@ LABEL_PLATFORM = "platform"
 LABEL_OUTCOME = "outcome"
 LABEL_SCENARIO = "scenario"
 LABEL_TARGET = "target"
+LABEL_THRESHOLD = "threshold"
 LABEL_QUANTILE = "quantile"
 LABEL_LE = "le"
 """Histogram bucket upper bound, written as Go formats floats: `le="0.2"`, `le="1.0"`."""
@@ -158,6 +184,8 @@ UNMATCHED_ROUTE = "<unmatched>"
 OTHER_STATEMENT = "<other>"
 """Statement label once the bounded set of statement names is full."""
 POOL_STATE_IN_USE = "in_use"
+CACHE_RESULT_HIT = "hit"
+"""Result label of a cache lookup that found its entry."""
 """State label of the database pool connections checked out right now."""
 
 # The one definition of an error: a 5xx, or a request that got no response (the client

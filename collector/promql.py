@@ -21,7 +21,11 @@ __all__ = [
     "ERROR_MATCHER",
     "Matcher",
     "bucket_bounds",
+    "bucket_rates",
+    "cache_hit_ratio",
     "error_ratio",
+    "firing_alerts",
+    "histogram_quantile",
     "le_value",
     "number",
     "over_threshold_ratio",
@@ -29,6 +33,8 @@ __all__ = [
     "request_rate",
     "requests_in",
     "selector",
+    "sum_of",
+    "sum_rate",
     "window_of",
 ]
 
@@ -166,3 +172,51 @@ def bucket_bounds(window: str, *, matchers: Sequence[Matcher] = ()) -> str:
     """One series per histogram bucket bound (`le`) seen in `window`."""
     bucket = selector(f"{names.HTTP_REQUEST_DURATION}_bucket", matchers)
     return f"count by ({names.LABEL_LE}) (last_over_time({bucket}[{window}]))"
+
+
+# -- Builders for the dashboards' panels: any metric family, by name from conventions ------
+
+
+def sum_of(metric: str, *, by: Sequence[str] = (), matchers: Sequence[Matcher] = ()) -> str:
+    """A gauge summed over the series it keeps apart by `by` labels."""
+    return _sum(selector(metric, matchers), by)
+
+
+def sum_rate(
+    metric: str, window: str, *, by: Sequence[str] = (), matchers: Sequence[Matcher] = ()
+) -> str:
+    """Per-second rate of a counter (`metric` with its `_total`) over `window`, summed."""
+    return _sum(f"rate({selector(metric, matchers)}[{window}])", by)
+
+
+def histogram_quantile(
+    metric: str,
+    q: float,
+    window: str,
+    *,
+    by: Sequence[str] = (),
+    matchers: Sequence[Matcher] = (),
+) -> str:
+    """The `q` quantile of any classic histogram family `metric` (its base name)."""
+    rates = sum_rate(f"{metric}_bucket", window, by=(*by, names.LABEL_LE), matchers=matchers)
+    return f"histogram_quantile({number(q)}, {rates})"
+
+
+def bucket_rates(metric: str, window: str, matchers: Sequence[Matcher] = ()) -> str:
+    """One series per bucket bound of a histogram family: a heatmap's input."""
+    return sum_rate(f"{metric}_bucket", window, by=(names.LABEL_LE,), matchers=matchers)
+
+
+def cache_hit_ratio(window: str, *, matchers: Sequence[Matcher] = ()) -> str:
+    """Hits over all lookups per cache layer over `window`."""
+    lookups = f"{names.CACHE_REQUESTS}_total"
+    hit = Matcher(names.LABEL_RESULT, names.CACHE_RESULT_HIT)
+    by = (names.LABEL_LAYER,)
+    hits = sum_rate(lookups, window, by=by, matchers=(*matchers, hit))
+    return f"{hits} / {sum_rate(lookups, window, by=by, matchers=matchers)}"
+
+
+def firing_alerts(matchers: Sequence[Matcher] = ()) -> str:
+    """Prometheus' own series of the alerts firing now."""
+    firing = Matcher(names.LABEL_ALERTSTATE, names.ALERTSTATE_FIRING)
+    return selector(names.PROMETHEUS_ALERTS, (firing, *matchers))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from collector.exit_codes import ExitCode
 from collector.sla import OBJECTIVE_KEYS, SLA, SLAError, load_sla, resolve_sla
+from loadwatch import dashboards_cmd
 
 __all__ = ["build_parser", "main"]
 
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory to write (default alert_rules/generated)",
     )
     rules.set_defaults(run=_cmd_rules)
+    dashboards_cmd.add_parser(commands)
 
     demo = commands.add_parser(
         "demo",

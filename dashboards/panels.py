@@ -1,0 +1,162 @@
+"""Panel builders shared by the dashboards: units, SLA threshold lines, one datasource (pure).
+
+Every panel gets a title, the `${datasource}` template variable as datasource and a unit;
+thresholds come from the SLA model, never typed in. Grafana JSON quirk: grafanalib writes the
+base threshold step's value as the string "null"; `dashboards.render` turns it into JSON null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grafanalib.core import (
+    GridPos,
+    Heatmap,
+    Stat,
+    Table,
+    Target,
+    Template,
+    Threshold,
+    TimeSeries,
+)
+
+__all__ = [
+    "DATASOURCE",
+    "Query",
+    "datasource_variable",
+    "heatmap",
+    "service_variable",
+    "stat",
+    "table",
+    "timeseries",
+]
+
+DATASOURCE = "${datasource}"
+GREEN, RED, ORANGE = "green", "red", "orange"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One PromQL expression of a panel and its legend ('{{route}} p95')."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+
+
+def _targets(queries: Sequence[Query], fmt: str = "time_series") -> list[Target]:
+    return [
+        Target(
+            expr=q.expr,
+            legendFormat=q.legend,
+            refId=chr(ord("A") + i),
+            instant=q.instant,
+            format=fmt,
+            datasource=DATASOURCE,
+        )
+        for i, q in enumerate(queries)
+    ]
+
+
+def _steps(limit: float | None, *, floor: bool) -> list[Threshold]:
+    """Green/red steps at `limit`; `floor`: values below it are bad (throughput, availability)."""
+    if limit is None:
+        return [Threshold(GREEN, 0, 0.0)]
+    below, above = (RED, GREEN) if floor else (GREEN, RED)
+    return [Threshold(below, 0, 0.0), Threshold(above, 1, limit)]
+
+
+def timeseries(
+    title: str,
+    queries: Sequence[Query],
+    unit: str,
+    pos: GridPos,
+    *,
+    limit: float | None = None,
+    floor: bool = False,
+    description: str = "",
+) -> TimeSeries:
+    """A time series panel; `limit` draws the SLA line (red above it, or below a `floor`)."""
+    return TimeSeries(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        targets=_targets(queries),
+        unit=unit,
+        gridPos=pos,
+        thresholds=_steps(limit, floor=floor),
+        thresholdsStyleMode="line" if limit is not None else "off",
+        legendDisplayMode="list",
+    )
+
+
+def stat(
+    title: str,
+    query: Query,
+    unit: str,
+    pos: GridPos,
+    *,
+    limit: float | None = None,
+    floor: bool = False,
+    description: str = "",
+) -> Stat:
+    """A single-value panel coloured by the SLA `limit`."""
+    return Stat(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        targets=_targets([query]),
+        format=unit,
+        gridPos=pos,
+        thresholds=_steps(limit, floor=floor),
+        colorMode="background",
+        reduceCalc="lastNotNull",
+    )
+
+
+def table(title: str, query: Query, pos: GridPos, *, description: str = "") -> Table:
+    """An instant-query table (firing alerts)."""
+    return Table(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        targets=_targets([query], fmt="table"),
+        gridPos=pos,
+        unit="short",
+    )
+
+
+def heatmap(title: str, query: Query, pos: GridPos, *, description: str = "") -> Heatmap:
+    """A heatmap of histogram buckets (the query returns one series per `le`)."""
+    return Heatmap(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        targets=_targets([query], fmt="heatmap"),
+        gridPos=pos,
+        dataFormat="tsbuckets",
+        yBucketBound="upper",
+        hideZeroBuckets=True,
+        extraJson={"fieldConfig": {"defaults": {"unit": "s"}}},
+    )
+
+
+def datasource_variable() -> Template:
+    """`$datasource`: any Prometheus data source of the Grafana instance."""
+    return Template(name="datasource", label="Data source", type="datasource", query="prometheus")
+
+
+def service_variable(metric: str, label: str, *, multi: bool) -> Template:
+    """`$service`: the values of `label` on `metric`; `multi`: several at once (for rows that
+    repeat per service), else one."""
+    return Template(
+        name="service",
+        label="Service",
+        dataSource=DATASOURCE,
+        query=f"label_values({metric}, {label})",
+        multi=multi,
+        includeAll=multi,
+        refresh=2,
+        sort=1,
+    )
