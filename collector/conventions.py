@@ -21,6 +21,7 @@ __all__ = [
     "DB_POOL_SIZE",
     "DB_STATEMENT_DURATION",
     "ERROR_CODE_REGEX",
+    "HEALTHZ_PATH",
     "HTTP_EXCEPTIONS",
     "HTTP_REQUESTS",
     "HTTP_REQUESTS_IN_FLIGHT",
@@ -61,10 +62,12 @@ __all__ = [
     "LOADTEST_THRESHOLD_OK",
     "LOADTEST_USERS",
     "METRICS_PATH",
+    "NON_SLA_ROUTES",
     "OTHER_STATEMENT",
     "POOL_STATE_IN_USE",
     "PROMETHEUS_ALERTS",
     "RATE_LIMIT_DECISIONS",
+    "READYZ_PATH",
     "RECEIVER_ALERTS_DUPLICATE",
     "RECEIVER_ALERTS_RECEIVED",
     "RECEIVER_ALERTS_STORED",
@@ -199,6 +202,14 @@ ERROR_CODE_REGEX = "5..|499"
 # Paths served by the instrumentation itself (not counted as traffic).
 METRICS_PATH = "/metrics"
 LIVE_SNAPSHOT_PATH = "/live/snapshot"
+# Health checks every service answers (runtime.http.add_health_routes).
+HEALTHZ_PATH = "/healthz"
+READYZ_PATH = "/readyz"
+NON_SLA_ROUTES = frozenset({UNMATCHED_ROUTE, HEALTHZ_PATH, READYZ_PATH})
+"""Routes counted by status (`HTTP_REQUESTS`) but kept out of the duration histogram, the
+latency sketch and the per-second figures that the SLA is judged on: answers the
+instrumentation or the health checks give, not the service's work. A flood of 404s or of
+probes cannot move the p95."""
 LIVE_SNAPSHOT_AFTER = "after"
 """Query parameter of LIVE_SNAPSHOT_PATH: a `timestamp_s`; the answer is the oldest kept
 snapshot after it (so a poller that fell behind reads every second in order)."""

@@ -27,7 +27,7 @@ from math import floor
 
 import numpy as np
 
-from collector.conventions import CLIENT_CLOSED_CODE, is_sla_error
+from collector.conventions import CLIENT_CLOSED_CODE, NON_SLA_ROUTES, is_sla_error
 from collector.quantiles import LogMapping, QuantileSketch, WindowedSketch
 
 __all__ = [
@@ -86,6 +86,7 @@ class RouteSeries(HistogramSeries):
     __slots__ = (
         "append",
         "exceptions",
+        "in_sla",
         "method",
         "native_bins",
         "native_zero",
@@ -98,6 +99,9 @@ class RouteSeries(HistogramSeries):
         super().__init__((recorder.service, route, method), len(recorder.bounds_s))
         self.route = route
         self.method = method
+        self.in_sla = route not in NON_SLA_ROUTES
+        """False for NON_SLA_ROUTES: counted by status only, never timed into the histogram,
+        the sketch or the per-second figures."""
         self.status_counts: dict[int, int] = {}
         self.exceptions = 0
         self.native_bins: dict[int, int] = {}
@@ -177,7 +181,9 @@ class RequestRecorder:
                     continue
                 items = pending[:n]
                 del pending[:n]
-                if n >= _VECTOR_FROM:
+                if not series.in_sla:
+                    _count_statuses(series, items)
+                elif n >= _VECTOR_FROM:
                     self._fold_vector(series, items)
                 else:
                     self._fold_loop(series, items)
@@ -281,6 +287,13 @@ class RequestRecorder:
     def mapping_accuracy(self) -> float:
         """The sketch's relative accuracy (0.01 = 1 %)."""
         return self.sketch.relative_accuracy
+
+
+def _count_statuses(series: RouteSeries, items: list[Sample]) -> None:
+    """Count requests by status only (a route outside the SLA figures)."""
+    statuses = series.status_counts
+    for status, _, _ in items:
+        statuses[status] = statuses.get(status, 0) + 1
 
 
 def _count_sla_errors(statuses: np.ndarray) -> int:

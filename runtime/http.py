@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from collector import conventions as names
 from collector.gc_tuning import settle_heap
 from runtime.database import Database, is_unavailable
 
@@ -337,8 +338,8 @@ def add_health_routes(app: web.Application, database: Callable[[], Database | No
             return json_error(503, "the database is unreachable", headers={"Retry-After": "5"})
         return web.json_response({"status": "ready"})
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app.router.add_get(names.HEALTHZ_PATH, healthz)
+    app.router.add_get(names.READYZ_PATH, readyz)
 
 
 def listen_problem(host: str, port: int) -> str | None:
