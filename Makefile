@@ -8,7 +8,8 @@ PURE_CORE := collector/units.py collector/sla.py collector/conventions.py collec
 	collector/recorder.py collector/exposition.py collector/snapshot.py \
 	reference_services/ai_model.py reference_services/ratelimit.py reference_services/video.py \
 	reference_services/course/content.py loadtests/stats.py loadtests/live.py loadtests/gate.py \
-	loadtests/report.py loadtests/prometheus.py
+	loadtests/report.py loadtests/prometheus.py \
+	livehub/state.py livehub/message.py livehub/fanout.py
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -27,7 +28,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
-	$(BIN)/mypy collector loadwatch reference_services loadtests
+	$(BIN)/mypy collector loadwatch reference_services loadtests livehub
 
 # pytest exits 5 when it collects no test, which fails the target as it should.
 test: lint typecheck
