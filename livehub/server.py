@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import math
+import resource
 import signal
 import socket
 import time
@@ -38,7 +39,15 @@ from livehub.fanout import DEFAULT_MAX_BUFFERED_BYTES, Fanout
 from livehub.message import TargetState, encode, text_frame
 from livehub.state import HubState, snapshot_url
 
-__all__ = ["DEFAULT_PORT", "Hub", "HubSettings", "run_hub", "serve_hub"]
+__all__ = [
+    "DEFAULT_PORT",
+    "Hub",
+    "HubSettings",
+    "RunningHub",
+    "raise_open_files_limit",
+    "run_hub",
+    "serve_hub",
+]
 
 DEFAULT_PORT = 8105
 WS_PATH = "/ws"
@@ -75,6 +84,7 @@ class Hub:
         self.subscribers: set[ServerConnection] = set()
         self.latest_payload: bytes | None = None
         self.latest_frame: bytes | None = None
+        self.last_fanout_s = 0.0
         self.clock = clock
         self._urls = {target: snapshot_url(target) for target in targets}
         self._pages = {
@@ -106,7 +116,9 @@ class Hub:
         """Build this second's message, send it to every subscriber; returns the payload."""
         payload = encode(self.state.tick(self.clock()))
         self.latest_payload, self.latest_frame = payload, text_frame(payload)
+        started = time.perf_counter()
         self.broadcast(self.latest_frame)
+        self.last_fanout_s = time.perf_counter() - started
         return payload
 
     def broadcast(self, frame: bytes) -> None:
@@ -150,7 +162,8 @@ class Hub:
         return _response(404, "Not Found", body, "application/json")
 
     def health(self) -> dict[str, object]:
-        """What /healthz answers: targets up, subscribers, frames sent and subscribers dropped."""
+        """What /healthz answers: targets up, subscribers, frames sent, subscribers dropped,
+        and how long the last fan-out to every subscriber took (ms, the hub's side of lag)."""
         views = self.state.target_views()
         return {
             "status": "ok",
@@ -159,6 +172,7 @@ class Hub:
             "subscribers": len(self.subscribers),
             "sent_total": self.fanout.sent_total,
             "dropped_total": self.fanout.dropped_total,
+            "last_fanout_ms": round(self.last_fanout_s * 1000.0, 3),
         }
 
     async def run_ticks(self) -> None:
@@ -244,9 +258,10 @@ def run_hub(
     """Serve the hub until SIGINT/SIGTERM (uvloop when installed); returns exit code 0.
 
     `on_ready(url)` is called with the live page's URL once the port is bound (the default
-    prints it).
+    prints it). Raises the soft open-files limit to the hard one: a subscriber is a socket.
     """
     settings = HubSettings(host=host, port=port)
+    raise_open_files_limit()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -266,6 +281,15 @@ def run_hub(
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(main())
     return 0
+
+
+def raise_open_files_limit() -> int:
+    """Set RLIMIT_NOFILE's soft limit to its hard limit; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return max(soft, wanted)
 
 
 def _print_ready(url: str) -> None:

@@ -104,10 +104,15 @@ class HubState:
         """Record a /live/snapshot body from `url`; a malformed one marks the target down."""
         target = self._target(url)
         try:
-            snapshot = Snapshot.from_dict(json.loads(body))
-        except (ValueError, TypeError, AttributeError) as exc:
-            reason = exc if isinstance(exc, SnapshotError) else f"not a snapshot ({exc})"
-            self.fail(url, str(reason))
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+            snapshot = Snapshot.from_dict(data)
+        except SnapshotError as exc:
+            self.fail(url, str(exc))
+            return None
+        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError included
+            self.fail(url, f"not a snapshot ({exc})")
             return None
         target.state, target.reason, target.latest, target.last_ok_s = (
             TargetState.UP,
