@@ -55,6 +55,7 @@ function onTick(msg) {
   const p95 = document.getElementById("total-p95");
   p95.textContent = fmtMs(kpis ? kpis.latency_ms["1s"].p95 : null);
   p95.dataset.timestamp = String(msg.timestamp_s);
+  p95.dataset.value = kpis && kpis.latency_ms["1s"].p95 !== null ? String(kpis.latency_ms["1s"].p95) : "";
   document.getElementById("total-errors").textContent = fmtPct(kpis ? kpis.error_ratio : null);
   document.getElementById("updated").textContent = new Date(t * 1000).toLocaleTimeString();
   document.getElementById("sla").textContent = msg.sla;
