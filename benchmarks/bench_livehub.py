@@ -265,8 +265,13 @@ def run(
         rss_after = hub_ps.memory_info().rss
         cpu_start, steady_start = hub_ps.cpu_times(), time.time()
         fanout_ms: list[float] = []
+        fanout_cpu_ms: list[float] = []
+        loads: list[float] = []
         while time.time() < steady_start + steady_s:
-            fanout_ms.append(_health(http, hub_port)["last_fanout_ms"])
+            health = _health(http, hub_port)
+            fanout_ms.append(health["last_fanout_ms"])
+            fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
+            loads.append(os.getloadavg()[0])
             time.sleep(1.0)
         cpu_end, steady_end = hub_ps.cpu_times(), time.time()
         cpu_percent = (
@@ -279,10 +284,14 @@ def run(
         _ready(stalled, 30.0)
         stall_start = time.time()
         deadline = time.monotonic() + 120.0
-        while _health(http, hub_port)["dropped_total"] < 1:
+        stall_fanout_ms: list[float] = []
+        stall_fanout_cpu_ms: list[float] = []
+        while (health := _health(http, hub_port))["dropped_total"] < 1:
             if time.monotonic() > deadline:
                 raise RuntimeError("the stalled subscriber was not dropped within 120 s")
-            time.sleep(0.5)
+            stall_fanout_ms.append(health["last_fanout_ms"])
+            stall_fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
+            time.sleep(1.0)
         dropped_after_s = time.time() - stall_start
         time.sleep(3.0)
         stall_end = time.time()
@@ -314,12 +323,16 @@ def run(
         "lag_ms": {"p50": p50, "p99": p99, "max": max(steady)},
         "fewest_receivers_per_message": steady_min,
         "hub_fanout_ms": {"median": _percentile(fanout_ms, 50), "max": max(fanout_ms)},
+        "hub_fanout_cpu_ms": {"median": _percentile(fanout_cpu_ms, 50)},
+        "load_average_1m": {"min": min(loads), "max": max(loads)},
         "hub_cpu_percent": cpu_percent,
         "hub_rss_bytes": rss_after,
         "kib_per_subscriber": (rss_after - rss_before) / subscribers / 1024,
         "stalled": {
             "dropped_after_s": dropped_after_s,
             "lag_ms": {"p50": stall_p50, "p99": stall_p99},
+            "hub_fanout_ms": {"median": _percentile(stall_fanout_ms, 50)},
+            "hub_fanout_cpu_ms": {"median": _percentile(stall_fanout_cpu_ms, 50)},
             "fewest_receivers_per_message": during_min,
             "p99_change": stall_p99 / p99 - 1.0,
             "p50_change": stall_p50 / p50 - 1.0,
