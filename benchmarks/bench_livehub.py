@@ -1,7 +1,7 @@
 """The stream hub with 10,000 websocket subscribers at 1 Hz, clients in separate processes.
 
     python -m benchmarks.bench_livehub [--subscribers 10000] [--client-processes 2]
-        [--steady-s 15] [--json OUT]
+        [--steady-s 15] [--baseline] [--json OUT]
 
 On 127.0.0.1 it starts one target (examples/hello_service.py) and the hub
 (`loadwatch serve stream`, uvloop) as child processes, then `--client-processes` client
@@ -17,6 +17,10 @@ process opens a subscription with a 4 KiB receive buffer and stops reading: the 
 lasts until the hub reports it dropped plus 3 s, and the lag of the other subscribers over
 it is compared to the steady state. Every child stops by itself (stdin closes, or a hard
 deadline); file descriptor limits are raised in every process.
+
+`--baseline` (and `make bench`) then runs the same clients and steady window against the
+issue's baseline, websockets' own `broadcast()` once a second with compression off and a
+message of the hub's size, so that both are measured under the same machine load.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Any, cast
 
 import httpx
 import psutil
+from websockets.sync.client import connect
 
 from benchmarks.ports import free_port, wait_listening
 
@@ -159,6 +164,38 @@ def _client_main(port: int, count: int, stall: bool) -> None:
     import uvloop
 
     uvloop.run(_clients(port, count, stall))
+
+
+# ---------------------------------------------------------------- baseline server
+
+
+async def _broadcast_server(port: int, message_bytes: int) -> None:
+    """The issue's baseline: websockets' own `broadcast()` once a second, compression off."""
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    connections: set[ServerConnection] = set()
+
+    async def handler(conn: ServerConnection) -> None:
+        connections.add(conn)
+        try:
+            await conn.wait_closed()
+        finally:
+            connections.discard(conn)
+
+    async with serve(handler, "127.0.0.1", port, compression=None, backlog=4096):
+        while True:
+            now = time.time()
+            await asyncio.sleep(int(now) + 1.25 - now)
+            head = f'{{"timestamp_s":{time.time():.6f},"type":"tick",'
+            pad = "x" * (message_bytes - len(head) - 9)
+            broadcast(connections, f'{head}"pad":"{pad}"}}')
+
+
+def _broadcast_main(port: int, message_bytes: int) -> None:
+    _raise_nofile()
+    import uvloop
+
+    uvloop.run(_broadcast_server(port, message_bytes))
 
 
 # ---------------------------------------------------------------- orchestrator
@@ -296,6 +333,8 @@ def run(
         time.sleep(3.0)
         stall_end = time.time()
         health = _health(http, hub_port)
+        with connect(f"ws://127.0.0.1:{hub_port}/ws", compression=None) as ws:
+            message_bytes = len(ws.recv(timeout=5))
         lags: dict[float, list[float]] = defaultdict(list)
         for proc in clients:
             for stamp, values in _collect(proc).items():
@@ -318,6 +357,7 @@ def run(
         "command": command,
         "subscribers": subscribers,
         "client_processes": client_processes,
+        "message_bytes": message_bytes,
         "connect_s": connect_s,
         "steady_s": steady_end - steady_start,
         "lag_ms": {"p50": p50, "p99": p99, "max": max(steady)},
@@ -341,6 +381,66 @@ def run(
     }
 
 
+def run_baseline(
+    subscribers: int = 10_000,
+    client_processes: int = 2,
+    steady_s: float = 15.0,
+    message_bytes: int = 3000,
+) -> dict[str, Any]:
+    """The same clients and steady window against websockets' `broadcast()` (baseline)."""
+    _raise_nofile()
+    port = free_port()
+    children: list[subprocess.Popen[Any]] = []
+    try:
+        argv = [sys.executable, "-m", "benchmarks.bench_livehub", "--broadcast-server"]
+        server = subprocess.Popen([*argv, str(port), str(message_bytes)])
+        children.append(server)
+        wait_listening(port)
+        server_ps = psutil.Process(server.pid)
+        time.sleep(2.0)
+        rss_before = server_ps.memory_info().rss
+        share = [subscribers // client_processes] * client_processes
+        share[0] += subscribers - sum(share)
+        clients = [_spawn_client(port, n, stall=False) for n in share]
+        children.extend(clients)
+        for proc in clients:
+            _ready(proc, 120.0)
+        time.sleep(3.0)
+        rss_after = server_ps.memory_info().rss
+        cpu_start, start = server_ps.cpu_times(), time.time()
+        loads: list[float] = []
+        while time.time() < start + steady_s:
+            loads.append(os.getloadavg()[0])
+            time.sleep(1.0)
+        cpu_end, end = server_ps.cpu_times(), time.time()
+        lags: dict[float, list[float]] = defaultdict(list)
+        for proc in clients:
+            for stamp, values in _collect(proc).items():
+                lags[stamp].extend(values)
+    finally:
+        for proc in children:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in children:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    steady, fewest = _window(lags, start, end)
+    return {
+        "lag_ms": {"p50": _percentile(steady, 50), "p99": _percentile(steady, 99)},
+        "fewest_receivers_per_message": fewest,
+        "cpu_percent": (
+            (cpu_end.user + cpu_end.system - cpu_start.user - cpu_start.system)
+            / (end - start)
+            * 100.0
+        ),
+        "rss_bytes": rss_after,
+        "kib_per_subscriber": (rss_after - rss_before) / subscribers / 1024,
+        "load_average_1m": {"min": min(loads), "max": max(loads)},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
@@ -349,11 +449,22 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--client", nargs=2, type=int, metavar=("PORT", "COUNT"))
     parser.add_argument("--stall", action="store_true")
+    parser.add_argument("--broadcast-server", nargs=2, type=int, metavar=("PORT", "BYTES"))
+    parser.add_argument(
+        "--baseline", action="store_true", help="also measure websockets' broadcast()"
+    )
     args = parser.parse_args()
     if args.client:
         _client_main(args.client[0], args.client[1], args.stall)
         return
+    if args.broadcast_server:
+        _broadcast_main(*args.broadcast_server)
+        return
     result = run(args.subscribers, args.client_processes, args.steady_s)
+    if args.baseline:
+        result["baseline_broadcast"] = run_baseline(
+            args.subscribers, args.client_processes, args.steady_s, result["message_bytes"]
+        )
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
