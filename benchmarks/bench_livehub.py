@@ -325,7 +325,7 @@ def run(
         stall_fanout_cpu_ms: list[float] = []
         while (health := _health(http, hub_port))["dropped_total"] < 1:
             if time.monotonic() > deadline:
-                raise RuntimeError("the stalled subscriber was not dropped within 120 s")
+                break  # reported as hub_dropped_total 0
             stall_fanout_ms.append(health["last_fanout_ms"])
             stall_fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
             time.sleep(1.0)

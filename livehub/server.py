@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import resource
 import signal
@@ -49,6 +50,7 @@ __all__ = [
     "serve_hub",
 ]
 
+log = logging.getLogger("loadwatch.livehub")
 DEFAULT_PORT = 8105
 WS_PATH = "/ws"
 _PAGE_FILES = {"/": ("index.html", "text/html"), "/live.js": ("live.js", "text/javascript")}
@@ -56,14 +58,18 @@ _PAGE_FILES = {"/": ("index.html", "text/html"), "/live.js": ("live.js", "text/j
 
 @dataclass(frozen=True, slots=True)
 class HubSettings:
-    """Where the hub listens and how it treats targets and subscribers (seconds, bytes)."""
+    """Where the hub listens and how it treats targets and subscribers (seconds, bytes).
+
+    `send_buffer_bytes`: SO_SNDBUF of each subscriber socket (None: the kernel's, which lets
+    a stalled reader queue for minutes before the hub's own bound is reached).
+    """
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     poll_timeout_s: float = 0.5
     phase_s: float = 0.25
     max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES
-    send_buffer_bytes: int = 8 * 1024
+    send_buffer_bytes: int | None = 8 * 1024
     backlog: int = 4096
 
 
@@ -140,7 +146,7 @@ class Hub:
     async def subscriber(self, conn: ServerConnection) -> None:
         """A /ws connection: gets the latest message at once, then every tick until it goes."""
         sock = conn.transport.get_extra_info("socket")
-        if sock is not None:
+        if sock is not None and self.settings.send_buffer_bytes is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.send_buffer_bytes)
         if self.latest_frame is not None:
             conn.transport.write(self.latest_frame)
@@ -187,8 +193,11 @@ class Hub:
             while True:
                 now = self.clock()
                 await asyncio.sleep(max(0.0, math.floor(now) + 1 + self.settings.phase_s - now))
-                await self.poll(client)
-                self.publish()
+                try:
+                    await self.poll(client)
+                    self.publish()
+                except Exception:  # one bad second must not end the stream: log, go on
+                    log.exception("stream hub: tick failed; skipping this second")
 
 
 def _response(status: int, reason: str, body: bytes, content_type: str) -> Response:
