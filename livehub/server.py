@@ -1,8 +1,8 @@
 """The stream hub's I/O edge: polls the targets, serves /ws, the live page and /healthz.
 
-    run_hub(["http://127.0.0.1:8101"], sla=sla, port=8105)   # blocks until SIGINT/SIGTERM
-    async with serve_hub(targets, sla=sla, port=0) as hub:   # tests, the demo
-        hub.port, hub.latest_payload
+    run_hub(["http://127.0.0.1:8101"], sla=sla, port=8105)  # blocks until SIGINT/SIGTERM
+    async with serve_hub(targets, sla, HubSettings(port=0)) as running:  # tests, the demo
+        running.port, running.hub.latest_payload
 
 Once a second (at 0.25 s past the wall-clock second, after the services close theirs) it
 fetches every target's /live/snapshot concurrently (httpx, `poll_timeout_s` each), feeds
