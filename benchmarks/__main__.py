@@ -339,6 +339,23 @@ def _agreement_row(r: dict[str, Any]) -> Row:
     )
 
 
+def _receiver(quick: bool) -> list[Row]:
+    from benchmarks import bench_receiver
+
+    r: dict[str, Any] = bench_receiver.run(events=5_000 if quick else 20_000)
+    batched, single = r["batched"], r["single"]
+    return [
+        (
+            f"alert receiver on PostgreSQL, notifications of {batched['batch']} alerts, stored "
+            f"alert events/s ({r['command']})",
+            f"{batched['events_per_s']:,.0f} events/s (p95 {batched['p95_ms']:.0f} ms a post)",
+            f"one alert a notification: {single['events_per_s']:,.0f} events/s",
+            ">= 1,000 events/s",
+            batched["events_per_s"] >= 1000,
+        ),
+    ]
+
+
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "sketch": _sketch,
     "recording": _recording,
@@ -349,6 +366,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "publish": _publish,
     "locust": _locust,
     "sla_scenario": _sla_scenario,
+    "receiver": _receiver,
     "livehub": _livehub,
 }
 

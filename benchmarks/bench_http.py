@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.http_targets import VARIANTS
-from benchmarks.ports import free_port, wait_listening
+from runtime.ports import free_port, wait_listening
 
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _REQUESTS = re.compile(r"(\d+) requests in")

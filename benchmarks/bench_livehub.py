@@ -44,7 +44,7 @@ import httpx
 import psutil
 from websockets.sync.client import connect
 
-from benchmarks.ports import free_port, wait_listening
+from runtime.ports import free_port, wait_listening
 
 __all__ = ["run"]
 
@@ -79,7 +79,7 @@ class _Subscriber(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        transport.write(self.request)
+        self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
@@ -131,7 +131,7 @@ async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     ).encode()
     gate = asyncio.Semaphore(concurrency)
-    transports: list[asyncio.BaseTransport] = []
+    transports: list[asyncio.Transport] = []
 
     async def open_one() -> None:
         async with gate:
@@ -143,15 +143,18 @@ async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -
             transport, protocol = await loop.create_connection(
                 lambda: _Subscriber(request, lags, stall), sock=sock
             )
-            transports.append(transport)
+            transports.append(cast(asyncio.Transport, transport))
             await protocol.opened
 
     await asyncio.gather(*(open_one() for _ in range(count)))
     print(json.dumps({"ready": count}), flush=True)
-    stdin_closed = loop.create_future()
-    loop.add_reader(
-        sys.stdin.fileno(), lambda: stdin_closed.done() or stdin_closed.set_result(None)
-    )
+    stdin_closed: asyncio.Future[None] = loop.create_future()
+
+    def on_stdin() -> None:
+        if not stdin_closed.done():
+            stdin_closed.set_result(None)
+
+    loop.add_reader(sys.stdin.fileno(), on_stdin)
     await asyncio.wait_for(stdin_closed, _HARD_DEADLINE_S)
     for transport in transports:
         transport.abort()

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.ports import free_port, wait_listening
+from runtime.ports import free_port, wait_listening
 
 VARIANTS = ("plain", "loadwatch")
 TARGET_RPS = 9_000.0

@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_recording [--calls 200000] [--repeats 9] [--json OUT]
 
-loadwatch: in-flight +1, `RouteSeries.append((status, duration))`, in-flight -1, plus the
+loadwatch: in-flight +1, `RouteSeries.append((status, duration, end))`, in-flight -1, plus the
 amortized cost of the fold that turns the appended requests into histogram buckets,
 status counters, the duration sum and sketch bins (one fold per 2,000 requests, i.e. a
 1 Hz fold at 2,000 req/s; the fold's time is included). prometheus_client: `Gauge.inc`,
@@ -43,7 +43,7 @@ def run(calls: int, repeats: int) -> dict[str, object]:
         for start in range(0, n, fold_every):
             for d in durations[start : min(n, start + fold_every)]:
                 rec.in_flight += 1
-                append((200, d))
+                append((200, d, d))  # (status, duration_s, end_s) as the middleware
                 rec.in_flight -= 1
             fold()
 

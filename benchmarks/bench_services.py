@@ -19,17 +19,16 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.course_service import course_service
 from benchmarks.openloop import open_loop
-from benchmarks.ports import free_port, listening
-from reference_services.database import Database, make_engine
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
+from runtime.database import Database, make_engine
+from runtime.ports import listening
 
 POSTGRES_URL = os.environ.get(
     "LOADWATCH_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -46,35 +45,6 @@ async def _seed(url: str) -> float:
     finally:
         await db.close()
     return report.elapsed_s
-
-
-class _Service:
-    def __init__(self, database_url: str) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "loadwatch",
-                "serve",
-                "course",
-                "--port",
-                str(self.port),
-                "--database-url",
-                database_url,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while not listening(self.port):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the course service did not start")
-            time.sleep(0.1)
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
 
 
 def _keys(n: int) -> list[tuple[int, int]]:
@@ -124,16 +94,15 @@ def _progress_url(base: str) -> Callable[[int], str]:
 
 
 def _measure(database_url: str, seconds: float, with_content: bool) -> dict[str, object]:
-    service = _Service(database_url)
     result: dict[str, object] = {}
-    try:
+    with tempfile.TemporaryDirectory() as logs, course_service(database_url, Path(logs)) as base:
         if with_content:
             keys = _keys(_LUA_KEYS)
-            asyncio.run(_warm(service.base, keys))
+            asyncio.run(_warm(base, keys))
             with tempfile.TemporaryDirectory() as folder:
-                script = _wrk_lua(service.base, keys, Path(folder))
-                _wrk(service.base, script, 2)
-                result["content_l1_wrk_req_per_s"] = _wrk(service.base, script, seconds)
+                script = _wrk_lua(base, keys, Path(folder))
+                _wrk(base, script, 2)
+                result["content_l1_wrk_req_per_s"] = _wrk(base, script, seconds)
             print(
                 f"  content L1 hit, wrk: {result['content_l1_wrk_req_per_s']:,.0f} req/s",
                 flush=True,
@@ -141,7 +110,7 @@ def _measure(database_url: str, seconds: float, with_content: bool) -> dict[str,
             content = asyncio.run(
                 open_loop(
                     lambda i: (
-                        f"{service.base}/courses/{keys[i % _LUA_KEYS][0]}/content"
+                        f"{base}/courses/{keys[i % _LUA_KEYS][0]}/content"
                         f"?user_id={keys[i % _LUA_KEYS][1]}"
                     ),
                     rate=1000,
@@ -152,7 +121,7 @@ def _measure(database_url: str, seconds: float, with_content: bool) -> dict[str,
             print(f"  content L1 hit at 1,000 req/s: {content.summary()}", flush=True)
         progress = asyncio.run(
             open_loop(
-                _progress_url(service.base),
+                _progress_url(base),
                 rate=500,
                 duration_s=seconds,
                 headers={"Cache-Control": "no-cache"},
@@ -160,8 +129,6 @@ def _measure(database_url: str, seconds: float, with_content: bool) -> dict[str,
         )
         result["progress_at_500_rps"] = progress.summary()
         print(f"  progress (no cache) at 500 req/s: {progress.summary()}", flush=True)
-    finally:
-        service.stop()
     return result
 
 

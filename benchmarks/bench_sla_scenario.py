@@ -18,14 +18,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
-
+from benchmarks.course_service import course_service
 from benchmarks.prometheus_server import scraping_prometheus
-from loadwatch.stack import free_port
 
 
 def run(users: int = 10_000, seconds: float = 60.0) -> dict[str, object]:
@@ -47,38 +45,11 @@ def run(users: int = 10_000, seconds: float = 60.0) -> dict[str, object]:
             capture_output=True,
             timeout=300,
         )
-        port = free_port()
-        service = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "loadwatch",
-                "serve",
-                "course",
-                "--port",
-                str(port),
-                "--database-url",
-                database,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the course service did not start")
-                time.sleep(0.2)
-            with scraping_prometheus(f"127.0.0.1:{port}", Path(folder)) as prometheus:
-                result, command, summary = _load(port, users, seconds, Path(folder), prometheus)
-        finally:
-            service.terminate()
-            service.wait(timeout=30)
+        with (
+            course_service(database, Path(folder)) as base_url,
+            scraping_prometheus(urlsplit(base_url).netloc, Path(folder)) as prometheus,
+        ):
+            result, command, summary = _load(base_url, users, seconds, Path(folder), prometheus)
     server = summary.get("server") or {}
     return {
         "command": command,
@@ -102,7 +73,7 @@ def run(users: int = 10_000, seconds: float = 60.0) -> dict[str, object]:
 
 
 def _load(
-    port: int, users: int, seconds: float, folder: Path, prometheus: str | None
+    base_url: str, users: int, seconds: float, folder: Path, prometheus: str | None
 ) -> tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]:
     """Run the load test; (the finished process, the command as shown, the JSON summary)."""
     out = folder / "run.json"
@@ -111,7 +82,7 @@ def _load(
         "loadtest",
         "course",
         "--host",
-        f"http://127.0.0.1:{port}",
+        base_url,
         "--users",
         str(users),
         "--spawn-rate",

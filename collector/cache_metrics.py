@@ -22,7 +22,8 @@ class CacheResult(Enum):
 
 
 class CacheCounters:
-    """Counts of lookups by (layer, result) for one service. Not thread-safe (event loop)."""
+    """Counts of lookups by (layer, result) for one service. Count from one thread (the
+    event loop); `rows` may be read from any thread."""
 
     def __init__(self) -> None:
         self.counts: dict[tuple[str, CacheResult], int] = {}
@@ -53,7 +54,5 @@ class CacheCounters:
 
     def rows(self, service: str) -> list[tuple[tuple[str, str, str], float]]:
         """(service, layer, result) label values with counts, sorted, for exposition."""
-        return sorted(
-            ((service, layer, result.value), count)
-            for (layer, result), count in self.counts.items()
-        )
+        counts = list(self.counts.items())  # one C call: safe beside the loop's increments
+        return sorted(((service, layer, result.value), count) for (layer, result), count in counts)

@@ -9,7 +9,8 @@ Pure: families in, text out. `FamilyCollector` adapts the same families to a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ __all__ = [
     "FamilyCollector",
     "GaugeFamily",
     "HistogramFamily",
+    "NativeHistogram",
+    "NativeHistogramFamily",
     "escape_label_value",
     "render",
     "wants_openmetrics",
@@ -72,7 +75,33 @@ class HistogramFamily:
     series: Sequence[HistogramSeries]
 
 
-Family = CounterFamily | GaugeFamily | HistogramFamily
+@dataclass(frozen=True, slots=True)
+class NativeHistogram:
+    """One native histogram series, cumulative since start, on one bucket schema.
+
+    `buckets` maps bucket index k to its count; bucket k holds values in
+    (2**((k-1) * 2**-schema), 2**(k * 2**-schema)] seconds. `zero_count` counts values of 0.
+    """
+
+    count: int
+    sum_s: float
+    zero_count: int
+    buckets: Mapping[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class NativeHistogramFamily:
+    """A native histogram family: only the protobuf exposition carries it (the text formats
+    leave it out). Rows: (label values, histogram)."""
+
+    name: str
+    help: str
+    label_names: tuple[str, ...]
+    schema: int
+    rows: Sequence[tuple[tuple[str, ...], NativeHistogram]]
+
+
+Family = CounterFamily | GaugeFamily | HistogramFamily | NativeHistogramFamily
 
 
 def floatToGoString(value: float) -> str:
@@ -136,7 +165,7 @@ def render(families: Iterable[Family], *, openmetrics: bool) -> str:
             if any(s.count for s in family.series):
                 _render_histogram(family, out)
             continue
-        if not family.rows:
+        if isinstance(family, NativeHistogramFamily) or not family.rows:
             continue
         if isinstance(family, CounterFamily):
             sample = f"{family.name}_total"
@@ -175,7 +204,7 @@ def to_client_metrics(families: Iterable[Family]) -> Iterator[Metric]:
             for values, value in family.rows:
                 counter.add_metric(list(values), value)
             yield counter
-        else:
+        elif isinstance(family, GaugeFamily):
             gauge = GaugeMetricFamily(family.name, family.help, labels=family.label_names)
             for values, value in family.rows:
                 gauge.add_metric(list(values), value)
@@ -188,33 +217,53 @@ _rendering_fast: ContextVar[bool] = ContextVar("loadwatch_rendering_fast", defau
 class FamilyCollector(Collector):
     """Registers loadwatch's families in a `prometheus_client` registry.
 
-    `collect()` serves any generic reader of the registry. The `/metrics` handler instead
-    calls `render_fast()` and then `generate_latest(registry)` inside `skip_in_registry()`,
-    during which `collect()` yields nothing, so no family appears twice.
+    `collect()` serves any generic reader of the registry (native histograms left out:
+    `prometheus_client` has no type for them). The `/metrics` handler instead calls
+    `render_fast()` (or encodes `families()` as protobuf) and then
+    `generate_latest(registry)` inside `skip_in_registry()`, during which `collect()`
+    yields nothing, so no family appears twice. `guard`, when given, is entered around
+    every build and render of the families (e.g. to hold the recorders' locks, so any
+    thread may scrape).
     """
 
-    def __init__(self, families: Callable[[], list[Family]]) -> None:
+    def __init__(
+        self,
+        families: Callable[[], list[Family]],
+        *,
+        guard: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
         self._families = families
+        self._guard = guard
 
     def describe(self) -> list[Metric]:
         """Family names for the registry's duplicate check (samples not computed)."""
+        with self._guard():
+            families = self._families()
         return [
             HistogramMetricFamily(f.name, f.help)
             if isinstance(f, HistogramFamily)
             else CounterMetricFamily(f.name, f.help)
             if isinstance(f, CounterFamily)
             else GaugeMetricFamily(f.name, f.help)
-            for f in self._families()
+            for f in families
+            if not isinstance(f, NativeHistogramFamily)
         ]
 
     def collect(self) -> Iterator[Metric]:
         if _rendering_fast.get():
             return iter(())
-        return to_client_metrics(self._families())
+        with self._guard():
+            return iter(list(to_client_metrics(self._families())))
 
     def render_fast(self, *, openmetrics: bool) -> str:
         """The families in the requested format, via the fast renderer."""
-        return render(self._families(), openmetrics=openmetrics)
+        with self._guard():
+            return render(self._families(), openmetrics=openmetrics)
+
+    def families(self) -> list[Family]:
+        """The families as they stand now (built under the guard), e.g. for protobuf."""
+        with self._guard():
+            return self._families()
 
     @staticmethod
     def skip_in_registry() -> _SkipToken:

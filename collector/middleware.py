@@ -15,16 +15,18 @@ or once a second.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import inspect
 import json
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from time import perf_counter
-from typing import Any
 
+import aiohttp
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractRoute, MatchInfoError, SystemRoute, UrlDispatcher
+from aiohttp.web_urldispatcher import AbstractRoute, SystemRoute
 from prometheus_client import REGISTRY
 from prometheus_client import generate_latest as generate_text
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
@@ -38,19 +40,31 @@ from collector.exposition import (
     wants_openmetrics,
 )
 from collector.instrumentation import Instrumentation, SharedCollector, shared_collector
-from collector.process_stats import ProcessSampler
+from collector.protobuf_exposition import (
+    CONTENT_TYPE_PROTOBUF,
+    encode_client_metrics,
+    encode_families,
+    wants_protobuf,
+)
 from collector.recorder import RouteSeries
 from collector.sla import SLA, resolve_sla
+from collector.ticker import Ticker
 
-__all__ = ["INSTRUMENTATION_KEY", "instrument", "render_metrics"]
+__all__ = [
+    "INSTRUMENTATION_KEY",
+    "SUPPORTED_AIOHTTP",
+    "check_system_route",
+    "instrument",
+    "render_metrics",
+]
+
+_log = logging.getLogger(__name__)
 
 INSTRUMENTATION_KEY: web.AppKey[Instrumentation] = web.AppKey(
     "loadwatch_instrumentation", Instrumentation
 )
 _COLLECTOR_KEY: web.AppKey[SharedCollector] = web.AppKey("loadwatch_collector", SharedCollector)
 _TICKER_KEY: web.AppKey[asyncio.Task[None]] = web.AppKey("loadwatch_ticker", asyncio.Task)
-_CLIENT_CLOSED = 499
-"""Status recorded when the client went away before the handler finished (nginx's 499)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TIMED_MARK = "_loadwatch_timed"
@@ -74,13 +88,14 @@ def _timed(handler: Handler, series: RouteSeries, inst: Instrumentation) -> Hand
             status = exc.status
             raise
         except asyncio.CancelledError:
-            status = _CLIENT_CLOSED
+            status = names.CLIENT_CLOSED_CODE
             raise
         except Exception:
             series.exceptions += 1
             raise
         finally:
-            record((status, perf_counter() - start))
+            end = perf_counter()
+            record((status, end - start, end))
             recorder.in_flight -= 1
 
     timed.__wrapped__ = handler  # type: ignore[attr-defined]
@@ -123,35 +138,61 @@ async def _system_route_counted(self: SystemRoute, request: web.Request) -> web.
         inst = app.get(INSTRUMENTATION_KEY)
         if inst is not None:
             series = inst.requests.series(names.UNMATCHED_ROUTE, _unmatched_method(request))
-            series.append((self._http_exception.status, 0.0))
+            series.append((self._http_exception.status, 0.0, perf_counter()))
             break
     raise self._http_exception
 
 
-def _count_unmatched(router: UrlDispatcher, inst: Instrumentation) -> None:
+SUPPORTED_AIOHTTP = ">=3.10,<3.15"
+"""aiohttp versions whose SystemRoute this module's patch was checked against (the same
+range is pinned in pyproject.toml)."""
+
+
+def check_system_route(route_class: type[SystemRoute] = SystemRoute) -> None:
+    """Fail loudly unless aiohttp's private SystemRoute is shaped as the patch expects.
+
+    The patch replaces `SystemRoute._handle`, which a SystemRoute binds as its handler when
+    constructed (aiohttp builds one per unmatched request) and which raises the route's
+    `_http_exception`. Raises RuntimeError naming the aiohttp version and what differs.
+    """
+    problem = _system_route_problem(route_class)
+    if problem is not None:
+        raise RuntimeError(
+            f"loadwatch counts unmatched requests by patching aiohttp's private "
+            f"SystemRoute._handle, and aiohttp {aiohttp.__version__} changed it: {problem}. "
+            f"Install aiohttp{SUPPORTED_AIOHTTP} (the range loadwatch supports)."
+        )
+
+
+def _system_route_problem(route_class: type[SystemRoute]) -> str | None:
+    handle = inspect.getattr_static(route_class, "_handle", None)
+    if handle is not _system_route_counted:
+        if handle is None or not inspect.iscoroutinefunction(handle):
+            return "SystemRoute._handle is no longer a coroutine function of the class"
+        if list(inspect.signature(handle).parameters) != ["self", "request"]:
+            return f"SystemRoute._handle{inspect.signature(handle)} is not (self, request)"
+    try:
+        route = route_class(web.HTTPNotFound())
+    except Exception as exc:
+        return f"SystemRoute(HTTPNotFound()) raised {exc!r}"
+    if getattr(route.handler, "__func__", None) is not handle:
+        return "a new SystemRoute no longer takes its class's _handle as its handler"
+    if getattr(route, "_http_exception", None) is None:
+        return "a SystemRoute no longer keeps its exception in _http_exception"
+    return None
+
+
+def _count_unmatched() -> None:
     """Make requests no route matched count under the `<unmatched>` label.
 
     aiohttp answers them from a SystemRoute created per request; its handler is replaced
     once per process by one that records the status first (instant: the recorded duration
-    is 0), so matched requests pay nothing. Should a future aiohttp not have that handler,
-    the router's resolve is wrapped instead (one more coroutine call on every request).
+    is 0), so matched requests pay nothing. `check_system_route` runs before and after.
     """
-    if getattr(SystemRoute, "_handle", None) is _system_route_counted:
-        return
-    if callable(getattr(SystemRoute, "_handle", None)):
+    check_system_route()
+    if inspect.getattr_static(SystemRoute, "_handle") is not _system_route_counted:
         SystemRoute._handle = _system_route_counted  # type: ignore[method-assign]
-        return
-    resolve = router.resolve
-
-    async def resolve_counted(request: web.Request) -> Any:
-        match_info = await resolve(request)
-        if isinstance(match_info, MatchInfoError):
-            series = inst.requests.series(names.UNMATCHED_ROUTE, _unmatched_method(request))
-            route = match_info.route
-            route._handler = _timed(route.handler, series, inst)  # type: ignore[assignment]
-        return match_info
-
-    router.resolve = resolve_counted  # type: ignore[method-assign]
+        check_system_route()
 
 
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -160,7 +201,16 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 def render_metrics(
     registry: CollectorRegistry, collector: FamilyCollector, accept: str | None
 ) -> tuple[bytes, str]:
-    """The registry in the format the scraper asked for: (body, content type)."""
+    """The registry in the format the scraper asked for: (body, content type).
+
+    Protobuf when asked for (Prometheus lists it only with native histograms on, and first):
+    the one format that carries the native histogram, so every family goes into it.
+    """
+    if wants_protobuf(accept):
+        body = encode_families(collector.families())
+        with collector.skip_in_registry():
+            body += encode_client_metrics(registry.collect())
+        return body, CONTENT_TYPE_PROTOBUF
     openmetrics = wants_openmetrics(accept)
     fast = collector.render_fast(openmetrics=openmetrics)
     with collector.skip_in_registry():
@@ -171,15 +221,9 @@ def render_metrics(
     return (fast + rest).encode(), CONTENT_TYPE_TEXT
 
 
-async def _ticker(inst: Instrumentation, clock: Callable[[], float]) -> None:
-    """Close a snapshot just after every wall-clock second boundary."""
-    sampler = ProcessSampler()
-    sampler.sample(clock())
-    while True:
-        now = clock()
-        await asyncio.sleep(max(0.0, (int(now) + 1) - now) + 0.002)
-        now = clock()
-        inst.close_second(now, sampler.sample(now))
+def _log_unexpected_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.critical("the loadwatch ticker stopped", exc_info=task.exception())
 
 
 def instrument(
@@ -197,7 +241,12 @@ def instrument(
     directory) is used, else the built-in defaults. Without `registry`, the default one.
     Adds GET /metrics and GET /live/snapshot. Returns the service's `Instrumentation`
     (also at `app[INSTRUMENTATION_KEY]`), whose `cache` and `pool_sources` the service
-    feeds. Call before the application starts; once per app.
+    feeds. Call before the application starts; once per app. Raises RuntimeError when the
+    installed aiohttp's SystemRoute is not the one the unmatched-request count patches.
+
+    GET /live/snapshot answers the last closed second; with `?after=<timestamp_s>` the
+    oldest of the last 60 closed seconds after that time (503 + Retry-After: 1 until one
+    exists, and while no ticker runs).
     """
     if INSTRUMENTATION_KEY in app:
         raise RuntimeError(
@@ -205,6 +254,7 @@ def instrument(
         )
     if not service or not isinstance(service, str):
         raise ValueError(f"service: expected a non-empty name, got {service!r}")
+    _count_unmatched()
     resolved_sla = sla if sla is not None else resolve_sla(cwd=sla_search_from)
     inst = Instrumentation(service, resolved_sla)
     target = registry if registry is not None else REGISTRY
@@ -220,10 +270,32 @@ def instrument(
         return response
 
     async def live_snapshot(request: web.Request) -> web.Response:
-        snapshot = inst.latest
+        task = app.get(_TICKER_KEY)
+        if task is not None and task.done():
+            return web.json_response(
+                {"error": "the 1 Hz ticker has stopped; snapshots are no longer current"},
+                status=503,
+            )
+        raw_after = request.query.get(names.LIVE_SNAPSHOT_AFTER)
+        if raw_after is None:
+            snapshot = inst.latest
+        else:
+            try:
+                after = float(raw_after)
+            except ValueError:
+                after = math.nan
+            if not math.isfinite(after):
+                return web.json_response(
+                    {
+                        "error": f"{names.LIVE_SNAPSHOT_AFTER}: expected a timestamp_s in "
+                        f"Unix seconds, got {raw_after!r}"
+                    },
+                    status=400,
+                )
+            snapshot = inst.snapshot_after(after)
         if snapshot is None:
             return web.json_response(
-                {"error": "no second has closed yet; retry in one second"},
+                {"error": "no newer second has closed yet; retry in one second"},
                 status=503,
                 headers={"Retry-After": "1"},
             )
@@ -238,15 +310,16 @@ def instrument(
 
     async def on_startup(app: web.Application) -> None:
         _wrap_routes(app, inst)
-        _count_unmatched(app.router, inst)
-        app[_TICKER_KEY] = asyncio.get_running_loop().create_task(_ticker(inst, clock))
+        ticker = Ticker(inst, clock=clock, monotonic=perf_counter)
+        task = asyncio.get_running_loop().create_task(ticker.run())
+        task.add_done_callback(_log_unexpected_end)
+        app[_TICKER_KEY] = task
 
     async def on_cleanup(app: web.Application) -> None:
         task = app.get(_TICKER_KEY)
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.gather(task, return_exceptions=True)
         collector.detach(inst)
 
     app.on_startup.append(on_startup)

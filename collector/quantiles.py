@@ -1,10 +1,13 @@
 """Mergeable quantile sketches with a relative-error guarantee (DDSketch-style, pure core).
 
+The buckets are those of Prometheus native histograms (base 2**(2**-schema)), so the same
+bins feed the 1 Hz snapshots and the native histogram that `/metrics` exposes.
+
 Values are non-negative floats, typically latencies in seconds. For every q in [0, 1] the
 estimate is within ``relative_accuracy`` of the exact inverted-CDF quantile (the r-th smallest
 sample, r = max(1, ceil(q * n)), as ``numpy.quantile(..., method="inverted_cdf")``); counts are
 exact and merging is exact. Memory is one dict entry per occupied bucket: about
-ln(max / min) / (2 * relative_accuracy) entries, e.g. ~1,040 for 1 us .. 1000 s at 1 %.
+64 * log2(max / min) entries at schema 6 (1 %), e.g. ~1,900 for 1 us .. 1000 s.
 
 Caveats: subnormal inputs (< 2.2e-308) carry an extra absolute error of at most 2**-1074 (one
 step of the float grid there). Below relative_accuracy ~1e-6 the bound may be exceeded by up to
@@ -20,7 +23,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import SupportsIndex
 
-__all__ = ["LogMapping", "QuantileSketch", "WindowedSketch"]
+__all__ = ["LogMapping", "QuantileSketch", "WindowedSketch", "native_schema_for"]
 
 _log = math.log
 _ceil = math.ceil
@@ -31,6 +34,8 @@ _FLOAT_MAX = sys.float_info.max
 _MIN_POSITIVE = 5e-324  # smallest subnormal
 _NO_SECOND = -(2**1100)  # "no second seen yet": below floor() of every float
 _MARGIN = 1e-7  # internal accuracy is relative_accuracy * (1 - _MARGIN)
+_MIN_SCHEMA = -4  # the coarsest native-histogram schema: growth factor 65,536
+_MAX_NATIVE_SCHEMA = 8  # the finest schema Prometheus accepts
 
 
 def _invalid_value(name: str, value: object) -> ValueError:
@@ -71,24 +76,49 @@ def _check_q(q: float) -> None:
         raise ValueError(f"q: expected a quantile in [0, 1], got {q!r}")
 
 
-class LogMapping:
-    """DDSketch-style logarithmic mapping: gamma = (1 + a) / (1 - a).
+def native_schema_for(relative_accuracy: float) -> int:
+    """The coarsest base-2 schema s (growth 2**(2**-s)) whose accuracy (g - 1) / (g + 1) is
+    within `relative_accuracy` (less a 1e-7 safety margin for float rounding): 6 for 1 %."""
+    target = relative_accuracy * (1.0 - _MARGIN)
+    schema = _MIN_SCHEMA
+    while _schema_accuracy(schema) > target:
+        schema += 1
+    return schema
 
-    Bucket ``k`` holds values in (gamma**(k-1), gamma**k]; ``value(k)`` is within ``a`` of all
-    of them. Keys fit any positive finite float (about -37,000 .. 35,500 at a = 1 %).
+
+def _schema_accuracy(schema: int) -> float:
+    growth: float = 2.0 ** (2.0**-schema)
+    return (growth - 1.0) / (growth + 1.0)
+
+
+class LogMapping:
+    """Logarithmic mapping on Prometheus' native-histogram bucket grid.
+
+    The growth factor is gamma = 2**(2**-schema), with the coarsest schema whose accuracy
+    (gamma - 1) / (gamma + 1) is within ``relative_accuracy`` (schema 6, 0.54 %, for 1 %).
+    Bucket ``k`` holds values in (gamma**(k-1), gamma**k], exactly Prometheus' native bucket
+    ``k`` of that schema, so a sketch's bins export as a native histogram without loss
+    (``native_schema`` is None past schema 8, the finest Prometheus accepts).
+    ``value(k)`` is within the accuracy of every value in bucket ``k``. Keys fit any positive
+    finite float (about -65,600 .. 65,500 at schema 6).
     """
 
     def __init__(self, relative_accuracy: float = 0.01) -> None:
         self.relative_accuracy: float = _check_accuracy(relative_accuracy, "relative_accuracy")
-        a = self.relative_accuracy * (1.0 - _MARGIN)
-        gamma = (1.0 + a) / (1.0 - a)
-        self._ln_gamma: float = math.log1p(2.0 * a / (1.0 - a))
+        self.schema: int = native_schema_for(self.relative_accuracy)
+        gamma = 2.0 ** (2.0**-self.schema)
+        self._ln_gamma: float = math.log(2.0) * 2.0**-self.schema
         self.multiplier: float = 1.0 / self._ln_gamma
         # ln(2 / (1 + gamma)): the representative 2 * gamma**k / (1 + gamma) is off by at most
-        # (gamma - 1) / (gamma + 1) = a from both ends of the bucket.
+        # (gamma - 1) / (gamma + 1) from both ends of the bucket.
         self._rep_offset: float = math.log(2.0 / (1.0 + gamma))
         self.min_key: int = self.key(_MIN_POSITIVE)
         self.max_key: int = self.key(_FLOAT_MAX)
+
+    @property
+    def native_schema(self) -> int | None:
+        """The Prometheus native-histogram schema of the buckets, or None past schema 8."""
+        return self.schema if self.schema <= _MAX_NATIVE_SCHEMA else None
 
     def key(self, value: float) -> int:
         """Bucket key of a positive finite ``value``: ceil(ln(value) * multiplier)."""

@@ -1,12 +1,20 @@
 """Request and statement recording: the hot path, and the once-a-second fold.
 
-A request pays one `list.append((status, duration_s))` (`RouteSeries.append`, ~0.1 us).
-Everything else is derived later, in bulk, by `RequestRecorder.fold()` (at every scrape
-and every second): exact Prometheus bucket counts (`searchsorted`, so `le` is inclusive
-exactly as prometheus_client's), per-status counters, the duration sum, and the quantile
-sketch's bins, vectorized with numpy when more than a few requests are pending. Pure: it
-never reads a clock. Call `fold` at least once a second (the instrumentation's ticker
-does): pending requests are kept until then.
+A request pays one `list.append((status, duration_s, end_s))` (`RouteSeries.append`,
+~0.1 us), where `end_s` is when it completed on a monotonic clock (the one its duration
+was measured with). Everything else is derived later, in bulk, by `RequestRecorder.fold()`
+(at every scrape and every second): exact Prometheus bucket counts (`searchsorted`, so
+`le` is inclusive exactly as prometheus_client's), per-status counters, the duration sum,
+and per-second request/error counts and sketch bins, each request in the Unix second it
+completed in (`floor(end_s + clock_offset_s)`), vectorized with numpy when more than a few
+requests are pending. Pure: it never reads a clock; the caller keeps `clock_offset_s`
+current. Call `fold` at least once a second (the instrumentation's ticker does): pending
+requests are kept until then.
+
+Threads: appends need no lock (one `list.append`, atomic under the GIL). `fold`,
+`close_second` and `series` may be called from any thread: they hold `lock` (reentrant),
+drain exactly the requests appended before the drain (`n = len(p); p[:n]; del p[:n]`), so
+none is lost or counted twice. Hold `lock` to read the cumulative counts consistently.
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ import threading
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import chain
+from math import floor
 
 import numpy as np
 
+from collector.conventions import CLIENT_CLOSED_CODE, is_sla_error
 from collector.quantiles import LogMapping, QuantileSketch, WindowedSketch
 
 __all__ = [
@@ -30,6 +40,10 @@ __all__ = [
 
 _VECTOR_FROM = 32
 """Pending requests from which the fold uses numpy instead of a Python loop."""
+
+Sample = tuple[int, float, float]
+"""One request: (status code, duration in seconds, completion time in seconds on the
+recorder's monotonic clock)."""
 
 
 class HistogramSeries:
@@ -64,11 +78,21 @@ class HistogramSeries:
 class RouteSeries(HistogramSeries):
     """One (route template, method) of one service: its histogram and its status counters.
 
-    `label_values` is (service, route, method). The hot path is `append((status, seconds))`
-    (bind it once; the list object never changes); `record` is the same as a method.
+    `label_values` is (service, route, method). The hot path is
+    `append((status, duration_s, end_s))` (bind it once; the list object never changes);
+    `record` is the same as a method.
     """
 
-    __slots__ = ("append", "exceptions", "method", "pending", "route", "status_counts")
+    __slots__ = (
+        "append",
+        "exceptions",
+        "method",
+        "native_bins",
+        "native_zero",
+        "pending",
+        "route",
+        "status_counts",
+    )
 
     def __init__(self, recorder: RequestRecorder, route: str, method: str) -> None:
         super().__init__((recorder.service, route, method), len(recorder.bounds_s))
@@ -76,12 +100,16 @@ class RouteSeries(HistogramSeries):
         self.method = method
         self.status_counts: dict[int, int] = {}
         self.exceptions = 0
-        self.pending: list[tuple[int, float]] = []
+        self.native_bins: dict[int, int] = {}
+        """Cumulative sketch bins since start: the native histogram's buckets."""
+        self.native_zero = 0
+        self.pending: list[Sample] = []
         self.append = self.pending.append
 
-    def record(self, status: int, duration_s: float) -> None:
-        """Count one request: `status` code, `duration_s` >= 0 seconds."""
-        self.append((status, duration_s))
+    def record(self, status: int, duration_s: float, end_s: float = 0.0) -> None:
+        """Count one request: `status` code, `duration_s` >= 0 seconds, completed at `end_s`
+        (recorder clock; the default 0.0, long past, counts it in the next closed second)."""
+        self.append((status, duration_s, end_s))
 
 
 @dataclass(slots=True)
@@ -99,7 +127,8 @@ class RequestRecorder:
 
     Call `series(route, method)` once per route (at start-up, not per request), then
     `RouteSeries.append` per request. `fold()` makes the cumulative counts current;
-    `close_second(second)` folds and moves the second's latency bins into the sketch.
+    `close_second(second)` folds and moves that second's latency bins into the sketch.
+    `clock_offset_s` turns a request's `end_s` into Unix seconds (wall minus monotonic).
     """
 
     def __init__(
@@ -116,17 +145,22 @@ class RequestRecorder:
         self.bounds_s = bounds_s
         self._bounds = np.asarray(bounds_s, dtype=np.float64)
         self.in_flight = 0
+        self.clock_offset_s = 0.0
         self.sketch = WindowedSketch(window_s=window_s, relative_accuracy=relative_accuracy)
         self.mapping: LogMapping = self.sketch.mapping
+        self.lock = threading.RLock()
         self._series: dict[tuple[str, str], RouteSeries] = {}
-        self._open = SecondDelta(second=0, latency=QuantileSketch(relative_accuracy))
+        self._open: dict[int, SecondDelta] = {}
 
     def series(self, route: str, method: str) -> RouteSeries:
         """The series for a route template and method, created on first use."""
         key = (route, method)
         found = self._series.get(key)
         if found is None:
-            found = self._series[key] = RouteSeries(self, route, method)
+            with self.lock:
+                found = self._series.get(key)
+                if found is None:
+                    found = self._series[key] = RouteSeries(self, route, method)
         return found
 
     def all_series(self) -> list[RouteSeries]:
@@ -134,40 +168,50 @@ class RequestRecorder:
         return list(self._series.values())
 
     def fold(self) -> None:
-        """Move every pending request into the cumulative counters and the open second."""
-        for series in self._series.values():
-            if series.pending:
-                items = series.pending[:]
-                del series.pending[:]
-                if len(items) >= _VECTOR_FROM:
+        """Move every pending request into the cumulative counters and its open second."""
+        with self.lock:
+            for series in list(self._series.values()):
+                pending = series.pending
+                n = len(pending)
+                if not n:
+                    continue
+                items = pending[:n]
+                del pending[:n]
+                if n >= _VECTOR_FROM:
                     self._fold_vector(series, items)
                 else:
                     self._fold_loop(series, items)
 
-    def _fold_loop(self, series: RouteSeries, items: list[tuple[int, float]]) -> None:
+    def _fold_loop(self, series: RouteSeries, items: list[Sample]) -> None:
         counts, statuses, bounds = series.counts, series.status_counts, self.bounds_s
-        key_of = self.mapping.key
-        bins: dict[int, int] = {}
-        zero = errors = 0
+        offset = self.clock_offset_s
+        by_second: dict[int, list[tuple[int, float]]] = {}
         total = 0.0
-        for status, duration in items:
+        for status, duration, end in items:
             counts[bisect_left(bounds, duration)] += 1
             statuses[status] = statuses.get(status, 0) + 1
             total += duration
-            if status >= 500:
-                errors += 1
-            if duration > 0.0:
-                key = key_of(duration)
-                bins[key] = bins.get(key, 0) + 1
-            else:
-                zero += 1
+            by_second.setdefault(floor(end + offset), []).append((status, duration))
         series.sum_s += total
-        self._add_to_open(len(items), errors, bins, zero)
+        key_of = self.mapping.key
+        for second, group in by_second.items():
+            bins: dict[int, int] = {}
+            zero = errors = 0
+            for status, duration in group:
+                if is_sla_error(status):
+                    errors += 1
+                if duration > 0.0:
+                    key = key_of(duration)
+                    bins[key] = bins.get(key, 0) + 1
+                else:
+                    zero += 1
+            self._add_to_open(second, len(group), errors, bins, zero)
+            _add_native(series, bins, zero)
 
-    def _fold_vector(self, series: RouteSeries, items: list[tuple[int, float]]) -> None:
+    def _fold_vector(self, series: RouteSeries, items: list[Sample]) -> None:
         table = np.fromiter(
-            chain.from_iterable(items), dtype=np.float64, count=2 * len(items)
-        ).reshape(len(items), 2)
+            chain.from_iterable(items), dtype=np.float64, count=3 * len(items)
+        ).reshape(len(items), 3)
         statuses = table[:, 0].astype(np.int64)
         durations = table[:, 1]
         buckets = np.bincount(
@@ -180,29 +224,58 @@ class RequestRecorder:
         for code, n in zip(codes.tolist(), code_counts.tolist(), strict=True):
             series.status_counts[code] = series.status_counts.get(code, 0) + n
         series.sum_s += float(durations.sum())
+        seconds = np.floor(table[:, 2] + self.clock_offset_s).astype(np.int64)
+        first, last = int(seconds.min()), int(seconds.max())
+        if first == last:
+            self._add_vector(series, first, statuses, durations)
+            return
+        for second in np.unique(seconds).tolist():
+            chosen = seconds == second
+            self._add_vector(series, second, statuses[chosen], durations[chosen])
+
+    def _add_vector(
+        self, series: RouteSeries, second: int, statuses: np.ndarray, durations: np.ndarray
+    ) -> None:
         positive = durations[durations > 0.0]
         keys = np.ceil(np.log(positive) * self.mapping.multiplier).astype(np.int64)
         uniq, key_counts = np.unique(keys, return_counts=True)
         bins = dict(zip(uniq.tolist(), key_counts.tolist(), strict=True))
-        errors = int(np.count_nonzero(statuses >= 500))
-        self._add_to_open(len(items), errors, bins, len(items) - len(positive))
+        zero = len(durations) - len(positive)
+        self._add_to_open(second, len(durations), _count_sla_errors(statuses), bins, zero)
+        _add_native(series, bins, zero)
 
-    def _add_to_open(self, requests: int, errors: int, bins: dict[int, int], zero: int) -> None:
-        open_second = self._open
+    def _add_to_open(
+        self, second: int, requests: int, errors: int, bins: dict[int, int], zero: int
+    ) -> None:
+        open_second = self._open.get(second)
+        if open_second is None:
+            open_second = self._open[second] = self._empty(second)
         open_second.requests += requests
         open_second.errors += errors
         if bins or zero:
             open_second.latency.add_bins(bins, zero)
 
+    def _empty(self, second: int) -> SecondDelta:
+        return SecondDelta(second=second, latency=QuantileSketch(self.mapping_accuracy))
+
     def close_second(self, second: int) -> SecondDelta:
-        """Fold, then close the open second as `second` (Unix s): its bins enter the sketch."""
-        self.fold()
-        closed = self._open
-        closed.second = second
-        self._open = SecondDelta(second=second + 1, latency=QuantileSketch(self.mapping_accuracy))
-        if closed.requests:
-            self.sketch.add_bins(closed.latency.bins, closed.latency.zero_count, float(second))
-        return closed
+        """Fold, then close Unix second `second`: the requests that completed in it (and any
+        still open from earlier seconds) form its delta, whose bins enter the sketch.
+        Requests that completed after it stay open for later closes."""
+        with self.lock:
+            self.fold()
+            due = sorted(s for s in self._open if s <= second)
+            closed = self._open.pop(due.pop()) if due else self._empty(second)
+            for earlier in due:
+                part = self._open.pop(earlier)
+                closed.requests += part.requests
+                closed.errors += part.errors
+                closed.latency.merge(part.latency)
+            closed.second = second
+            if closed.requests:
+                latency = closed.latency
+                self.sketch.add_bins(latency.bins, latency.zero_count, float(second))
+            return closed
 
     @property
     def mapping_accuracy(self) -> float:
@@ -210,11 +283,25 @@ class RequestRecorder:
         return self.sketch.relative_accuracy
 
 
+def _count_sla_errors(statuses: np.ndarray) -> int:
+    """`is_sla_error` over recorded statuses, vectorized: 5xx and CLIENT_CLOSED_CODE."""
+    return int(np.count_nonzero((statuses >= 500) | (statuses == CLIENT_CLOSED_CODE)))
+
+
+def _add_native(series: RouteSeries, bins: dict[int, int], zero: int) -> None:
+    """Add one fold's sketch bins to the series' cumulative native-histogram buckets."""
+    native = series.native_bins
+    for key, count in bins.items():
+        native[key] = native.get(key, 0) + count
+    series.native_zero += zero
+
+
 class StatementRecorder:
     """A bounded family of histograms keyed by a label tuple (e.g. database statements).
 
     `observe(labels, value_s)` bisects into the buckets: ~0.3 us. At most `max_series`
     series exist: `max_series - 1` named ones, then `overflow_labels` for all later names.
+    Thread-safe: every call holds `lock`; hold it to read the counts consistently.
     """
 
     def __init__(
@@ -230,12 +317,12 @@ class StatementRecorder:
         self.max_series = max_series
         self.overflow_labels = overflow_labels
         self._series: dict[tuple[str, ...], HistogramSeries] = {}
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def observe(self, labels: tuple[str, ...], value_s: float) -> None:
         """Count one observation of `value_s` seconds (>= 0) under `labels`; thread-safe
         (database drivers may call it from their worker threads)."""
-        with self._lock:
+        with self.lock:
             self._observe(labels, value_s)
 
     def _observe(self, labels: tuple[str, ...], value_s: float) -> None:

@@ -182,7 +182,8 @@ class ServiceObjectives:
 
 @dataclass(frozen=True, slots=True)
 class SLA:
-    """The whole sla.yaml. Use `objectives_for(service, route)` to resolve overrides."""
+    """The whole sla.yaml. Use `objectives_for(service, route)` to resolve overrides and
+    `route_overrides(service)` for the routes that have their own; nobody else looks them up."""
 
     source: str
     objectives: Objectives
@@ -196,6 +197,19 @@ class SLA:
         if route is not None and route in svc.routes:
             return svc.routes[route]
         return svc.objectives
+
+    def route_overrides(self, service: str | None = None) -> Mapping[str, Objectives]:
+        """Route template -> objectives of the routes with an override of their own: those of
+        `service`, or of every service when `service` is None (the first service that names
+        a template wins, in file order). Empty for an unknown service."""
+        if service is not None:
+            svc = self.services.get(service)
+            return dict(svc.routes) if svc is not None else {}
+        found: dict[str, Objectives] = {}
+        for svc in self.services.values():
+            for route, objectives in svc.routes.items():
+                found.setdefault(route, objectives)
+        return found
 
     def all_objectives(self) -> list[Objectives]:
         """The defaults, then every service's and route's objectives."""

@@ -56,8 +56,14 @@ class PoolSample:
 class Snapshot:
     """The KPIs of one closed second of one service (or a merge of several).
 
-    `timestamp_s` is the Unix time at which the second ended; counts cover that second,
-    `*_60s` the 60 s window ending there.
+    `timestamp_s` is the Unix time at which the second ended; counts cover the requests
+    that completed in that second, `*_60s` the 60 s window ending there.
+
+    `stalled` marks a second that could only be closed after the next one had ended too
+    (the event loop or the process was blocked for over a second). Its request counts and
+    latencies are still exact; its gauges (in-flight, CPU, RSS, pool) and cache counts
+    were sampled when the process resumed. A stall emits one snapshot per skipped second,
+    never a gap followed by a double second. A merge is stalled if any input is.
     """
 
     service: str
@@ -73,6 +79,7 @@ class Snapshot:
     latency_1s: QuantileSketch
     latency_60s: QuantileSketch
     processes: int = 1
+    stalled: bool = False
 
     @property
     def rps(self) -> float:
@@ -95,6 +102,7 @@ class Snapshot:
             "service": self.service,
             "timestamp_s": self.timestamp_s,
             "processes": self.processes,
+            "stalled": self.stalled,
             "requests": self.requests,
             "errors": self.errors,
             "rps": self.rps,
@@ -141,6 +149,7 @@ class Snapshot:
                 latency_1s=QuantileSketch.from_dict(sketches["1s"]),
                 latency_60s=QuantileSketch.from_dict(sketches["60s"]),
                 processes=_typed(data, "processes", int),
+                stalled=_flag(data, "stalled"),
             )
         except KeyError as exc:
             raise SnapshotError(f"snapshot: missing field {exc.args[0]!r}") from None
@@ -154,6 +163,14 @@ def _typed(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> 
         raise SnapshotError(f"snapshot: field {key!r}: expected {kind}, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise SnapshotError(f"snapshot: field {key!r}: expected a finite number, got {value!r}")
+    return value
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    """An optional boolean field (absent in snapshots from older collectors: False)."""
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise SnapshotError(f"snapshot: field {key!r}: expected true or false, got {value!r}")
     return value
 
 
@@ -191,6 +208,7 @@ class SnapshotBuilder:
         db_pool: PoolSample | None,
         cache_hits_total: int,
         cache_lookups_total: int,
+        stalled: bool = False,
     ) -> Snapshot:
         """A snapshot of the second ending at `timestamp_s`; cache counts are cumulative."""
         hits = cache_hits_total - self._cache_hits
@@ -209,6 +227,7 @@ class SnapshotBuilder:
             cache_lookups=lookups,
             latency_1s=latency_1s,
             latency_60s=latency_60s,
+            stalled=stalled,
         )
 
 
@@ -242,4 +261,5 @@ def merge_snapshots(snapshots: Sequence[Snapshot], service: str) -> Snapshot:
         latency_1s=latency_1s,
         latency_60s=latency_60s,
         processes=sum(s.processes for s in snapshots),
+        stalled=any(s.stalled for s in snapshots),
     )

@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 
 __all__ = [
+    "MAX_DURATION_S",
     "UnitError",
     "format_duration",
     "parse_duration",
@@ -28,6 +29,9 @@ _DURATION_SECONDS = {
     "h": 3600.0,
     "d": 86400.0,
 }
+MAX_DURATION_S = 100 * 365 * 86400.0
+"""Longest duration accepted anywhere (a century, in seconds): beyond it is a typo, and
+timers and datetimes overflow."""
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*%\s*$")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*/\s*(s|m|h)\s*$")
 _RATE_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -51,7 +55,8 @@ def _number(value: object) -> float | None:
 
 
 def parse_duration(value: object) -> float:
-    """Parse '200ms', '1s', '1.5m', '30d' (or a bare number of seconds) into seconds (> 0)."""
+    """Parse '200ms', '1s', '1.5m', '30d' (or a bare number of seconds) into seconds
+    (> 0, at most MAX_DURATION_S)."""
     expected = "a duration like '200ms', '1s' or '30d'"
     number = _number(value)
     if number is not None:
@@ -62,6 +67,8 @@ def parse_duration(value: object) -> float:
         raise UnitError(expected, value)
     if seconds <= 0:
         raise UnitError(expected + " greater than zero", value)
+    if not seconds <= MAX_DURATION_S:
+        raise UnitError(expected + " of at most 100 years", value)
     return seconds
 
 

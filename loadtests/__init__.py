@@ -2,13 +2,19 @@
 
 Import-light on purpose (nothing is imported here): `locust` patches the standard library
 with gevent on import, so only the Locust processes import `loadtests.process`,
-`loadtests.openmodel` and the scenario modules. The rest is plain Python:
+`loadtests.openmodel` and the locustfiles. The rest is plain Python:
 
 - `loadtests.options`: the `loadwatch loadtest` flags -> `LoadTestOptions`
 - `loadtests.runner`: `run_loadtest(options) -> exit code` (spawns the Locust processes)
 - `loadtests.stats`, `loadtests.gate`, `loadtests.report`, `loadtests.progress`: pure
   statistics, SLA verdict, reports and the progress line
-- `loadtests.scenarios`: the scenarios by name (`SCENARIOS`)
+- `loadtests.scenarios`: a built-in scenario by name (`SCENARIOS`, locustfiles shipped in
+  `loadtests/locustfiles/`) or a user's locustfile by path (`resolve_scenario`)
+- `loadtests.locustfile`: loads a locustfile's User classes (in a Locust process), or checks
+  one from a child process (`check_locustfile`)
+- `loadtests.outcomes`, `loadtests.breakdown`: the outcome and reason of each request (the
+  one definition of an error, docs/errors.md) and the failures by reason after the verdict
+- `loadtests.dataset`: the id ranges the reference services publish at GET /dataset
 """
 
 __all__: list[str] = []

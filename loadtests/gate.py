@@ -15,9 +15,18 @@ exactly at its limit fails):
   design, neither hides nor spoils the p95 of the rest. Other overridden fields of a route
   are not judged per route. Windows hold every request.
 - **error rate**: failures / requests < ``error_rate``.
-- **throughput**: achieved req/s >= ``throughput_rps``. When the open model's offered rate is
-  below the objective the run cannot show it: n/a (``ok=None``), never a failure. A closed
-  model (``offered_rps=None``) is judged.
+- **throughput**: achieved req/s >= ``throughput_rps``, over the windows that start at or
+  after ``ramp_up_s`` (the whole run without a ramp-up). When the load cannot offer the
+  objective the run cannot show it: n/a (``ok=None``) with the reason, never a failure. That
+  is the open model's rate (``offered_rps``) below the objective, or the closed model's
+  ceiling (``closed_ceiling_rps``: users / mean think time) below it.
+- **scenario failures**: answers the scenario did not expect (a 4xx, a failed check) are
+  not SLA errors, but a run full of them measured something else than the scenario meant
+  (ids the data does not have, a wrong route): their ratio must stay below ``error_rate``
+  (1 % when the SLA states none), or the run is invalid and fails. No row without any.
+- **generator** (open model, ``offered_rps`` set): every due start was made. Missed starts
+  (the generator could not keep up) fail the run whatever else passed: a saturated
+  generator measures itself, not the service.
 - **slow ratio**: requests slower than ``slow_request`` / requests < ``error_rate``: slow
   requests spend the same budget as errors. The count is ``stats.slow``, so the recorder must
   have been built with ``slow_s`` equal to the SLA's ``slow_request``.
@@ -33,7 +42,7 @@ exactly at its limit fails):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from fractions import Fraction
@@ -50,6 +59,7 @@ __all__ = [
     "Metric",
     "ThresholdResult",
     "Verdict",
+    "closed_ceiling_rps",
     "evaluate",
     "failed_beyond_recovery",
     "format_value",
@@ -57,7 +67,9 @@ __all__ = [
 ]
 
 NO_REQUESTS = "no requests completed"
-_DIGITS = {"ms": 3, "ratio": 6, "req/s": 3}
+DEFAULT_UNEXPECTED = 0.01
+"""Largest share of scenario failures a run may have when the SLA states no error rate."""
+_DIGITS = {"ms": 3, "ratio": 6, "req/s": 3, "starts": 0}
 
 
 class Metric(Enum):
@@ -68,6 +80,8 @@ class Metric(Enum):
     THROUGHPUT = "throughput"
     SLOW_RATIO = "slow_ratio"
     WINDOW_LATENCY = "window_latency"
+    SCENARIO_FAILURES = "scenario_failures"
+    GENERATOR = "generator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +123,15 @@ class GateOptions:
     open model's target rate in req/s (None for a closed model). `windowed`: also judge
     latency per window. `ramp_up_s`: windows starting before this many seconds are ignored,
     and `failed_beyond_recovery` waits this long before extrapolating rates.
+    `closed_ceiling_rps`: the most req/s a closed model's users can offer (users / mean think
+    time in seconds); None when unknown or unbounded (no think time).
     """
 
     service: str | None = None
     offered_rps: float | None = None
     windowed: bool = False
     ramp_up_s: float = 0.0
+    closed_ceiling_rps: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +140,22 @@ class Verdict:
 
     thresholds: tuple[ThresholdResult, ...]
     passed: bool
+
+
+def closed_ceiling_rps(users: int, classes: Sequence[tuple[float, float | None]]) -> float | None:
+    """The most req/s `users` closed-model users can offer: each user class as (weight, mean
+    think time in seconds), users shared by weight, at most one request per think time.
+    Response time is ignored, so the true ceiling is lower: a throughput objective above
+    this bound cannot be shown. None when a class's think time is unknown or 0 (unbounded)."""
+    total = sum(weight for weight, _ in classes)
+    if users < 1 or total <= 0:
+        return None
+    per_user = 0.0
+    for weight, mean_s in classes:
+        if mean_s is None or mean_s <= 0:
+            return None
+        per_user += (weight / total) / mean_s
+    return users * per_user
 
 
 def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
@@ -149,15 +182,22 @@ def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
             )
         )
     if objectives.throughput_rps is not None:
-        results.append(_throughput(objectives.throughput_rps, stats, options.offered_rps))
+        results.append(_throughput(objectives.throughput_rps, stats, options))
     if limit is not None and objectives.slow_request_s is not None:
         slow_name = _slow_name(objectives.slow_request_s, limit)
         results.append(_ratio(Metric.SLOW_RATIO, slow_name, stats.slow, stats.requests, limit))
     if options.windowed and objectives.latency is not None:
         results.append(_windowed(objectives.latency, stats, options.ramp_up_s))
+    if stats.unexpected:
+        unexpected_limit = limit if limit is not None else DEFAULT_UNEXPECTED
+        results.append(_scenario_failures(stats, unexpected_limit))
     if stats.requests == 0:
         results = [replace(r, observed=None, ok=None, detail=NO_REQUESTS) for r in results]
     passed = any(r.ok is not None for r in results) and all(r.ok is not False for r in results)
+    if options.offered_rps is not None:
+        generator = _generator(stats.missed_starts)
+        results.append(generator)
+        passed = passed and bool(generator.ok)
     return Verdict(tuple(results), passed)
 
 
@@ -181,7 +221,10 @@ def failed_beyond_recovery(
     - windowed latency: a failed window after ramp-up is final once the window has ended
       (windows are only known to have ended when their length can be read from the stats).
     - throughput never aborts: a slow start may still be made up.
+    - a missed start (open model) is final: the run is invalid.
     """
+    if options.offered_rps is not None and partial.missed_starts > 0:
+        return _generator(partial.missed_starts)
     objectives = sla.objectives_for(options.service)
     if options.windowed and objectives.latency is not None:
         window = _final_window_failure(objectives.latency, partial, options.ramp_up_s)
@@ -269,13 +312,16 @@ def verdict_table(verdict: Verdict) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A threshold value for people: '212 ms', '1.25%' (a "ratio"), '980.0 req/s', '-' if None."""
+    """A threshold value for people: '212 ms', '1.25%' (a "ratio"), '980.0 req/s',
+    '3 missed' (starts), '-' if None."""
     if value is None:
         return "-"
     if unit == "ms":
         return f"{_short_ms(value)} ms"
     if unit == "ratio":
         return f"{value * 100:.2f}%"
+    if unit == "starts":
+        return f"{value:,.0f} missed"
     return f"{value:,.1f} {unit}"
 
 
@@ -283,17 +329,14 @@ def _route_overrides(
     sla: SLA, stats: RunStats, service: str | None
 ) -> Iterator[tuple[EndpointStats, Objectives]]:
     """Endpoints whose route template (after ``METHOD ``) has an override in the service
-    (in any service when `service` is None)."""
-    if service is not None:
-        services = [sla.services[service]] if service in sla.services else []
-    else:
-        services = list(sla.services.values())
+    (in any service when `service` is None), looked up through `SLA.route_overrides`."""
+    overrides = sla.route_overrides(service)
+    if not overrides:
+        return
     for name, endpoint in stats.endpoints.items():
         route = name.split(" ", 1)[1].strip() if " " in name.strip() else name.strip()
-        for svc in services:
-            if route in svc.routes:
-                yield endpoint, svc.routes[route]
-                break
+        if route in overrides:
+            yield endpoint, overrides[route]
 
 
 def _default_routes_sketch(sla: SLA, stats: RunStats, service: str | None) -> QuantileSketch:
@@ -327,12 +370,52 @@ def _ratio(metric: Metric, name: str, count: int, requests: int, limit: float) -
     return ThresholdResult(name, metric, limit, observed, observed < limit, "ratio")
 
 
-def _throughput(limit: float, stats: RunStats, offered_rps: float | None) -> ThresholdResult:
+def _throughput(limit: float, stats: RunStats, options: GateOptions) -> ThresholdResult:
     name = f"throughput >= {limit:g} req/s"
-    if offered_rps is not None and offered_rps < limit:
-        detail = f"offered {offered_rps:g} req/s is below the objective; the run cannot show it"
-        return ThresholdResult(name, Metric.THROUGHPUT, limit, stats.rps, None, "req/s", detail)
-    return ThresholdResult(name, Metric.THROUGHPUT, limit, stats.rps, stats.rps >= limit, "req/s")
+    observed, after = _steady_rps(stats, options.ramp_up_s)
+    offered, ceiling = options.offered_rps, options.closed_ceiling_rps
+    detail = ""
+    if offered is not None and offered < limit:
+        detail = f"offered {offered:g} req/s is below the objective; the run cannot show it"
+    elif offered is None and ceiling is not None and ceiling < limit:
+        detail = (
+            f"users / mean think time offer at most {ceiling:,.1f} req/s, below the objective;"
+            " the run cannot show it"
+        )
+    if detail:
+        return ThresholdResult(name, Metric.THROUGHPUT, limit, observed, None, "req/s", detail)
+    detail = f"over the windows from {after:g}s (after the ramp-up)" if after > 0 else ""
+    ok = observed >= limit
+    return ThresholdResult(name, Metric.THROUGHPUT, limit, observed, ok, "req/s", detail)
+
+
+def _steady_rps(stats: RunStats, ramp_up_s: float) -> tuple[float, float]:
+    """(req/s, from s): over the windows starting at or after `ramp_up_s`, else the run's."""
+    if ramp_up_s > 0:
+        steady = [w for w in stats.windows if w.start_s >= ramp_up_s]
+        length_s = sum(w.length_s for w in steady)
+        if steady and length_s > 0:
+            return sum(w.requests for w in steady) / length_s, steady[0].start_s
+    return stats.rps, 0.0
+
+
+def _scenario_failures(stats: RunStats, limit: float) -> ThresholdResult:
+    name = f"scenario failures (unexpected answers) < {_pct(limit)}"
+    result = _ratio(Metric.SCENARIO_FAILURES, name, stats.unexpected, stats.requests, limit)
+    if result.ok is False:
+        detail = "not SLA errors, but the run is invalid: see the failures by reason"
+        return replace(result, detail=detail)
+    return result
+
+
+def _generator(missed_starts: int) -> ThresholdResult:
+    name = "generator kept up (no missed starts)"
+    if missed_starts == 0:
+        return ThresholdResult(name, Metric.GENERATOR, 0.0, 0.0, True, "starts")
+    detail = f"the generator could not keep up: {missed_starts:,} starts missed; the run is invalid"
+    return ThresholdResult(
+        name, Metric.GENERATOR, 0.0, float(missed_starts), False, "starts", detail
+    )
 
 
 def _windowed(objective: LatencyObjective, stats: RunStats, ramp_up_s: float) -> ThresholdResult:

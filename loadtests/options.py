@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from collector.units import UnitError, parse_duration
-from loadtests.scenarios import SCENARIOS
+from loadtests.gate import GateOptions
+from loadtests.scenarios import SCENARIOS, Scenario, ScenarioError, resolve_scenario
 from loadtests.scenarios.common import (
     ScenarioSettings,
     ScenarioSettingsError,
@@ -30,6 +31,7 @@ from loadtests.scenarios.common import (
 
 __all__ = [
     "DEFAULT_MASTER_PORT",
+    "MAX_RUN_S",
     "LoadTestOptions",
     "ProcessRole",
     "ProcessSpec",
@@ -44,6 +46,8 @@ __all__ = [
 DEFAULT_MASTER_PORT = 5557
 """Locust's master port for multi-machine runs (--role); one-machine runs pick a free one."""
 MAX_POOL = 2000
+MAX_RUN_S = 30 * 86400.0
+"""Longest --duration (and --window, --ramp-up, --think-time): 30 days, in seconds."""
 
 
 class UsageError(ValueError):
@@ -64,7 +68,9 @@ class Role(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class LoadTestOptions:
     """One load test. Closed model when `rate` is None (`users` at `spawn_rate` users/s),
-    else open model (`rate` req/s started on schedule). Times in seconds."""
+    else open model (`rate` req/s started on schedule). Times in seconds. `scenario` is a
+    built-in scenario's name or a locustfile's absolute path; `service` the SLA service
+    that judges it (None: the built-in scenario's, else the SLA's defaults)."""
 
     scenario: str
     host: str | None
@@ -86,6 +92,22 @@ class LoadTestOptions:
     prometheus_url: str | None = None
     live_port: int = 0
     settings: ScenarioSettings = field(default_factory=ScenarioSettings)
+    service: str | None = None
+
+    def resolved(self) -> Scenario:
+        """The scenario to run (the locustfile was checked to exist when parsing flags)."""
+        return resolve_scenario(self.scenario, self.service)
+
+    def gate_options(self, closed_ceiling_rps: float | None = None) -> GateOptions:
+        """How the gate judges this run; `closed_ceiling_rps` as measured by the Locust
+        process (users / mean think time), ignored in the open model."""
+        return GateOptions(
+            service=self.resolved().service,
+            offered_rps=self.rate,
+            windowed=self.window_s is not None,
+            ramp_up_s=self.ramp_up_s,
+            closed_ceiling_rps=closed_ceiling_rps if self.rate is None else None,
+        )
 
     @property
     def model(self) -> str:
@@ -125,7 +147,16 @@ class LoadTestOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the `loadwatch loadtest` arguments to `parser` (values are checked by from_args)."""
-    parser.add_argument("scenario", choices=sorted(SCENARIOS), help="what to simulate")
+    parser.add_argument(
+        "scenario",
+        help=f"a built-in scenario ({', '.join(sorted(SCENARIOS))}) or a locustfile's path",
+    )
+    parser.add_argument(
+        "--service",
+        metavar="NAME",
+        help="the sla.yaml service whose objectives judge the run"
+        " (default: the built-in scenario's; a locustfile: the defaults)",
+    )
     parser.add_argument(
         "--host", help="base URL of the service under test, e.g. http://127.0.0.1:8101"
     )
@@ -208,9 +239,12 @@ def _duration(value: str | None, flag: str) -> float | None:
     if value is None:
         return None
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except UnitError as exc:
         raise UsageError(flag, str(exc)) from None
+    if seconds > MAX_RUN_S:
+        raise UsageError(flag, f"expected a duration of at most 30d, got {value!r}")
+    return seconds
 
 
 def _writable(value: str | None, flag: str) -> Path | None:
@@ -228,6 +262,11 @@ def from_args(
     """Validate parsed flags (and the LOADWATCH_SEED_*/LOADWATCH_CAMPAIGN_HOST variables of
     `environ`, default os.environ); UsageError names the first bad flag or variable."""
     ns = namespace
+    try:
+        scenario = resolve_scenario(ns.scenario)
+    except ScenarioError as exc:
+        raise UsageError("scenario", str(exc)) from None
+    reference = ns.scenario if scenario.built_in else str(scenario.path)
     role = None
     if ns.role is not None:
         try:
@@ -241,6 +280,10 @@ def from_args(
             check_base_url(ns.host, "--host")
         except ScenarioSettingsError as exc:
             raise UsageError("--host", str(exc).split(": ", 1)[1]) from None
+        except ValueError:  # urlsplit: an unclosed '[' of an IPv6 address
+            raise UsageError(
+                "--host", f"expected a base URL like http://127.0.0.1:8101, got {ns.host!r}"
+            ) from None
     rate = _positive(ns.rate, "--rate")
     think_time = getattr(ns, "think_time", None)
     if rate is not None and (
@@ -280,11 +323,15 @@ def from_args(
     except ScenarioSettingsError as exc:
         raise UsageError(str(exc).split(": ", 1)[0], str(exc).split(": ", 1)[1]) from None
     think = _duration(getattr(ns, "think_time", None), "--think-time")
+    if think is not None and not scenario.built_in:
+        raise UsageError(
+            "--think-time", "only applies to the built-in scenarios; a locustfile has wait_time"
+        )
     if think is not None:
         settings = replace(settings, think_s=think)
     spawn_rate = _positive(ns.spawn_rate, "--spawn-rate")
     return LoadTestOptions(
-        scenario=ns.scenario,
+        scenario=reference,
         host=ns.host.rstrip("/") if ns.host else None,
         users=_int(ns.users, "--users", 10, 1),
         spawn_rate=spawn_rate if spawn_rate is not None else 10.0,
@@ -304,6 +351,7 @@ def from_args(
         prometheus_url=_prometheus(getattr(ns, "prometheus", None)),
         live_port=_live_port(getattr(ns, "live_port", None)),
         settings=settings,
+        service=getattr(ns, "service", None) or None,
     )
 
 
@@ -390,7 +438,9 @@ class RunOutcome:
     """What the master (or local) child hands back: the merged recorder and how it ended.
 
     `worker_requests` maps each worker to the requests it recorded in all; `locust_requests`
-    is Locust's own merged count (both to check that no report was lost). `late_requests`
+    is Locust's own merged count (both to check that no report was lost);
+    `closed_ceiling_rps` the most req/s the closed model's users can offer (None: unknown
+    or unbounded, or the open model). `late_requests`
     completed after the run's end, while users were being stopped; they are not recorded
     (stopping 10,000 users blocks the process, so their latency is the teardown's).
     """
@@ -404,6 +454,7 @@ class RunOutcome:
     worker_requests: Mapping[str, int] = field(default_factory=dict)
     locust_requests: int = 0
     late_requests: int = 0
+    closed_ceiling_rps: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -416,6 +467,7 @@ class RunOutcome:
             "worker_requests": dict(self.worker_requests),
             "locust_requests": self.locust_requests,
             "late_requests": self.late_requests,
+            "closed_ceiling_rps": self.closed_ceiling_rps,
         }
 
     @classmethod

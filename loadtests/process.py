@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,17 +29,23 @@ from gevent.event import Event
 from locust.env import Environment
 
 from collector.conventions import LIVE_SNAPSHOT_PATH
+from collector.exit_codes import ExitCode
 from collector.gc_tuning import settle_heap
 from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
-from loadtests.gate import GateOptions, ThresholdResult, evaluate, failed_beyond_recovery
+from loadtests.gate import (
+    ThresholdResult,
+    closed_ceiling_rps,
+    evaluate,
+    failed_beyond_recovery,
+)
 from loadtests.keepalive import patch_connection_check
 from loadtests.live import LiveView
+from loadtests.locustfile import LocustfileError
 from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, OpenModelDriver
 from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
+from loadtests.outcomes import classify
 from loadtests.progress import progress_line
-from loadtests.runner import EXIT_ABORTED, EXIT_CONFIG
-from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
 from loadtests.spawning import SmoothDispatcher, freeze_started_users
 from loadtests.stats import RunRecorder, summarize
@@ -85,7 +92,10 @@ class RequestRecorder:
 
     Register `on_request` on `environment.events.request`. Latency is Locust's response_time,
     or, when the request's greenlet carries an intended start (open model), the time since
-    that start, with Locust's figure as the raw latency. Costs a few microseconds a request.
+    that start, with Locust's figure as the raw latency. Each request's outcome and reason come
+    from its status and exception (`loadtests.outcomes.classify`: 5xx and no answer are SLA
+    errors, unexpected 4xx scenario failures, 429 no latency sample). Costs a few
+    microseconds a request.
     After `close()` (the run has ended; Locust is stopping users) requests are only counted
     in `late`.
     """
@@ -104,6 +114,7 @@ class RequestRecorder:
         name: str,
         response_time: float | None,
         exception: BaseException | None = None,
+        response: Any = None,
         **_: Any,
     ) -> None:
         if self.closed:
@@ -113,11 +124,23 @@ class RequestRecorder:
         raw_s = max(0.0, (response_time or 0.0) / 1000.0)
         intended_s = getattr(gevent.getcurrent(), INTENDED_ATTR, None)
         endpoint = f"{request_type} {name}"
+        status = getattr(response, "status_code", None)
+        outcome, reason, limited = classify(status if isinstance(status, int) else None, exception)
         if intended_s is None:
-            self.recorder.record(endpoint, raw_s, exception is None, now_s)
+            self.recorder.record(
+                endpoint, raw_s, outcome, now_s, reason=reason, rate_limited=limited
+            )
         else:
             since_s = max(raw_s, time.perf_counter() - intended_s)
-            self.recorder.record(endpoint, since_s, exception is None, now_s, raw_latency_s=raw_s)
+            self.recorder.record(
+                endpoint,
+                since_s,
+                outcome,
+                now_s,
+                raw_latency_s=raw_s,
+                reason=reason,
+                rate_limited=limited,
+            )
         self.total += 1
 
     def close(self, **_: Any) -> None:
@@ -149,8 +172,8 @@ class RequestRecorder:
 
 
 def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
-    classes = SCENARIOS[spec.options.scenario].user_classes()
-    env = Environment(
+    classes = spec.options.resolved().user_classes()
+    env: Any = Environment(
         user_classes=[*classes, OpenModelDriver],
         host=spec.options.host,
         dispatcher_class=SmoothDispatcher,
@@ -158,6 +181,17 @@ def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
     setattr(env, SETTINGS_ATTR, spec.options.settings)
     env.events.spawning_complete.add_listener(freeze_started_users)
     return env, classes
+
+
+def _mean_think_s(user_class: Any, env: Any, samples: int = 200) -> float | None:
+    """The mean of `samples` draws of a User class's wait_time (seconds), called on a stand-in
+    user that has only `environment`; None when it needs more (constant_pacing) or fails."""
+    probe = types.SimpleNamespace(environment=env)
+    try:
+        draws = [float(user_class.wait_time(probe)) for _ in range(samples)]
+    except Exception:
+        return None
+    return sum(draws) / samples
 
 
 def _apply(env: Any, holder: RequestRecorder, plan: RunPlan) -> None:
@@ -182,14 +216,12 @@ class _Owner:
         self.sla = sla
         self.distributed = spec.role is ProcessRole.MASTER
         self.env, self.classes = _environment(spec)
-        scenario = SCENARIOS[self.options.scenario]
-        self.gate = GateOptions(
-            service=scenario.service,
-            offered_rps=self.options.rate,
-            windowed=self.options.window_s is not None,
-            ramp_up_s=self.options.ramp_up_s,
-        )
-        self.objectives = sla.objectives_for(scenario.service)
+        self.ceiling_rps = None
+        if self.options.rate is None:
+            think = [(float(c.weight), _mean_think_s(c, self.env)) for c in self.classes]
+            self.ceiling_rps = closed_ceiling_rps(self.options.users, think)
+        self.gate = self.options.gate_options(self.ceiling_rps)
+        self.objectives = sla.objectives_for(self.gate.service)
         self.stop_event = Event()
         self.reason = StopReason.COMPLETED
         self.detail = ""
@@ -248,7 +280,7 @@ class _Owner:
         env = self.env
         runner = self.connect()
         if runner is None:
-            return EXIT_ABORTED
+            return ExitCode.ABORTED
         plan = RunPlan(
             started_at_s=time.time(),
             window_s=options.window_s or 10.0,
@@ -290,6 +322,7 @@ class _Owner:
             worker_requests=dict(sorted(self.totals.items())),
             locust_requests=int(env.stats.total.num_requests),
             late_requests=self.late_requests(),
+            closed_ceiling_rps=self.ceiling_rps,
         )
         if self.spec.result_path is not None:
             _write(self.spec.result_path, outcome)
@@ -450,21 +483,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         print("usage: python -m loadtests.process '<ProcessSpec JSON>'", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     spec = ProcessSpec.from_json(args[0])
     logging.basicConfig(
         level=logging.WARNING, format=f"loadwatch {spec.role}: %(levelname)s %(message)s"
     )
     settle_heap()  # thousands of users: fewer, cheaper collector pauses inside measurements
     patch_connection_check()  # keep-alive beyond 1,024 sockets
-    if spec.role is ProcessRole.WORKER:
-        return _run_worker(spec)
     try:
+        if spec.role is ProcessRole.WORKER:
+            return _run_worker(spec)
         sla = load_sla(spec.sla_path) if spec.sla_path is not None else default_sla()
-    except SLAError as exc:
+        owner = _Owner(spec, sla)
+    except (SLAError, LocustfileError) as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    owner = _Owner(spec, sla)
+        return ExitCode.USAGE
     handlers = [gevent.signal_handler(n, owner.interrupt) for n in (signal.SIGINT, signal.SIGTERM)]
     try:
         return owner.run()

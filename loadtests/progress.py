@@ -20,6 +20,8 @@ _SHORT = {
     Metric.THROUGHPUT: "throughput",
     Metric.SLOW_RATIO: "slow",
     Metric.WINDOW_LATENCY: "windows",
+    Metric.SCENARIO_FAILURES: "scenario",
+    Metric.GENERATOR: "generator",
 }
 
 

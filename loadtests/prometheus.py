@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from collector import conventions as names
+from collector import promql
+from collector.promql import Matcher
 
 __all__ = [
     "AGREEMENT_TOLERANCE",
@@ -23,9 +24,6 @@ __all__ = [
     "ServerFigures",
     "holding_bucket",
     "p95_agrees",
-    "promql_bucket_bounds",
-    "promql_error_ratio",
-    "promql_quantile",
     "server_figures",
 ]
 
@@ -76,41 +74,6 @@ def p95_agrees(client_ms: float, server_ms: float, bucket_ms: tuple[float, float
     return bucket_ms is not None and bucket_ms[0] < client_ms <= bucket_ms[1]
 
 
-def _window(seconds: float) -> str:
-    return f"{max(1, math.ceil(seconds))}s"
-
-
-def promql_quantile(percentile: float, window_s: float, selector: str = "") -> str:
-    """The latency percentile over the window, from the histogram buckets of every service."""
-    return (
-        f"histogram_quantile({percentile}, sum by (le) "
-        f"(increase({names.HTTP_REQUEST_DURATION}_bucket{{{selector}}}[{_window(window_s)}])))"
-    )
-
-
-def promql_error_ratio(window_s: float, selector: str = "") -> str:
-    """5xx responses over all responses in the window."""
-    total = f"{names.HTTP_REQUESTS}_total"
-    sep = "," if selector else ""
-    errors = f'{total}{{{selector}{sep}{names.LABEL_CODE}=~"5.."}}'
-    # `or vector(0)`: with no 5xx series at all the ratio is 0, not "no data".
-    return (
-        f"(sum(increase({errors}[{_window(window_s)}])) or vector(0))"
-        f" / sum(increase({total}{{{selector}}}[{_window(window_s)}]))"
-    )
-
-
-def promql_requests(window_s: float, selector: str = "") -> str:
-    """Requests completed in the window."""
-    return f"sum(increase({names.HTTP_REQUESTS}_total{{{selector}}}[{_window(window_s)}]))"
-
-
-def promql_bucket_bounds(window_s: float, selector: str = "") -> str:
-    """One series per histogram bucket bound (`le`) seen in the window."""
-    bucket = f"{names.HTTP_REQUEST_DURATION}_bucket{{{selector}}}"
-    return f"count by (le) (last_over_time({bucket}[{_window(window_s)}]))"
-
-
 def _vector(client: httpx.Client, url: str, query: str, at_s: float) -> list[dict[str, Any]]:
     try:
         response = client.get(f"{url}/api/v1/query", params={"query": query, "time": at_s})
@@ -145,18 +108,21 @@ def server_figures(
     end_s: float,
     *,
     percentile: float = 0.95,
-    selector: str = "",
+    matchers: Sequence[Matcher] = (),
     timeout_s: float = 5.0,
 ) -> ServerFigures:
-    """Query Prometheus at `end_s` over [start_s, end_s]; PrometheusError when it fails."""
-    window = end_s - start_s
+    """Query Prometheus at `end_s` over [start_s, end_s] (every service, or those
+    `matchers` select); PrometheusError when it fails."""
+    window = promql.window_of(end_s - start_s)
     with httpx.Client(timeout=timeout_s) as client:
-        quantile = _scalar(client, url, promql_quantile(percentile, window, selector), end_s)
-        ratio = _scalar(client, url, promql_error_ratio(window, selector), end_s)
-        requests = _scalar(client, url, promql_requests(window, selector), end_s)
+        query = promql.quantile(percentile, window, by=(), matchers=matchers)
+        quantile = _scalar(client, url, query, end_s)
+        ratio = _scalar(client, url, promql.error_ratio(window, by=(), matchers=matchers), end_s)
+        requests = _scalar(client, url, promql.requests_in(window, matchers=matchers), end_s)
         bucket = None
         if quantile is not None:
-            bounds = _bounds_s(client, url, promql_bucket_bounds(window, selector), end_s)
+            query = promql.bucket_bounds(window, matchers=matchers)
+            bounds = _bounds_s(client, url, query, end_s)
             held = holding_bucket(quantile, bounds)
             bucket = (held[0] * 1000.0, held[1] * 1000.0) if held is not None else None
     return ServerFigures(

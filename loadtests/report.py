@@ -1,10 +1,12 @@
 """Run reports: the JSON summary and a self-contained HTML page (pure: values in, str/dict out).
 
 `json_summary(info, stats, verdict)` is what `--json` writes and the history stores: JSON-safe
-(None instead of NaN), latencies in ms rounded to 3 places, ratios to 6. `html_report(...)`
-is one HTML file with inline CSS and inline SVG charts drawn here: no JavaScript and no
-external URL, so it opens offline and can be attached to a CI run. Every user-controlled
-string (scenario, host, route names, SLA source) is escaped.
+(None instead of NaN), latencies in ms rounded to 3 places, ratios to 6; `failures` counts SLA
+errors, `scenario_failures` the answers the scenario did not expect, and
+`failures_by_reason` ([{route, reason, count, outcome}]) adds up to both together.
+`html_report(...)` is one HTML file with inline CSS and inline SVG charts drawn here: no
+JavaScript and no external URL, so it opens offline and can be attached to a CI run. Every
+user-controlled string (scenario, host, route names, SLA source) is escaped.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from loadtests.breakdown import outcome_label
 from loadtests.gate import Metric, ThresholdResult, Verdict, format_value
-from loadtests.stats import EndpointStats, LatencyStats, RunStats, WindowStats
+from loadtests.stats import EndpointStats, LatencyStats, Outcome, RunStats, WindowStats
 
 __all__ = ["RunInfo", "html_report", "json_summary"]
 
@@ -63,6 +66,9 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
         "workers": info.workers,
         "requests": stats.requests,
         "failures": stats.failures,
+        "scenario_failures": stats.unexpected,
+        "accepted": stats.accepted,
+        "rate_limited": stats.rate_limited,
         "rps": _num(stats.rps, 3),
         "error_rate": _num(stats.error_rate, 6),
         "slow": stats.slow,
@@ -70,10 +76,15 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
         "latency_ms": _latency_ms(stats.latency),
         "latency_raw_ms": _latency_ms(stats.latency_raw) if stats.latency_raw else None,
         "missed_starts": stats.missed_starts,
+        "failures_by_reason": [r.to_dict() for r in stats.failures_by_reason()],
+        "accepted_by_reason": [r.to_dict() for r in stats.accepted_by_reason()],
         "endpoints": {
             name: {
                 "requests": e.requests,
                 "failures": e.failures,
+                "scenario_failures": e.unexpected,
+                "accepted": e.accepted,
+                "rate_limited": e.rate_limited,
                 "rps": _num(e.rps, 3),
                 "error_rate": _num(e.error_rate, 6),
                 "slow": e.slow,
@@ -133,6 +144,7 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
         charts="".join(f'<figure class="card">{c}</figure>' for c in charts),
         histogram=_histogram(stats, latency),
         routes="".join(_route_row(name, e) for name, e in stats.endpoints.items()),
+        reasons=_reasons_table(stats),
         css=_CSS,
     )
 
@@ -165,7 +177,11 @@ def _facts(info: RunInfo, stats: RunStats) -> str:
         ("Started (UTC)", info.started_at),
         ("Duration", f"{stats.duration_s:,.1f} s"),
         ("Model", f"{info.model}: {load}, {info.workers} worker(s)"),
-        ("Requests", f"{stats.requests:,} ({stats.failures:,} failed, {stats.slow:,} slow)"),
+        (
+            "Requests",
+            f"{stats.requests:,} ({stats.failures:,} SLA errors, {stats.unexpected:,} scenario"
+            f" failures, {stats.rate_limited:,} rate-limited, {stats.slow:,} slow)",
+        ),
         ("Throughput", f"{stats.rps:,.1f} req/s"),
         ("Error rate", f"{stats.error_rate * 100:.2f}%"),
         (
@@ -209,12 +225,36 @@ def _threshold_row(r: ThresholdResult) -> str:
 
 def _route_row(name: str, e: EndpointStats) -> str:
     lat = e.latency
-    cells = [f"{e.requests:,}", f"{e.failures:,}", f"{e.error_rate * 100:.2f}%", f"{e.rps:,.1f}"]
+    cells = [f"{e.requests:,}", f"{e.failures:,}", f"{e.error_rate * 100:.2f}%"]
+    cells += [f"{e.unexpected:,}", f"{e.rps:,.1f}"]
     cells += [format_value(v, "ms") for v in (lat.p50_ms, lat.p95_ms, lat.p99_ms, lat.max_ms)]
     return (
         f"<tr><td><code>{_e(name)}</code></td>"
         + "".join(f"<td class=num>{_e(c)}</td>" for c in cells)
         + "</tr>"
+    )
+
+
+def _reasons_table(stats: RunStats) -> str:
+    """Failures by (route, reason), then the answers accepted on purpose; share of each kind."""
+    failures = stats.failures_by_reason()
+    accepted = stats.accepted_by_reason()
+    if not failures and not accepted:
+        return "<p>Every request was served as the scenario expected.</p>"
+    total_failed = stats.failures + stats.unexpected
+    rows = []
+    for r in (*failures, *accepted):
+        total = total_failed if r.outcome is not Outcome.ACCEPTED else stats.accepted
+        rows.append(
+            f'<tr class="{r.outcome.value}"><td>{_e(outcome_label(r.outcome))}</td>'
+            f"<td><code>{_e(r.route)}</code></td><td>{_e(r.reason)}</td>"
+            f"<td class=num>{r.count:,}</td><td class=num>{r.count / total:.1%}</td></tr>"
+        )
+    return (
+        '<table class="reasons"><thead><tr><th>Kind</th><th>Endpoint</th><th>Reason</th>'
+        "<th class=num>Count</th><th class=num>Share</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
     )
 
 
@@ -374,6 +414,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 font-weight:700;font-size:12px;color:#fff}
 .badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}.badge.na{background:#8c959f}
 tr.fail td{background:#ffebe9}tr.pass td{background:#f0fff4}
+tr.error td{background:#ffebe9}tr.unexpected td{background:#fff8c5}
 .verdict{font-size:28px;font-weight:800;padding:4px 16px;border-radius:8px;color:#fff;
 float:right}
 .verdict.pass{background:#1a7f37}.verdict.fail{background:#cf222e}
@@ -406,9 +447,12 @@ _PAGE = """<!DOCTYPE html>
 <div class="grid2">{charts}</div>
 <h2>Latency distribution</h2>
 <figure class="card">{histogram}</figure>
+<h2>Failures by reason</h2>
+{reasons}
 <h2>Routes</h2>
 <table class="routes"><thead><tr><th>Endpoint</th><th class=num>Requests</th>
-<th class=num>Failures</th><th class=num>Error rate</th><th class=num>req/s</th>
+<th class=num>SLA errors</th><th class=num>Error rate</th><th class=num>Unexpected</th>
+<th class=num>req/s</th>
 <th class=num>p50</th><th class=num>p95</th><th class=num>p99</th><th class=num>max</th>
 </tr></thead><tbody>{routes}</tbody></table>
 <footer>Generated by loadwatch. Latencies within 1 % (quantile sketch); counts exact.</footer>

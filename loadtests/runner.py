@@ -1,6 +1,6 @@
 """`loadwatch loadtest`: orchestrates the Locust processes and judges the run. No locust here.
 
-    code = run_loadtest(from_args(namespace))   # 0 pass, 1 SLA failed, 2 config, 3 aborted
+    code = run_loadtest(from_args(namespace))   # an ExitCode: OK, FAILED, USAGE, UNREACHABLE
 
 Checks the SLA file and that the target answers (TCP connect + GET, one-line reason within
 10 s), then starts `python -m loadtests.process` children in one process group: a local
@@ -25,7 +25,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -34,8 +33,12 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from collector.exit_codes import ExitCode
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
-from loadtests.gate import GateOptions, Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.breakdown import breakdown_text
+from loadtests.dataset import describe_dataset, fit_to_services
+from loadtests.gate import Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.locustfile import check_locustfile
 from loadtests.options import (
     DEFAULT_MASTER_PORT,
     LoadTestOptions,
@@ -50,25 +53,12 @@ from loadtests.options import (
 )
 from loadtests.prometheus import PrometheusError, p95_agrees, server_figures
 from loadtests.report import RunInfo, html_report, json_summary
-from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
+from runtime.ports import free_port
+from runtime.processes import ProcessGroup, python_command, terminate_on_sigterm
 
-__all__ = [
-    "EXIT_ABORTED",
-    "EXIT_CONFIG",
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "check_reachable",
-    "main",
-    "run_loadtest",
-]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_ABORTED = 3
-"""Target unreachable, or the run was aborted (Ctrl-C, a worker died)."""
+__all__ = ["check_reachable", "main", "run_loadtest"]
 
 CONNECT_TIMEOUT_S = 2.5
 """Per step of the reachability check (connect, then GET), per host: <= 10 s in all."""
@@ -130,74 +120,23 @@ def _is_local_name(hostname: str) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class _Children:
-    """Child processes in one process group; `close()` kills whatever is left of it."""
-
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.pgid: int | None = None
-
-    def spawn(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
-        if _resolves_locally(spec.options) and "GEVENT_RESOLVER" not in env:
-            env["GEVENT_RESOLVER"] = "block"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "loadtests.process", spec.to_json()],
-            env=env,
-            process_group=0 if self.pgid is None else self.pgid,
-        )
-        if self.pgid is None:
-            self.pgid = process.pid
-        self.processes.append(process)
-        return process
-
-    def close(self, grace_s: float = 5.0) -> None:
-        """SIGTERM the group, SIGKILL it after `grace_s` s, reap every child.
-
-        The group is signalled only while one of our children is unreaped (alive or a
-        zombie), so its id cannot belong to anyone else yet.
-        """
-        if self.pgid is None or all(p.poll() is not None for p in self.processes):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and any(p.poll() is None for p in self.processes):
-            time.sleep(0.05)
-        if any(p.poll() is None for p in self.processes):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pgid, signal.SIGKILL)
-        for process in self.processes:
-            process.wait()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _spawn(group: ProcessGroup, spec: ProcessSpec) -> subprocess.Popen[bytes]:
+    """Start `python -m loadtests.process` for `spec` in `group`; its output is ours."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+    if _resolves_locally(spec.options) and "GEVENT_RESOLVER" not in env:
+        env["GEVENT_RESOLVER"] = "block"
+    command = python_command("loadtests.process", spec.to_json())
+    return group.start(spec.role.value, command, env=env).process
 
 
 @contextlib.contextmanager
-def _children() -> Iterator[_Children]:
+def _children() -> Iterator[ProcessGroup]:
     """A process group for the children; SIGTERM counts as Ctrl-C meanwhile, so the group
-    is still killed when this process is terminated."""
-    group = _Children()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    is still stopped when this process is terminated."""
+    with terminate_on_sigterm(), ProcessGroup(grace_s=5.0) as group:
         yield group
-    finally:
-        group.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _resolve_sla(options: LoadTestOptions, cwd: Path | None) -> tuple[SLA, Path | None]:
@@ -265,16 +204,9 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
 
 def _report(
     options: LoadTestOptions, sla: SLA, outcome: RunOutcome, out: TextIO
-) -> tuple[Verdict, int]:
-    scenario = SCENARIOS[options.scenario]
+) -> tuple[Verdict, ExitCode]:
     stats = summarize(RunRecorder.from_dict(outcome.recorder), duration_s=outcome.duration_s)
-    gate = GateOptions(
-        service=scenario.service,
-        offered_rps=options.rate,
-        windowed=options.window_s is not None,
-        ramp_up_s=options.ramp_up_s,
-    )
-    verdict = evaluate(sla, stats, gate)
+    verdict = evaluate(sla, stats, options.gate_options(outcome.closed_ceiling_rps))
     if outcome.abort_threshold is not None:
         verdict = _mark_aborted(verdict, outcome.abort_threshold)
     if outcome.worker_requests:
@@ -291,6 +223,7 @@ def _report(
             file=out,
         )
     out.write(verdict_table(verdict))
+    out.write(breakdown_text(stats))
     server = _server_side(options, sla, outcome, stats, out)
     info = RunInfo(
         scenario=options.scenario,
@@ -311,7 +244,7 @@ def _report(
     if options.html_path is not None:
         options.html_path.write_text(html_report(info, stats, verdict))
         print(f"wrote {options.html_path}", file=out)
-    return verdict, EXIT_OK if verdict.passed else EXIT_FAILED
+    return verdict, ExitCode.OK if verdict.passed else ExitCode.FAILED
 
 
 def _server_side(
@@ -362,14 +295,14 @@ def _server_side(
     }
 
 
-def _run_workers(options: LoadTestOptions, err: TextIO) -> int:
+def _run_workers(options: LoadTestOptions, err: TextIO) -> ExitCode:
     """--role worker: N worker processes for a master elsewhere; 0 when all end cleanly."""
     port = options.master_port or DEFAULT_MASTER_PORT
     spec = ProcessSpec(
         ProcessRole.WORKER, options, master_host=options.master_host, master_port=port
     )
     with _children() as group:
-        workers = [group.spawn(spec) for _ in range(options.processes)]
+        workers = [_spawn(group, spec) for _ in range(options.processes)]
         try:
             while any(w.poll() is None for w in workers):
                 time.sleep(0.1)
@@ -378,8 +311,8 @@ def _run_workers(options: LoadTestOptions, err: TextIO) -> int:
                 with contextlib.suppress(ProcessLookupError):
                     worker.send_signal(signal.SIGINT)
             print("\nloadwatch loadtest: interrupted", file=err)
-            return EXIT_ABORTED
-    return EXIT_OK if all(w.returncode == 0 for w in workers) else EXIT_ABORTED
+            return ExitCode.ABORTED
+    return ExitCode.OK if all(w.returncode == 0 for w in workers) else ExitCode.ABORTED
 
 
 def run_loadtest(
@@ -388,7 +321,7 @@ def run_loadtest(
     out: TextIO | None = None,
     err: TextIO | None = None,
     cwd: Path | None = None,
-) -> int:
+) -> ExitCode:
     """Run one load test as the options say; returns the exit code (see the module doc).
 
     Blocks for about --duration seconds plus start-up; prints to `out` (default stdout) and
@@ -396,32 +329,44 @@ def run_loadtest(
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    scenario = options.resolved()
+    if not scenario.built_in:  # once here, not once per Locust process
+        problem = check_locustfile(scenario.path)
+        if problem is not None:
+            print(f"loadwatch loadtest: {problem}", file=err)
+            return ExitCode.USAGE
     if options.role is Role.WORKER:
         return _run_workers(options, err)
     try:
         sla, sla_path = _resolve_sla(options, cwd)
     except SLAError as exc:
         print(f"loadwatch loadtest: {exc}", file=err)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     assert options.host is not None
     targets = [options.host]
-    if SCENARIOS[options.scenario].uses_campaign_host:
+    if scenario.uses_campaign_host:
         targets.append(campaign_base_url(options.host, options.settings))
     for target in targets:
         reason = check_reachable(target)
         if reason is not None:
             print(f"loadwatch loadtest: {reason}", file=err)
-            return EXIT_ABORTED
+            return ExitCode.UNREACHABLE
+    data_line = ""
+    if scenario.built_in:
+        settings, published = fit_to_services(options.settings, targets)
+        options = replace(options, settings=settings)
+        data_line = describe_dataset(settings, published) + "\n"
     distributed = options.workers > 0
     port = options.master_port or (
-        DEFAULT_MASTER_PORT if options.role is Role.MASTER else _free_port()
+        DEFAULT_MASTER_PORT if options.role is Role.MASTER else free_port()
     )
     load = f"{options.rate:g} req/s" if options.rate else f"{options.users} users"
     print(
         f"loadwatch loadtest: {options.scenario} against {options.host}, {options.model} model,"
         f" {load}, {options.duration_s:g} s, {options.workers or 'no'} workers,"
-        f" SLA {sla.source}",
+        f" SLA {sla.source}\n{data_line}",
         file=out,
+        end="",
         flush=True,
     )
     try:
@@ -435,11 +380,11 @@ def run_loadtest(
                 master_host=options.master_host,
                 master_port=port,
             )
-            owner = group.spawn(owner_spec)
+            owner = _spawn(group, owner_spec)
             workers = []
             if distributed and options.role is None:
                 worker_spec = replace(owner_spec, role=ProcessRole.WORKER, result_path=None)
-                workers = [group.spawn(worker_spec) for _ in range(options.workers)]
+                workers = [_spawn(group, worker_spec) for _ in range(options.workers)]
             deadline = time.monotonic() + options.duration_s + STARTUP_ALLOWANCE_S
             aborted = _wait_owner(owner, workers, deadline, err)
             if not result.is_file():
@@ -447,19 +392,19 @@ def run_loadtest(
                 print(
                     f"loadwatch loadtest: the run produced no result (exit code {code})", file=err
                 )
-                return EXIT_CONFIG if code == EXIT_CONFIG else EXIT_ABORTED
+                return ExitCode.USAGE if code == ExitCode.USAGE else ExitCode.ABORTED
             outcome = RunOutcome.from_dict(json.loads(result.read_text()))
     except KeyboardInterrupt:  # before the owner could be told, or a second Ctrl-C
         print("\nloadwatch loadtest: interrupted", file=err)
-        return EXIT_ABORTED
+        return ExitCode.ABORTED
     if outcome.stopped in (StopReason.INTERRUPTED, StopReason.WORKERS_LOST) or aborted:
         _report(replace(options, json_path=None, html_path=None), sla, outcome, out)
         print(f"loadwatch loadtest: run aborted ({aborted or outcome.detail})", file=err)
-        return EXIT_ABORTED
+        return ExitCode.ABORTED
     return _report(options, sla, outcome, out)[1]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> ExitCode:
     """`python -m loadtests.runner SCENARIO --host URL ...`: the same as `loadwatch loadtest`."""
     parser = argparse.ArgumentParser(
         prog="loadwatch loadtest", description="Run a Locust scenario and judge it by the SLA."
@@ -469,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         options = from_args(parser.parse_args(argv))
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_loadtest(options)
 
 

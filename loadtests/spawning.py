@@ -41,7 +41,7 @@ def freeze_started_users(**_: Any) -> None:
     gc.freeze()
 
 
-class SmoothDispatcher(UsersDispatcher):  # type: ignore[misc]
+class SmoothDispatcher(UsersDispatcher):
     """Locust's UsersDispatcher with batches of `batch_size(spawn_rate)` users."""
 
     def new_dispatch(

@@ -5,6 +5,12 @@ its endpoint, its time window): exact counts and 1 % quantiles, instead of Locus
 two-significant-digit buckets. Recorders of several workers merge exactly
 (`to_dict` -> `from_dict` -> `merge`). `summarize()` turns a recorder into the frozen
 `RunStats` that the gate and the reports read. Pure: times are passed in (seconds).
+
+Every request has an `Outcome` (docs/errors.md): served as expected; an answer the scenario
+accepts on purpose (409, 202, 429 ...); an SLA error (a 5xx or no answer); or a scenario
+failure (a 4xx or a failed check the scenario did not expect). All but the first are counted
+by (outcome, route, reason), at most MAX_REASONS distinct reason texts per recorder, then
+OTHER_REASON. Rate-limited answers (429) are counted, never a latency sample.
 """
 
 from __future__ import annotations
@@ -15,10 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collector.quantiles import QuantileSketch
+from loadtests.outcomes import MAX_REASONS, OTHER_REASON, Outcome, ReasonCount
 
 __all__ = [
+    "MAX_REASONS",
+    "OTHER_REASON",
     "EndpointStats",
     "LatencyStats",
+    "Outcome",
+    "ReasonCount",
     "RunRecorder",
     "RunStats",
     "WindowStats",
@@ -26,37 +37,79 @@ __all__ = [
     "summarize",
 ]
 
+_SERVED, _ACCEPTED = Outcome.SERVED, Outcome.ACCEPTED
+_ERROR, _UNEXPECTED = Outcome.ERROR, Outcome.UNEXPECTED
+"""Module-level aliases: an enum member read through its class costs a lookup per request."""
+
 
 class _Series:
-    """Counts and latency sketches of one slice of the run (whole, endpoint or window)."""
+    """Counts and latency sketches of one slice of the run (whole, endpoint or window).
 
-    __slots__ = ("failures", "latency", "max_s", "raw", "requests", "slow")
+    `failures` counts SLA errors only; `unexpected` the scenario failures; `rate_limited`
+    the 429 answers, which are not latency samples (nor slow)."""
+
+    __slots__ = (
+        "accepted",
+        "failures",
+        "latency",
+        "max_s",
+        "rate_limited",
+        "raw",
+        "requests",
+        "slow",
+        "unexpected",
+    )
 
     def __init__(self, accuracy: float) -> None:
         self.latency = QuantileSketch(accuracy)
         self.raw = QuantileSketch(accuracy)
         self.requests = 0
         self.failures = 0
+        self.unexpected = 0
+        self.accepted = 0
+        self.rate_limited = 0
         self.slow = 0
         self.max_s = 0.0
 
-    def add(self, latency_s: float, ok: bool, slow: bool, raw_latency_s: float | None) -> None:
+    def add_sample(self, latency_s: float, slow: bool, raw_latency_s: float | None) -> None:
+        """One request that is a latency sample (all but 429s); the whole of a served one."""
+        self.requests += 1
         self.latency.add(latency_s)
         if raw_latency_s is not None:
             self.raw.add(raw_latency_s)
-        self.requests += 1
-        if not ok:
-            self.failures += 1
         if slow:
             self.slow += 1
         if latency_s > self.max_s:
             self.max_s = latency_s
+
+    def add(
+        self,
+        latency_s: float,
+        outcome: Outcome,
+        slow: bool,
+        raw_latency_s: float | None,
+        rate_limited: bool,
+    ) -> None:
+        if outcome is _ERROR:
+            self.failures += 1
+        elif outcome is _UNEXPECTED:
+            self.unexpected += 1
+        elif outcome is _ACCEPTED:
+            self.accepted += 1
+        if rate_limited:
+            self.requests += 1
+            self.rate_limited += 1
+            return
+        self.add_sample(latency_s, slow, raw_latency_s)
 
     def merge(self, other: _Series) -> None:
         self.latency.merge(other.latency)
         self.raw.merge(other.raw)
         self.requests += other.requests
         self.failures += other.failures
+        self.unexpected += other.unexpected
+        self.accepted += other.accepted
+        self.rate_limited += other.rate_limited
         self.slow += other.slow
         self.max_s = max(self.max_s, other.max_s)
 
@@ -66,6 +119,9 @@ class _Series:
             "raw": self.raw.to_dict(),
             "requests": self.requests,
             "failures": self.failures,
+            "unexpected": self.unexpected,
+            "accepted": self.accepted,
+            "rate_limited": self.rate_limited,
             "slow": self.slow,
             "max_s": self.max_s,
         }
@@ -77,6 +133,9 @@ class _Series:
         series.raw = QuantileSketch.from_dict(data["raw"])
         series.requests = int(data["requests"])
         series.failures = int(data["failures"])
+        series.unexpected = int(data.get("unexpected", 0))
+        series.accepted = int(data.get("accepted", 0))
+        series.rate_limited = int(data.get("rate_limited", 0))
         series.slow = int(data["slow"])
         series.max_s = float(data["max_s"])
         return series
@@ -88,6 +147,9 @@ class RunRecorder:
     `latency_s` is what the gate judges: in open-model runs it is measured from the
     request's intended start (coordinated omission corrected); `raw_latency_s` is then
     measured from the actual send. Closed-model runs pass only `latency_s`.
+
+    `reasons` maps (outcome, endpoint, reason) to a count for every request that was not
+    simply served; at most MAX_REASONS distinct reason texts, then OTHER_REASON.
     """
 
     def __init__(
@@ -108,6 +170,8 @@ class RunRecorder:
         self.endpoints: dict[str, _Series] = {}
         self.windows: dict[int, _Series] = {}
         self.users: dict[int, int] = {}
+        self.reasons: dict[tuple[Outcome, str, str], int] = {}
+        self._reason_texts: set[str] = set()
         self.missed_starts = 0
         self.last_at_s = started_at_s
 
@@ -118,26 +182,48 @@ class RunRecorder:
         self,
         endpoint: str,
         latency_s: float,
-        ok: bool,
+        outcome: Outcome,
         now_s: float,
         raw_latency_s: float | None = None,
+        *,
+        reason: str = "",
+        rate_limited: bool = False,
     ) -> None:
-        """One completed request named by route template (`GET /courses/{course_id}`)."""
+        """One completed request named by route template (`GET /courses/{course_id}`).
+
+        `reason` ("HTTP 503 Service Unavailable", "ConnectionRefusedError") is counted for
+        every outcome but SERVED (an empty one as the outcome's name); a `rate_limited`
+        request (a 429) is counted but is not a latency sample."""
         if not (latency_s >= 0.0 and math.isfinite(latency_s)):
             raise ValueError(f"latency_s: expected a finite value >= 0, got {latency_s!r}")
-        slow = latency_s > self.slow_s
-        self.overall.add(latency_s, ok, slow, raw_latency_s)
+        slow = not rate_limited and latency_s > self.slow_s
         series = self.endpoints.get(endpoint)
         if series is None:
             series = self.endpoints[endpoint] = _Series(self.accuracy)
-        series.add(latency_s, ok, slow, raw_latency_s)
         index = self._window(now_s)
         window = self.windows.get(index)
         if window is None:
             window = self.windows[index] = _Series(self.accuracy)
-        window.add(latency_s, ok, slow, raw_latency_s)
+        if outcome is _SERVED and not rate_limited:
+            self.overall.add_sample(latency_s, slow, raw_latency_s)
+            series.add_sample(latency_s, slow, raw_latency_s)
+            window.add_sample(latency_s, slow, raw_latency_s)
+        else:
+            self.overall.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
+            series.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
+            window.add(latency_s, outcome, slow, raw_latency_s, rate_limited)
+            if outcome is not _SERVED:
+                self._count_reason(outcome, endpoint, reason or outcome.value, 1)
         if now_s > self.last_at_s:
             self.last_at_s = now_s
+
+    def _count_reason(self, outcome: Outcome, endpoint: str, reason: str, count: int) -> None:
+        if reason not in self._reason_texts:
+            if len(self._reason_texts) >= MAX_REASONS:
+                reason = OTHER_REASON
+            self._reason_texts.add(reason)
+        key = (outcome, endpoint, reason)
+        self.reasons[key] = self.reasons.get(key, 0) + count
 
     def record_missed(self, now_s: float, count: int = 1) -> None:
         """Open model: `count` requests could not start on schedule (generator saturated)."""
@@ -164,6 +250,8 @@ class RunRecorder:
         for index, users in other.users.items():
             shifted = max(0, index + round(offset / self.window_s))
             self.users[shifted] = self.users.get(shifted, 0) + users
+        for (outcome, endpoint, reason), count in other.reasons.items():
+            self._count_reason(outcome, endpoint, reason, count)
         self.missed_starts += other.missed_starts
         self.last_at_s = max(self.last_at_s, other.last_at_s)
 
@@ -178,6 +266,7 @@ class RunRecorder:
             "endpoints": {name: s.to_dict() for name, s in self.endpoints.items()},
             "windows": {str(i): s.to_dict() for i, s in self.windows.items()},
             "users": {str(i): n for i, n in self.users.items()},
+            "reasons": [[o.value, e, r, n] for (o, e, r), n in self.reasons.items()],
             "missed_starts": self.missed_starts,
             "last_at_s": self.last_at_s,
         }
@@ -200,6 +289,8 @@ class RunRecorder:
             int(i): _Series.from_dict(s, accuracy) for i, s in data["windows"].items()
         }
         recorder.users = {int(i): int(n) for i, n in data["users"].items()}
+        for outcome, endpoint, reason, count in data.get("reasons", ()):
+            recorder._count_reason(Outcome(outcome), str(endpoint), str(reason), int(count))
         recorder.missed_starts = int(data["missed_starts"])
         recorder.last_at_s = float(data["last_at_s"])
         return recorder
@@ -259,6 +350,9 @@ class EndpointStats:
     rps: float
     latency: LatencyStats
     sketch: QuantileSketch
+    unexpected: int = 0
+    accepted: int = 0
+    rate_limited: int = 0
 
     @property
     def error_rate(self) -> float:
@@ -289,7 +383,11 @@ class WindowStats:
 
 @dataclass(frozen=True, slots=True)
 class RunStats:
-    """Everything the gate and the reports need about one run."""
+    """Everything the gate and the reports need about one run.
+
+    `failures` are SLA errors (5xx, no answer); `unexpected` scenario failures (4xx the
+    scenario did not expect); `rate_limited` 429 answers (not in the latency figures);
+    `reasons` every request that was not simply served, most frequent first."""
 
     started_at_s: float
     duration_s: float
@@ -304,6 +402,20 @@ class RunStats:
     windows: tuple[WindowStats, ...] = field(default=())
     window_s: float = 10.0
     slow_s: float = 1.0
+    unexpected: int = 0
+    accepted: int = 0
+    rate_limited: int = 0
+    reasons: tuple[ReasonCount, ...] = ()
+
+    def failures_by_reason(self) -> tuple[ReasonCount, ...]:
+        """SLA errors and scenario failures by (route, reason), most frequent first; their
+        counts add up to `failures + unexpected`."""
+        failed = (Outcome.ERROR, Outcome.UNEXPECTED)
+        return tuple(r for r in self.reasons if r.outcome in failed)
+
+    def accepted_by_reason(self) -> tuple[ReasonCount, ...]:
+        """Answers the scenario accepts on purpose, by (route, reason), most frequent first."""
+        return tuple(r for r in self.reasons if r.outcome is Outcome.ACCEPTED)
 
     @property
     def rps(self) -> float:
@@ -351,9 +463,18 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
             rps=s.requests / duration_s if duration_s > 0 else 0.0,
             latency=LatencyStats.of(s.latency, s.max_s),
             sketch=s.latency,
+            unexpected=s.unexpected,
+            accepted=s.accepted,
+            rate_limited=s.rate_limited,
         )
         for name, s in sorted(recorder.endpoints.items())
     }
+    reasons = tuple(
+        ReasonCount(outcome, route, reason, count)
+        for (outcome, route, reason), count in sorted(
+            recorder.reasons.items(), key=lambda item: (-item[1], item[0][1], item[0][2])
+        )
+    )
     return RunStats(
         started_at_s=recorder.started_at_s,
         duration_s=duration_s,
@@ -368,6 +489,10 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
         windows=windows,
         window_s=recorder.window_s,
         slow_s=recorder.slow_s,
+        unexpected=overall.unexpected,
+        accepted=overall.accepted,
+        rate_limited=overall.rate_limited,
+        reasons=reasons,
     )
 
 

@@ -1,7 +1,7 @@
 """`loadwatch` command line: parses arguments and dispatches; the work lives elsewhere.
 
-Exit codes: 0 success, 1 an SLA objective failed, 2 bad usage or configuration,
-3 target unreachable or run aborted.
+Exit codes: `collector.exit_codes.ExitCode` (0 success, 1 an SLA objective failed or the
+run cannot be trusted, 2 bad usage or configuration, 3 target unreachable or run aborted).
 """
 
 from __future__ import annotations
@@ -14,18 +14,15 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from collector.exit_codes import ExitCode
 from collector.sla import OBJECTIVE_KEYS, SLA, SLAError, load_sla, resolve_sla
 
-__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_UNREACHABLE", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
+__all__ = ["build_parser", "main"]
 
 
 def _print_sla(sla: SLA) -> None:
@@ -64,9 +61,31 @@ def _cmd_sla_check(args: argparse.Namespace) -> int:
         sla = load_sla(args.file) if args.file is not None else resolve_sla()
     except SLAError as exc:
         print(f"loadwatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     _print_sla(sla)
-    return EXIT_OK
+    from alert_rules.slo import unreachable_alerts
+
+    for warning in unreachable_alerts(sla):
+        print(f"warning: {warning}")
+    return ExitCode.OK
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from alert_rules.generate import generate, write
+    from alert_rules.slo import unreachable_alerts
+    from loadwatch.services import DEFAULT_PORTS
+
+    try:
+        sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
+    except SLAError as exc:
+        print(f"loadwatch: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    targets = {name: f"127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    for path in write(generate(sla, targets), args.out):
+        print(f"wrote {path}")
+    for warning in unreachable_alerts(sla):
+        print(f"warning: {warning}", file=sys.stderr)
+    return ExitCode.OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -76,7 +95,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
     except SLAError as exc:
         print(f"loadwatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_demo(sla, sla_path=args.sla, rate=args.rate, duration_s=args.duration)
 
 
@@ -87,7 +106,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return _cmd_serve_stream(args)
     if args.target:
         print(f"loadwatch serve {args.service}: --target is for `serve stream`", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
 
     return run_serve(
         args.service,
@@ -97,6 +116,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         redis_url=args.redis_url,
         social_url=args.social_url,
         platforms=args.platform,
+        token=args.token,
+        forward_config=args.forward_config,
     )
 
 
@@ -106,28 +127,23 @@ def _cmd_serve_stream(args: argparse.Namespace) -> int:
 
     if not args.target:
         print("loadwatch serve stream: expected at least one --target URL", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     try:
         for target in args.target:
             snapshot_url(target)
         sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
     except (ValueError, SLAError) as exc:
         print(f"loadwatch serve stream: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     port = DEFAULT_PORT if args.port is None else args.port
     return run_hub(args.target, sla=sla, host=args.host, port=port)
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
-    from loadwatch.services import run_seed
+    from loadwatch.services import SeedSizes, run_seed
 
-    return run_seed(
-        database_url=args.database_url,
-        users=args.users,
-        courses=args.courses,
-        campaigns=args.campaigns,
-        reset=args.reset,
-    )
+    sizes = SeedSizes(users=args.users, courses=args.courses, campaigns=args.campaigns)
+    return run_seed(database_url=args.database_url, sizes=sizes, reset=args.reset)
 
 
 def _cmd_loadtest(args: argparse.Namespace) -> int:
@@ -138,7 +154,7 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
         options = from_args(args)
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.USAGE
     return run_loadtest(options)
 
 
@@ -167,8 +183,20 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+_MAX_DEMO_S = 30 * 86400
+
+
+def _demo_seconds(text: str) -> float:
+    value = _positive_float(text)
+    if value > _MAX_DEMO_S:
+        raise argparse.ArgumentTypeError(f"expected at most {_MAX_DEMO_S} seconds, got {text!r}")
     return value
 
 
@@ -177,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loadwatch",
         description="SLA observability and load testing driven by one sla.yaml.",
+        epilog="exit codes:\n" + "\n".join(f"  {code.value}  {code.meaning}" for code in ExitCode),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -194,12 +224,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_cmd_sla_check)
 
+    rules = commands.add_parser(
+        "rules",
+        help="generate Prometheus rules, promtool tests, prometheus.yml and alertmanager.yml",
+    )
+    rules.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
+    rules.add_argument(
+        "--out",
+        type=Path,
+        default=Path("alert_rules/generated"),
+        help="directory to write (default alert_rules/generated)",
+    )
+    rules.set_defaults(run=_cmd_rules)
+
     demo = commands.add_parser(
         "demo",
         help="seed SQLite, start the reference services, load-test them against the SLA",
     )
     demo.add_argument(
-        "--duration", type=_positive_float, default=60.0, help="seconds of load (default 60)"
+        "--duration", type=_demo_seconds, default=60.0, help="seconds of load (default 60)"
     )
     demo.add_argument(
         "--rate", type=_positive_float, default=100.0, help="requests per second (default 100)"
@@ -207,10 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
     demo.set_defaults(run=_cmd_demo)
 
-    from loadwatch.services import DEFAULT_PORTS, SERVICES
+    from loadwatch.services import DEFAULT_PORTS, SERVICES, SeedSizes
 
     serve = commands.add_parser(
-        "serve", help="run a reference service, or the stream hub (stream), until Ctrl-C"
+        "serve",
+        help="run a reference service, the alert receiver or the stream hub (stream) until Ctrl-C",
     )
     serve.add_argument("service", choices=(*SERVICES, "stream"))
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -242,13 +286,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME:MEDIAN[:ERRORS[:P99]]",
         help="social service: a platform's latency and error rate, e.g. twitter:50ms:1%%",
     )
+    serve.add_argument(
+        "--token",
+        help="receiver: the bearer token Alertmanager sends (default: $LOADWATCH_RECEIVER_TOKEN)",
+    )
+    serve.add_argument(
+        "--forward-config",
+        type=Path,
+        metavar="FILE",
+        help="receiver: YAML of forwarding destinations (see docs/receiver.md)",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     seed = commands.add_parser("seed", help="fill the reference services' databases")
     seed.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in var/)")
-    seed.add_argument("--users", type=_positive_int, default=10_000)
-    seed.add_argument("--courses", type=_positive_int, default=200)
-    seed.add_argument("--campaigns", type=_positive_int, default=5_000)
+    sizes = SeedSizes()
+    seed.add_argument("--users", type=_positive_int, default=sizes.users)
+    seed.add_argument("--courses", type=_positive_int, default=sizes.courses)
+    seed.add_argument("--campaigns", type=_positive_int, default=sizes.campaigns)
     seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
     seed.set_defaults(run=_cmd_seed)
 

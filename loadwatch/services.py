@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from collector.exit_codes import ExitCode
 from reference_services.settings import ServiceSettings, SettingsError
 
-__all__ = ["DEFAULT_PORTS", "SERVICES", "run_seed", "run_serve"]
+if TYPE_CHECKING:
+    from reference_services.seed import SeedReport
+    from runtime.database import Database
 
-SERVICES = ("course", "campaign", "social")
-DEFAULT_PORTS = {"course": 8101, "campaign": 8102, "social": 8103}
+__all__ = [
+    "DEFAULT_PORTS",
+    "SERVICES",
+    "SeedSizes",
+    "run_seed",
+    "run_serve",
+    "seed_databases",
+]
+
+SERVICES = ("course", "campaign", "social", "receiver")
+DEFAULT_PORTS = {"course": 8101, "campaign": 8102, "social": 8103, "receiver": 8104}
 
 
 def run_serve(
@@ -23,9 +39,24 @@ def run_serve(
     redis_url: str | None,
     social_url: str | None = None,
     platforms: Sequence[str] = (),
+    token: str | None = None,
+    forward_config: Path | None = None,
 ) -> int:
-    """Serve one reference service until SIGINT/SIGTERM; exit 2 on bad settings."""
-    from reference_services.http import serve
+    """Serve one reference service (or the receiver) until SIGINT/SIGTERM; USAGE on bad
+    settings, an unusable SQLite path, or an address that cannot be listened on."""
+    if service == "receiver":
+        from receiver.serve import run_receiver
+
+        return run_receiver(
+            host=host,
+            port=port,
+            database_url=database_url,
+            token=token,
+            forward_config=forward_config,
+            environ=os.environ,
+        )
+    from runtime.database import sqlite_problem
+    from runtime.http import listen_problem, serve
 
     chosen_port = DEFAULT_PORTS[service] if port is None else port
     try:
@@ -39,7 +70,13 @@ def run_serve(
         )
     except SettingsError as exc:
         print(f"loadwatch serve {service}: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
+    problem = listen_problem(settings.host, settings.port) or (
+        sqlite_problem(settings) if service != "social" else None
+    )
+    if problem is not None:
+        print(f"loadwatch serve {service}: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     if service == "course":
         from reference_services.course.app import make_course_app
 
@@ -62,7 +99,7 @@ def run_serve(
                 behaviours[behaviour.name] = behaviour
         except ValueError as exc:
             print(f"loadwatch serve social: --platform: {exc}", file=sys.stderr)
-            return 2
+            return ExitCode.USAGE
         app = make_social_app(behaviours)
     serve(
         app,
@@ -71,52 +108,88 @@ def run_serve(
         settings.shutdown_timeout_s,
         backlog=settings.listen_backlog,
     )
-    return 0
+    return ExitCode.OK
 
 
-def run_seed(
+@dataclass(frozen=True, slots=True)
+class SeedSizes:
+    """How much `seed_databases` inserts: users and courses (course), campaigns."""
+
+    users: int = 10_000
+    courses: int = 200
+    campaigns: int = 5_000
+
+
+async def seed_databases(
+    course: ServiceSettings,
+    campaign: ServiceSettings,
+    sizes: SeedSizes,
     *,
-    database_url: str | None,
-    users: int,
-    courses: int,
-    campaigns: int,
     reset: bool,
-) -> int:
-    """Seed the course and campaign databases; exit 2 on bad settings or data present."""
+    progress: Callable[[str], None],
+) -> dict[str, SeedReport]:
+    """Seed the course database, then the campaign one; the report of each by service.
+
+    `progress` gets a line as each starts, the seeders' own progress, and a summary line
+    as each ends. Raises AlreadySeeded (data present and not `reset`) or ValueError (a bad
+    size). About 3 s for the default sizes on SQLite.
+    """
     from reference_services.campaign.seed import seed_campaigns
-    from reference_services.database import Database, make_engine
-    from reference_services.seed import AlreadySeeded, seed_course
+    from reference_services.seed import seed_course
+    from runtime.database import Database, make_engine
+
+    seeders: tuple[tuple[ServiceSettings, Callable[[Database], Awaitable[SeedReport]]], ...] = (
+        (
+            course,
+            lambda db: seed_course(
+                db, users=sizes.users, courses=sizes.courses, reset=reset, progress=progress
+            ),
+        ),
+        (
+            campaign,
+            lambda db: seed_campaigns(
+                db, campaigns=sizes.campaigns, reset=reset, progress=progress
+            ),
+        ),
+    )
+    reports: dict[str, SeedReport] = {}
+    for settings, seed in seeders:
+        progress(f"seeding {settings.service} data into {settings.database_url}")
+        db = Database(make_engine(settings))
+        try:
+            report = await seed(db)
+        finally:
+            await db.close()
+        progress(f"  {sum(report.rows.values()):,} rows in {report.elapsed_s:.1f} s")
+        reports[settings.service] = report
+    return reports
+
+
+def run_seed(*, database_url: str | None, sizes: SeedSizes, reset: bool) -> ExitCode:
+    """`loadwatch seed`: seed the course and campaign databases (same URL for both).
+
+    Exits USAGE on bad settings or when data is present without `reset`.
+    """
+    from reference_services.seed import AlreadySeeded
+    from runtime.database import sqlite_problem
 
     try:
         course = ServiceSettings.build("course", database_url=database_url)
         campaign = ServiceSettings.build("campaign", database_url=database_url)
     except SettingsError as exc:
         print(f"loadwatch seed: {exc}", file=sys.stderr)
-        return 2
-
-    async def seed_all() -> None:
-        course_db = Database(make_engine(course))
-        try:
-            print(f"seeding course data into {course.database_url}", flush=True)
-            report = await seed_course(
-                course_db, users=users, courses=courses, reset=reset, progress=print
-            )
-            print(f"  done in {report.elapsed_s:.1f} s", flush=True)
-        finally:
-            await course_db.close()
-        campaign_db = Database(make_engine(campaign))
-        try:
-            print(f"seeding campaign data into {campaign.database_url}", flush=True)
-            report = await seed_campaigns(
-                campaign_db, campaigns=campaigns, reset=reset, progress=print
-            )
-            print(f"  done in {report.elapsed_s:.1f} s", flush=True)
-        finally:
-            await campaign_db.close()
-
+        return ExitCode.USAGE
+    problem = sqlite_problem(course) or sqlite_problem(campaign)
+    if problem is not None:
+        print(f"loadwatch seed: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     try:
-        asyncio.run(seed_all())
+        asyncio.run(
+            seed_databases(
+                course, campaign, sizes, reset=reset, progress=lambda line: print(line, flush=True)
+            )
+        )
     except (AlreadySeeded, ValueError) as exc:
         print(f"loadwatch seed: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return ExitCode.USAGE
+    return ExitCode.OK

@@ -4,8 +4,19 @@
 of one key run `load` once (single flight). Writes call `invalidate(patterns)`, which
 deletes matching keys from L1, from Redis (SCAN + UNLINK, never KEYS) and, through Redis
 pub/sub, from the L1 of every other instance. A failing Redis never fails a request: the
-layer is skipped and the failure counted (`cache.error("l2")`).
+layer is skipped and a failed lookup counted once (`cache.error("l2")`).
 Values are bytes (the encoded response body), so an L1 hit is served without re-encoding.
+
+Invalidation survives a Redis outage (docs/services.md, "Cache coherence"):
+- an invalidation Redis did not take is kept as pending and replayed (UNLINK in Redis,
+  then published to the other instances) every `retry_s` until Redis takes it; while any
+  is pending this instance reads and writes no L2 entry, which may be stale;
+- L1 is trusted only while the invalidation channel is subscribed: when the subscription
+  breaks, L1 is emptied, and entries stored until it is back live at most
+  `unsubscribed_ttl_s`, so another instance's write during the outage is missed for that
+  long at most.
+Pending invalidations are held in memory (~100 bytes a distinct pattern) and lost with the
+process; an instance that exits during an outage leaves Redis entries up to their TTL.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from enum import Enum
 
 import redis.asyncio as aioredis
@@ -31,6 +42,12 @@ _MISSING = object()
 _INVALIDATION_CHANNEL = "loadwatch:cache:invalidate"
 _REDIS_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 _WARNING_INTERVAL_S = 10.0
+_REPLAY_SCAN_BATCH = 1000
+_PUBLISH_BATCH = 500
+RETRY_S = 1.0
+"""Seconds between replays of pending invalidations while Redis is unreachable."""
+UNSUBSCRIBED_TTL_S = 1.0
+"""Longest life (seconds) of an L1 entry stored while the invalidation channel is down."""
 
 
 class CacheSource(Enum):
@@ -88,6 +105,11 @@ class LRUCache:
             self._index.discard(key)
         return len(doomed)
 
+    def clear(self) -> None:
+        """Drop every entry."""
+        self._entries.clear()
+        self._index = SegmentIndex()
+
 
 class RedisLayer:
     """Redis as L2. Every call may raise a Redis/OS/timeout error; the caller decides."""
@@ -121,8 +143,31 @@ class RedisLayer:
                 deleted += await self.client.unlink(*pending)
         return deleted
 
+    async def delete_matching_any(
+        self, patterns: Iterable[str], *, batch: int = _REPLAY_SCAN_BATCH
+    ) -> int:
+        """One SCAN over all keys, UNLINKing those matching any pattern; returns how many.
+
+        For many patterns at once (a replay after an outage): one pass over the keyspace
+        instead of one per pattern; each page of keys is matched locally (`SegmentIndex`).
+        """
+        wanted = list(patterns)
+        deleted = 0
+        page = SegmentIndex()
+        async for key in self.client.scan_iter(count=batch):
+            page.add(key.decode() if isinstance(key, bytes) else key)
+            if len(page) >= batch:
+                deleted += await self._unlink(page.matching(wanted))
+                page = SegmentIndex()
+        return deleted + await self._unlink(page.matching(wanted))
+
+    async def _unlink(self, keys: Collection[str]) -> int:
+        return int(await self.client.unlink(*keys)) if keys else 0
+
     async def publish_invalidation(self, patterns: list[str]) -> None:
-        await self.client.publish(_INVALIDATION_CHANNEL, "\n".join(patterns))
+        for start in range(0, len(patterns), _PUBLISH_BATCH):
+            chunk = patterns[start : start + _PUBLISH_BATCH]
+            await self.client.publish(_INVALIDATION_CHANNEL, "\n".join(chunk))
 
 
 class TwoLevelCache:
@@ -136,12 +181,22 @@ class TwoLevelCache:
         *,
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
+        retry_s: float = RETRY_S,
+        unsubscribed_ttl_s: float = UNSUBSCRIBED_TTL_S,
     ) -> None:
         self.l1 = l1
         self.l2 = l2
         self.counters = counters
         self.ttl_s = ttl_s
         self.clock = clock
+        self.retry_s = retry_s
+        self.unsubscribed_ttl_s = unsubscribed_ttl_s
+        self.subscribed = l2 is None
+        """Whether other instances' invalidations reach this L1 (always, without L2)."""
+        self.pending: dict[str, int] = {}
+        """Invalidation patterns Redis has not taken yet -> the write that last added them."""
+        self._writes = 0
+        self._replayer: asyncio.Task[None] | None = None
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         self._subscriber: asyncio.Task[None] | None = None
         self._last_warning_s = -_WARNING_INTERVAL_S
@@ -160,7 +215,7 @@ class TwoLevelCache:
         value = self.get_l1(key)
         if value is not None:
             return value, CacheSource.L1
-        self.counters.miss("l1", final=self.l2 is None)
+        self.counters.miss("l1", final=self._l2_usable() is None)
         waiting = self._inflight.get(key)
         if waiting is not None:
             return await asyncio.shield(waiting), CacheSource.MISS
@@ -177,32 +232,43 @@ class TwoLevelCache:
         finally:
             del self._inflight[key]
 
+    def _l2_usable(self) -> RedisLayer | None:
+        """L2, unless absent or possibly stale (invalidations are pending)."""
+        return None if self.pending else self.l2
+
+    def _l1_ttl_s(self) -> float:
+        return self.ttl_s if self.subscribed else min(self.ttl_s, self.unsubscribed_ttl_s)
+
     async def _load_through(
         self, key: str, load: Callable[[], Awaitable[bytes]]
     ) -> tuple[bytes, CacheSource]:
-        if self.l2 is not None:
+        l2 = self._l2_usable()
+        if l2 is not None:
             try:
-                cached = await self.l2.get(key)
+                cached = await l2.get(key)
             except _REDIS_ERRORS as exc:
-                self._l2_failed("get", exc, final=True)
+                self._l2_failed("get", exc, lookup=True)
+                l2 = None  # down: one error for this lookup, not a second for the set
                 cached = None
             else:
                 if cached is not None:
                     self.counters.hit("l2")
-                    self.l1.set(key, cached, self.ttl_s, self.clock())
+                    self.l1.set(key, cached, self._l1_ttl_s(), self.clock())
                     return cached, CacheSource.L2
                 self.counters.miss("l2", final=True)
         value = await load()
-        self.l1.set(key, value, self.ttl_s, self.clock())
-        if self.l2 is not None:
+        self.l1.set(key, value, self._l1_ttl_s(), self.clock())
+        if l2 is not None and not self.pending:
             try:
-                await self.l2.set(key, value, self.ttl_s)
+                await l2.set(key, value, self.ttl_s)
             except _REDIS_ERRORS as exc:
                 self._l2_failed("set", exc)
         return value, CacheSource.MISS
 
-    def _l2_failed(self, operation: str, exc: BaseException, *, final: bool = False) -> None:
-        self.counters.error("l2", final=final)
+    def _l2_failed(self, operation: str, exc: BaseException, *, lookup: bool = False) -> None:
+        """Log (at most every 10 s); count an error only when a lookup failed."""
+        if lookup:
+            self.counters.error("l2", final=True)
         now = self.clock()
         if now - self._last_warning_s >= _WARNING_INTERVAL_S:
             self._last_warning_s = now
@@ -215,15 +281,59 @@ class TwoLevelCache:
             )
 
     async def invalidate(self, patterns: list[str]) -> None:
-        """Delete matching keys in L1, in Redis, and in the L1 of other instances."""
+        """Delete matching keys in L1, in Redis, and in the L1 of other instances.
+
+        When Redis does not take the invalidation, it is kept as pending and replayed in
+        the background until Redis does (see the module docstring); the caller never waits
+        for Redis beyond one attempt.
+        """
         self.l1.delete_matching(patterns)
         if self.l2 is None:
+            return
+        if self.pending:  # Redis failed recently: queue behind the backlog, in order
+            self._add_pending(patterns)
             return
         try:
             await self.l2.delete_matching(patterns)
             await self.l2.publish_invalidation(patterns)
         except _REDIS_ERRORS as exc:
             self._l2_failed("invalidate", exc)
+            self._add_pending(patterns)
+
+    def _add_pending(self, patterns: Iterable[str]) -> None:
+        self._writes += 1
+        for pattern in patterns:
+            self.pending[pattern] = self._writes
+        if self._replayer is None or self._replayer.done():
+            self._replayer = asyncio.create_task(self._replay_until_taken())
+
+    async def replay_pending(self) -> bool:
+        """Try once to UNLINK and publish every pending pattern; True when none remain."""
+        if self.l2 is None or not self.pending:
+            return True
+        batch = dict(self.pending)
+        try:
+            await self.l2.delete_matching_any(batch)
+            await self.l2.publish_invalidation(sorted(batch))
+        except _REDIS_ERRORS as exc:
+            self._l2_failed("replay of pending invalidations", exc)
+            return False
+        for pattern, write in batch.items():
+            if self.pending.get(pattern) == write:  # not invalidated again meanwhile
+                del self.pending[pattern]
+        if not self.pending:
+            log.warning("redis is back: %d pending invalidation patterns replayed", len(batch))
+        return not self.pending
+
+    async def _replay_until_taken(self) -> None:
+        while not await self.replay_pending():
+            await asyncio.sleep(self.retry_s)
+
+    def _unsubscribed(self) -> None:
+        """The invalidation channel broke: other instances' writes may go unseen."""
+        if self.subscribed:
+            self.subscribed = False
+            self.l1.clear()
 
     async def start(self) -> None:
         """Listen for other instances' invalidations (only with L2)."""
@@ -231,7 +341,12 @@ class TwoLevelCache:
             self._subscriber = asyncio.create_task(self._listen(self.l2))
 
     async def close(self) -> None:
-        """Stop listening."""
+        """Stop listening and replaying (pending invalidations are dropped)."""
+        if self._replayer is not None:
+            self._replayer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replayer
+            self._replayer = None
         if self._subscriber is not None:
             self._subscriber.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -243,6 +358,7 @@ class TwoLevelCache:
             try:
                 async with l2.client.pubsub() as pubsub:
                     await pubsub.subscribe(_INVALIDATION_CHANNEL)
+                    self.subscribed = True
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
@@ -250,5 +366,6 @@ class TwoLevelCache:
                         text = data.decode() if isinstance(data, bytes) else str(data)
                         self.l1.delete_matching(text.split("\n"))
             except _REDIS_ERRORS as exc:
+                self._unsubscribed()
                 self._l2_failed("subscribe", exc)
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(self.retry_s)

@@ -26,8 +26,8 @@ from reference_services.course.models import (
     Video,
     VideoRendition,
 )
-from reference_services.database import Database
 from reference_services.video import RENDITIONS
+from runtime.database import Database
 
 __all__ = ["AlreadySeeded", "SeedReport", "seed_course"]
 

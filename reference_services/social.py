@@ -40,7 +40,13 @@ from prometheus_client.registry import CollectorRegistry
 from collector import conventions as names
 from collector.middleware import instrument
 from collector.units import UnitError, parse_duration, parse_percent
-from reference_services.http import add_health_routes
+from runtime.http import (
+    ApiError,
+    add_health_routes,
+    add_json_errors,
+    json_body,
+    json_error,
+)
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -325,14 +331,6 @@ def _platform(request: web.Request) -> _Platform:
     return platform
 
 
-async def _json_object(request: web.Request) -> dict[str, Any] | None:
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _post_field_errors(body: dict[str, Any], key: str | None) -> dict[str, str]:
     errors: dict[str, str] = {}
     content = body.get("content")
@@ -389,10 +387,11 @@ def make_social_app(
         platform = _platform(request)
         platform.counts.requests += 1
         key = request.headers.get(IDEMPOTENCY_HEADER)
-        body = await _json_object(request)
-        if body is None:
+        try:
+            body = await json_body(request)
+        except ApiError as exc:
             platform.counts.rejected += 1
-            return _error(400, "invalid post", fields={"body": "expected a JSON object"})
+            return json_error(exc.status, exc.message, fields=exc.fields)
         errors = _post_field_errors(body, key)
         if errors or key is None:
             platform.counts.rejected += 1
@@ -427,9 +426,10 @@ def make_social_app(
 
     async def set_behaviour(request: web.Request) -> web.Response:
         platform = _platform(request)
-        body = await _json_object(request)
-        if body is None:
-            return _error(400, "invalid behaviour", fields={"body": "expected a JSON object"})
+        try:
+            body = await json_body(request)
+        except ApiError as exc:
+            return json_error(exc.status, exc.message, fields=exc.fields)
         try:
             platform.behaviour = platform.behaviour.updated(body)
         except BehaviourError as exc:
@@ -442,6 +442,7 @@ def make_social_app(
         )
 
     add_health_routes(app, None)
+    add_json_errors(app)
     app.router.add_get("/platforms/stats", stats)
     app.router.add_post("/platforms/{platform}/posts", create_post)
     app.router.add_get("/platforms/{platform}/posts/{post_id}", get_post)

@@ -17,7 +17,7 @@ import random
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -74,7 +74,11 @@ class ScenarioSettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class ScenarioSettings:
     """The seeded id ranges (ids are 1..N) and where the mixed scenario finds the campaign
-    service. `hot_pairs` (course, user) pairs get `hot_share` of the content reads."""
+    service. `hot_pairs` (course, user) pairs get `hot_share` of the content reads.
+
+    The counts are the default seed's until `with_dataset` applies what the services publish
+    at `GET /dataset`; `explicit` names the counts set by LOADWATCH_SEED_* variables, which
+    the published ones never replace."""
 
     users: int = 10_000
     courses: int = 200
@@ -85,16 +89,39 @@ class ScenarioSettings:
     think_s: float | None = None
     """Mean think time between a user's requests (closed model), drawn uniformly from
     0.5x..1.5x; None: 0.2..1.0 s, a busy user."""
+    seeded_videos: int | None = None
+    seeded_enrollments: int | None = None
+    explicit: tuple[str, ...] = ()
 
     @property
     def videos(self) -> int:
-        """`loadwatch seed` creates two videos per course."""
-        return 2 * self.courses
+        """As published by the service, else two per course (what `loadwatch seed` makes)."""
+        return self.seeded_videos if self.seeded_videos else 2 * self.courses
 
     @property
     def enrollments(self) -> int:
-        """Seeded enrollment ids are 1..users x min(3, courses)."""
+        """As published by the service, else users x min(3, courses) (`loadwatch seed`)."""
+        if self.seeded_enrollments:
+            return self.seeded_enrollments
         return self.users * min(_ENROLLMENTS_PER_USER, self.courses)
+
+    def with_dataset(self, counts: Mapping[str, int]) -> ScenarioSettings:
+        """These settings with the counts a service published (`users`, `courses`, `videos`,
+        `enrollments`, `campaigns`); counts set explicitly, or below 1, are left as they are.
+        Videos and enrollments follow the published figures only while the users and courses
+        they depend on are not set explicitly."""
+        changes: dict[str, Any] = {}
+        for name in ("users", "courses", "campaigns"):
+            if counts.get(name, 0) >= 1 and name not in self.explicit:
+                changes[name] = counts[name]
+        derived = {"users", "courses"} & set(self.explicit)
+        for name, field_name in (
+            ("videos", "seeded_videos"),
+            ("enrollments", "seeded_enrollments"),
+        ):
+            if counts.get(name, 0) >= 1 and not derived:
+                changes[field_name] = counts[name]
+        return replace(self, **changes)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ScenarioSettings:
@@ -119,14 +146,16 @@ class ScenarioSettings:
         host = environ.get(ENV_CAMPAIGN_HOST) or None
         if host is not None:
             check_base_url(host, ENV_CAMPAIGN_HOST)
-        return cls(**counts, campaign_host=host.rstrip("/") if host else None)
+        return cls(
+            **counts, campaign_host=host.rstrip("/") if host else None, explicit=tuple(counts)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScenarioSettings:
-        return cls(**data)
+        return cls(**{**data, "explicit": tuple(data.get("explicit", ()))})
 
 
 def check_base_url(url: str, name: str) -> None:

@@ -6,8 +6,10 @@ queue, and idempotent parallel publishing to the social platforms.
 Routes: POST /campaigns, GET /campaigns?status=&created_after=&limit=,
 GET /campaigns/{campaign_id}, POST /campaigns/{campaign_id}/process (200 processed now, 202
 deferred with Retry-After and the job id), POST /campaigns/{campaign_id}/publish with an
-Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited),
-GET /jobs/{job_id}, plus /healthz, /readyz, /metrics and /live/snapshot.
+Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited,
+400 for a platform the campaign does not list), GET /jobs/{job_id}, GET /dataset (how many
+campaigns it holds: ids are 1..N, so load tests draw from it), plus /healthz, /readyz,
+/metrics and /live/snapshot.
 
 The token bucket (`rate_limit_per_s`, `rate_limit_burst`) lives in Redis when `redis_url`
 is set, so the limit holds across instances (a local bucket answers while Redis is down);
@@ -29,6 +31,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.registry import CollectorRegistry
+from sqlalchemy import func, select
 
 from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
@@ -65,18 +68,6 @@ from reference_services.campaign.publisher import (
     publish_status,
     valid_key,
 )
-from reference_services.database import Database, make_engine
-from reference_services.http import (
-    BadRequest,
-    Conflict,
-    NotFound,
-    TooManyRequests,
-    add_health_routes,
-    api,
-    json_body,
-    path_int,
-    query_int,
-)
 from reference_services.ratelimit import (
     Decision,
     LocalRateLimiter,
@@ -85,6 +76,19 @@ from reference_services.ratelimit import (
     RedisRateLimiter,
 )
 from reference_services.settings import ServiceSettings
+from runtime.database import Database, make_engine
+from runtime.http import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    add_health_routes,
+    add_json_errors,
+    api,
+    json_body,
+    path_int,
+    query_int,
+)
 
 __all__ = ["PROCESS_LIMIT_KEY", "PUBLISH_LIMIT_KEY", "make_campaign_app"]
 
@@ -118,13 +122,19 @@ def _platforms(value: object, errors: dict[str, str]) -> list[str]:
 def parse_created_after(raw: str | None) -> datetime | None:
     """An ISO 8601 time (naive means UTC), or None when absent; else BadRequest.
 
-    An offset whose '+' arrived unencoded (decoded as a space) is read as '+'.
+    An offset whose '+' arrived unencoded (decoded as a space) is read as '+'. A time
+    whose UTC equivalent leaves years 1..9999 (9999-12-31T23:59:59-14:00) is refused.
     """
     if raw is None:
         return None
     for text in (raw, _SPACED_OFFSET.sub(r"+\1", raw)):
         try:
             return utc(datetime.fromisoformat(text))
+        except OverflowError:
+            raise BadRequest(
+                f"created_after: {raw[:50]!r} is outside years 1..9999 in UTC",
+                fields={"created_after": "expected a time within years 1..9999 in UTC"},
+            ) from None
         except ValueError:
             continue
     raise BadRequest(
@@ -220,6 +230,15 @@ class CampaignService:
         next_after = campaigns[-1]["created_at"] if len(campaigns) == limit else None
         return web.json_response({"campaigns": campaigns, "next_created_after": next_after})
 
+    async def dataset(self, request: web.Request) -> web.Response:
+        """What the database holds: load-test scenarios size their id ranges from it."""
+        db, *_ = self._ready()
+        async with db.session() as session:
+            campaigns = await session.scalar(select(func.count()).select_from(Campaign))
+        return web.json_response(
+            {"campaigns": int(campaigns or 0)}, headers={"Cache-Control": "no-cache"}
+        )
+
     async def get(self, request: web.Request) -> web.Response:
         campaign_id = path_int(request, "campaign_id")
         row = await self._campaign(campaign_id)
@@ -299,6 +318,12 @@ class CampaignService:
             raise NotFound(f"campaign {campaign_id} does not exist")
         if row.status not in queries.PROCESSABLE_STATUSES:
             raise Conflict(str(queries.CampaignNotProcessable(campaign_id, row.status)))
+        unlisted = [p for p in platforms if p not in row.platforms]
+        if unlisted:
+            raise BadRequest(
+                f"campaign {campaign_id} does not list {', '.join(unlisted)}",
+                fields={"platforms": f"expected some of {', '.join(row.platforms)}"},
+            )
         drafts = {d.platform: d.content for d in drafts_rows}
         results: dict[str, PostResult] = {
             p.platform: PostResult(PostStatus.ALREADY_POSTED, p.external_id, p.attempts)
@@ -360,7 +385,9 @@ def make_campaign_app(
     router.add_post("/campaigns/{campaign_id}/process", api(service.process))
     router.add_post("/campaigns/{campaign_id}/publish", api(service.publish))
     router.add_get("/jobs/{job_id}", api(service.job))
+    router.add_get("/dataset", api(service.dataset))
     add_health_routes(app, lambda: service.db)
+    add_json_errors(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         engine = make_engine(settings)

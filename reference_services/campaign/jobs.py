@@ -36,7 +36,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from collector import conventions as names
 from reference_services.campaign.models import Job, JobKind, JobStatus, utc
 from reference_services.campaign.queries import dialect_insert
-from reference_services.database import Database, is_unavailable
+from runtime.database import Database, is_unavailable
 
 __all__ = [
     "ClaimedJob",

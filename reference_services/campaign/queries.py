@@ -25,7 +25,7 @@ from reference_services.campaign.models import (
     utc,
 )
 from reference_services.campaign.publisher import PostResult, draft_for
-from reference_services.database import Database
+from runtime.database import Database
 
 __all__ = [
     "PROCESSABLE_STATUSES",

@@ -22,8 +22,8 @@ from reference_services.campaign.models import (
     CampaignBase,
     CampaignStatus,
 )
-from reference_services.database import Database
 from reference_services.seed import AlreadySeeded, SeedReport
+from runtime.database import Database
 
 __all__ = ["seed_campaigns"]
 

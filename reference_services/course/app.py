@@ -5,8 +5,10 @@
 Routes: GET /courses/{course_id}, GET /courses/{course_id}/content?user_id=,
 GET /users/{user_id}/progress, POST /enrollments, PATCH /enrollments/{enrollment_id}/progress,
 GET /videos/{video_id}/stream?bandwidth_mbps=, GET /videos/{video_id}/{rendition}/playlist.m3u8,
-POST /ai/generate, GET /static/{filename}, GET /, plus /healthz, /readyz, /metrics and
-/live/snapshot. A request header `Cache-Control: no-cache` bypasses the cache on reads.
+POST /ai/generate, GET /static/{filename}, GET /, GET /dataset (how many users, courses,
+videos and enrollments it holds: ids are 1..N, so load tests draw from these), plus /healthz,
+/readyz, /metrics and /live/snapshot. A request header `Cache-Control: no-cache` bypasses the
+cache on reads.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import REGISTRY
 from prometheus_client.registry import CollectorRegistry
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
 from collector.sla import SLA
 from reference_services.ai_model import MAX_PROMPT_CHARS, Generation, QuantizedModel
-from reference_services.assets import AssetManifest, add_static_routes, api_cache_control
+from reference_services.assets import AssetManifest
 from reference_services.batching import BatchMetrics, DynamicBatcher
 from reference_services.cache import CacheSource, LRUCache, RedisLayer, TwoLevelCache
 from reference_services.course import queries
@@ -44,23 +46,27 @@ from reference_services.course.models import (
     CourseBase,
     CourseEnrollment,
     User,
+    Video,
 )
-from reference_services.database import Database, make_engine, make_sqlite_reader
-from reference_services.http import (
+from reference_services.settings import ServiceSettings
+from reference_services.static_routes import add_static_routes, api_cache_control
+from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
+from runtime.database import Database, make_engine, make_sqlite_reader
+from runtime.http import (
+    MAX_ID,
     BadRequest,
     Conflict,
     NotFound,
     add_health_routes,
+    add_json_errors,
     api,
     json_body,
     path_int,
     query_float,
     query_int,
 )
-from reference_services.settings import ServiceSettings
-from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
 
-__all__ = ["STATIC_SOURCE_DIR", "make_course_app"]
+__all__ = ["SERVICE_KEY", "STATIC_SOURCE_DIR", "CourseService", "make_course_app"]
 
 STATIC_SOURCE_DIR = Path(__file__).resolve().parent.parent / "static_src"
 _MAX_PROMPTS = 32
@@ -162,7 +168,7 @@ class CourseService:
     async def enroll(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         errors = {
-            name: "expected a positive integer"
+            name: f"expected an integer between 1 and {MAX_ID}"
             for name in ("user_id", "course_id")
             if not _positive_int(body.get(name))
         }
@@ -333,6 +339,16 @@ class CourseService:
             }
         )
 
+    async def dataset(self, request: web.Request) -> web.Response:
+        """What the database holds: load-test scenarios size their id ranges from it."""
+        tables = {"users": User, "courses": Course, "videos": Video}
+        tables["enrollments"] = CourseEnrollment
+        results = await self.database().read(
+            *((select(func.count()).select_from(table), {}) for table in tables.values())
+        )
+        counts = {name: int(rows[0][0]) for name, rows in zip(tables, results, strict=True)}
+        return web.json_response(counts, headers={"Cache-Control": "no-cache"})
+
     async def index(self, request: web.Request) -> web.Response:
         css = self.manifest.url_for("app.css")
         js = self.manifest.url_for("app.js")
@@ -346,8 +362,12 @@ class CourseService:
         )
 
 
+SERVICE_KEY: web.AppKey[CourseService] = web.AppKey("course_service", CourseService)
+"""The app's CourseService: its `cache` (a TwoLevelCache once started) for tests and tools."""
+
+
 def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def make_course_app(
@@ -360,6 +380,7 @@ def make_course_app(
     """The course service, instrumented; its database and caches open at start-up."""
     service = CourseService(settings, manifest or AssetManifest.build(STATIC_SOURCE_DIR))
     app = web.Application(client_max_size=256 * 1024)
+    app[SERVICE_KEY] = service
     router = app.router
     router.add_get("/", service.index)
     router.add_get("/courses/{course_id}", api(service.course))
@@ -370,8 +391,10 @@ def make_course_app(
     router.add_get("/videos/{video_id}/stream", api(service.stream))
     router.add_get("/videos/{video_id}/{rendition}/playlist.m3u8", api(service.media))
     router.add_post("/ai/generate", api(service.generate))
+    router.add_get("/dataset", api(service.dataset))
     add_static_routes(app, service.manifest)
     add_health_routes(app, lambda: service.db)
+    add_json_errors(app)
     inst = instrument(app, service=settings.service, sla=sla, registry=registry)
     batch_metrics = BatchMetrics(
         registry if registry is not None else REGISTRY, service=settings.service

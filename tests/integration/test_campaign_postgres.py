@@ -26,9 +26,9 @@ from reference_services.campaign.jobs import JobQueue
 from reference_services.campaign.models import JobKind, Post, PostStatus
 from reference_services.campaign.queries import list_campaigns
 from reference_services.campaign.seed import seed_campaigns
-from reference_services.database import Database, make_engine
 from reference_services.settings import ServiceSettings
 from reference_services.social import PlatformBehaviour
+from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
 from tests.integration.test_campaign_service import (
     PLATFORMS,

@@ -35,9 +35,9 @@ from reference_services.campaign.models import (
 )
 from reference_services.campaign.publisher import Publisher, make_social_client
 from reference_services.campaign.seed import seed_campaigns
-from reference_services.database import Database, make_engine
 from reference_services.settings import ServiceSettings
 from reference_services.social import PlatformBehaviour, make_social_app
+from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
 
 PLATFORMS = list(DEFAULT_CAMPAIGN_PLATFORMS)

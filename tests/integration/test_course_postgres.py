@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from reference_services.course.app import make_course_app
 from reference_services.course.queries import PROGRESS_OF_USER
-from reference_services.database import Database, make_engine
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
+from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
 from tests.tcp_proxy import TcpProxy
 

@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 
 from collector.middleware import INSTRUMENTATION_KEY
 from reference_services.course.app import make_course_app
-from reference_services.database import Database, make_engine
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
+from runtime.database import Database, make_engine
 
 
 @pytest.fixture(scope="module")

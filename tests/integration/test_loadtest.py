@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from benchmarks.prometheus_server import scraping_prometheus
 from collector.sla import DEFAULT_SLA_YAML
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
 pytestmark = pytest.mark.integration
@@ -53,13 +53,6 @@ app = web.Application()
 app.router.add_route("*", "/{tail:.*}", answer)
 web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -151,7 +144,7 @@ def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
         "--html",
         str(page),
     )
-    assert result.returncode in (0, 1), result.stderr  # 1: 10 users cannot show 1000 req/s
+    assert result.returncode in (0, 1), result.stderr  # 1 only if the service is too slow
     assert re.search(r"^\s+\d+s\s+users 10\s+[\d,.]+ req/s\s+p95 ", result.stdout, re.M)
     assert "RESULT" in result.stdout and "THRESHOLD" in result.stdout
     summary = json.loads(out.read_text())
@@ -163,7 +156,9 @@ def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
     assert summary["latency_ms"]["p95"] is not None
     names = thresholds(summary)
     assert {"latency p95 < 200ms", "error rate < 1%", "throughput >= 1000 req/s"} <= set(names)
-    assert names["throughput >= 1000 req/s"]["ok"] is False
+    throughput = names["throughput >= 1000 req/s"]
+    assert throughput["ok"] is None  # 10 users thinking 0.2-1 s offer ~17 req/s at most
+    assert "users / mean think time offer at most" in throughput["detail"]
     assert summary["passed"] is (result.returncode == 0)
     assert "course" in page.read_text()
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from collector import conventions as names
-from collector.middleware import INSTRUMENTATION_KEY, instrument
+from collector.middleware import _TICKER_KEY, INSTRUMENTATION_KEY, instrument
 from collector.sla import default_sla
 from tests.conftest import TIMEOUT_UNIT_S
 
@@ -207,6 +208,70 @@ async def test_the_live_snapshot_reports_the_last_closed_second(client: TestClie
     assert body["requests_60s"] == 41
     assert body["latency_ms"]["60s"]["p95"] is not None
     assert set(body["sketch"]) == {"1s", "60s"}
+
+
+async def test_live_snapshot_after_a_time_serves_the_seconds_in_order(client: TestClient) -> None:
+    inst = client.app[INSTRUMENTATION_KEY]
+    await wait_for(lambda: len(inst.recent) >= 2, timeout_s=5)
+    oldest, following = inst.recent[0], inst.recent[1]
+    path = names.LIVE_SNAPSHOT_PATH
+    first = await (await client.get(path, params={"after": "0"})).json()
+    assert first["timestamp_s"] == oldest.timestamp_s
+    second = await (await client.get(path, params={"after": str(oldest.timestamp_s)})).json()
+    assert second["timestamp_s"] == following.timestamp_s == oldest.timestamp_s + 1
+    assert isinstance(second["stalled"], bool)  # true only if this loaded machine stalled
+    future = await client.get(path, params={"after": "1e12"})
+    assert (future.status, future.headers["Retry-After"]) == (503, "1")
+    bad = await client.get(path, params={"after": "soon"})
+    assert bad.status == 400
+    assert (
+        "after: expected a timestamp_s in Unix seconds, got 'soon'" in (await bad.json())["error"]
+    )
+
+
+async def test_live_snapshot_is_unavailable_rather_than_frozen_once_the_ticker_ended(
+    client: TestClient,
+) -> None:
+    inst = client.app[INSTRUMENTATION_KEY]
+    await wait_for(lambda: inst.latest is not None, timeout_s=3)
+    task = client.app[_TICKER_KEY]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    response = await client.get(names.LIVE_SNAPSHOT_PATH)
+    assert response.status == 503
+    assert "ticker has stopped" in (await response.json())["error"]
+
+
+async def test_a_scrape_from_another_thread_counts_each_request_once(
+    client: TestClient, registry: CollectorRegistry
+) -> None:
+    """prometheus_client's own HTTP server or a push reads the registry from a thread while
+    the loop appends; the counts still equal the requests made."""
+    stop = threading.Event()
+    scraping = threading.Event()
+
+    def scrape_in_a_thread() -> None:
+        while not stop.is_set():
+            generate_latest(registry)
+            scraping.set()
+
+    thread = threading.Thread(target=scrape_in_a_thread)
+    thread.start()
+    try:
+        await wait_for(scraping.is_set)
+        for start in range(0, 600, 50):
+            statuses = await asyncio.gather(
+                *(client.get(f"/items/{i}") for i in range(start, start + 50))
+            )
+            assert {r.status for r in statuses} == {200}
+    finally:
+        stop.set()
+        thread.join()
+    text = await scrape(client)
+    counts = {
+        labels["route"]: value for labels, value in samples(text, names.HTTP_REQUESTS + "_total")
+    }
+    assert counts == {"/items/{item_id}": 600}
 
 
 async def test_two_services_share_a_registry_but_not_a_name(registry: CollectorRegistry) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,14 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:

@@ -1,20 +1,22 @@
-"""/static/ served from memory by a real aiohttp server on 127.0.0.1 (port 0)."""
+"""/static/ served from memory by a real aiohttp server on 127.0.0.1 (port 0), and the
+served JavaScript run by Node.js next to its source."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from reference_services.assets import (
-    ASSET_MANIFEST_KEY,
-    AssetManifest,
-    add_static_routes,
-)
+from reference_services.assets import AssetManifest
+from reference_services.static_routes import ASSET_MANIFEST_KEY, add_static_routes
+from tests.conftest import TIMEOUT_UNIT_S, missing_component
 
 STATIC_SRC = Path(__file__).resolve().parents[2] / "reference_services" / "static_src"
 IMMUTABLE = "public, max-age=86400, immutable"
@@ -144,3 +146,63 @@ async def test_custom_prefix_and_app_key(manifest: AssetManifest) -> None:
 def test_malformed_prefix_is_refused(manifest: AssetManifest, prefix: str) -> None:
     with pytest.raises(ValueError, match="prefix: expected a path like '/static'"):
         add_static_routes(web.Application(), manifest, prefix=prefix)
+
+
+# Loads app.js in a Node.js VM with a stub DOM, calls its functions, prints the results.
+NODE_HARNESS = """
+const vm = require("vm");
+const code = require("fs").readFileSync(process.argv[2], "utf8");
+const items = [];
+const sandbox = {
+  items, Intl, encodeURIComponent, setTimeout, clearTimeout,
+  console: { info: () => {} },
+  document: { addEventListener: () => {}, createElement: () => ({ dataset: {} }) },
+};
+vm.createContext(sandbox);
+vm.runInContext(code + `
+globalThis.results = {
+  slugs: [SLUG_RE.test("intro-to-python"), SLUG_RE.test("Bad Slug")],
+  price: formatPrice(123456, "EUR"),
+  url: courseUrl({ slug: "a b/c" }),
+  short: describe({ title: "T", lessons: 3 }),
+  long: describe({ title: "Deep  Learning", lessons: 12 }),
+  rendered: render({ appendChild: (item) => items.push(item) },
+                   [{ title: "T", lessons: 12, price_cents: 999, slug: "x-y" }]),
+  constants: [API_BASE, DOCS_URL, BANNER, DEBOUNCE_MS, CLASS_SLASHES.source],
+};`, sandbox);
+sandbox.results.items = items.map((item) => [item.textContent, item.dataset.url]);
+console.log(JSON.stringify(sandbox.results));
+"""
+
+
+def run_in_node(node: str, harness: Path, script: Path) -> Any:
+    result = subprocess.run(
+        [node, str(harness), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=30 * TIMEOUT_UNIT_S,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+async def test_the_served_javascript_behaves_like_its_source(
+    client: TestClient[web.Request, web.Application], manifest: AssetManifest, tmp_path: Path
+) -> None:
+    node = shutil.which("node")
+    if node is None:
+        missing_component("node is not installed (apt-get install nodejs)")
+    assert node is not None
+    served = await (await client.get(manifest.url_for("app.js"))).read()
+    source = (STATIC_SRC / "app.js").read_bytes()
+    assert len(served) < len(source)
+    (tmp_path / "served.js").write_bytes(served)
+    (tmp_path / "harness.js").write_text(NODE_HARNESS)
+    minified = run_in_node(node, tmp_path / "harness.js", tmp_path / "served.js")
+    original = run_in_node(node, tmp_path / "harness.js", STATIC_SRC / "app.js")
+    assert minified == original
+    assert original["short"] == 'Course   "T"  —  3 lessons // short'
+    assert original["long"] == 'Course   "Deep  Learning"  —  12 lessons // long /* course */'
+    assert original["url"] == "https://api.example.com/v1/courses/a%20b%2Fc?fields=id,title"
+    assert original["rendered"] == 2
+    assert original["items"][0][1] == "/v1/courses/x-y?fields=id,title"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from reference_services.campaign.app import parse_created_after
-from reference_services.http import BadRequest
+from runtime.http import BadRequest
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from collector.conventions import duration_buckets
 from collector.exposition import (
     CounterFamily,
+    Family,
     FamilyCollector,
     GaugeFamily,
     HistogramFamily,
@@ -21,7 +22,7 @@ BOUNDS = duration_buckets(default_sla())
 LABELS = ("service", "route", "method")
 
 
-def sample_families() -> list[HistogramFamily | CounterFamily | GaugeFamily]:
+def sample_families() -> list[Family]:
     recorder = RequestRecorder("svc", BOUNDS)
     tricky = recorder.series('/files/{name:.*\\.txt}/"quoted"', "GET")
     plain = recorder.series("/a", "GET")

@@ -16,7 +16,7 @@ from loadtests.gate import (
     failed_beyond_recovery,
     verdict_table,
 )
-from loadtests.stats import RunRecorder, RunStats, summarize
+from loadtests.stats import Outcome, RunRecorder, RunStats, summarize
 
 SLA_TEXT = """\
 version: 1
@@ -57,7 +57,7 @@ def stats_of(*chunks: Iterable[Request], duration_s: float = 10.0) -> RunStats:
     recorder = RunRecorder(started_at_s=0.0, window_s=10.0, slow_s=1.0)
     for chunk in chunks:
         for endpoint, latency_s, ok, at_s in chunk:
-            recorder.record(endpoint, latency_s, ok, at_s)
+            recorder.record(endpoint, latency_s, Outcome.SERVED if ok else Outcome.ERROR, at_s)
     return summarize(recorder, duration_s=duration_s)
 
 
@@ -142,7 +142,7 @@ def test_throughput_must_reach_the_objective_unless_the_run_never_offered_it(
 
 def test_a_smoke_run_below_the_objective_rate_passes_on_its_other_thresholds() -> None:
     verdict = judge(stats_of(traffic(100)), offered_rps=10.0)
-    assert [r.ok for r in verdict.thresholds] == [True, True, None, True]
+    assert [r.ok for r in verdict.thresholds] == [True, True, None, True, True]
     assert verdict.passed is True
 
 
@@ -380,6 +380,7 @@ def test_the_verdict_table_aligns_every_threshold_with_its_result_and_units() ->
         "FAIL",
         "n/a",
         "PASS",
+        "PASS",
     ]
     assert [line[column:].split("  ")[0] for line in lines[1:-1]] == [
         "latency p95 < 200ms",
@@ -387,11 +388,12 @@ def test_the_verdict_table_aligns_every_threshold_with_its_result_and_units() ->
         "error rate < 1%",
         "throughput >= 100 req/s",
         "slow requests (> 1s) < 1%",
+        "generator kept up (no missed starts)",
     ]
     assert "1.90%" in lines[3] and "1.00%" in lines[3]
     assert "105.0 req/s" in lines[4] and "offered 50 req/s is below the objective" in lines[4]
     assert " 1,000 ms" in lines[2]
-    assert lines[-1] == "FAILED: 3 passed, 1 failed, 1 not applicable"
+    assert lines[-1] == "FAILED: 4 passed, 1 failed, 1 not applicable"
 
 
 def test_objectives_the_sla_does_not_state_get_no_row() -> None:
@@ -416,3 +418,75 @@ def test_a_slow_request_threshold_without_an_error_objective_is_not_judged() -> 
     sla = parse_sla("objectives:\n  slow_request: 1s\n  throughput: 1/s\n")
     verdict = evaluate(sla, stats_of(traffic(100, latency_s=2.0)), GateOptions())
     assert [r.metric for r in verdict.thresholds] == [Metric.THROUGHPUT]
+
+
+def test_a_closed_model_that_cannot_offer_the_objective_rate_gets_n_a_with_the_reason() -> None:
+    stats = stats_of(traffic(300))  # 30 req/s against an objective of 100 req/s
+    verdict = judge(stats, closed_ceiling_rps=33.3)
+    throughput = result(verdict, Metric.THROUGHPUT)
+    assert throughput.ok is None and throughput.observed == pytest.approx(30.0)
+    assert "offer at most 33.3 req/s, below the objective" in throughput.detail
+    assert verdict.passed
+    assert result(judge(stats, closed_ceiling_rps=500.0), Metric.THROUGHPUT).ok is False
+    assert result(judge(stats), Metric.THROUGHPUT).ok is False
+
+
+def test_throughput_is_judged_over_the_windows_after_the_ramp_up() -> None:
+    ramp = traffic(100, span_s=10.0)  # 10 req/s while users start
+    steady = traffic(2400, start_s=10.0, span_s=20.0)  # then 120 req/s
+    stats = stats_of(ramp, steady, duration_s=30.0)
+    assert stats.rps < 100
+    whole = result(judge(stats), Metric.THROUGHPUT)
+    after = result(judge(stats, ramp_up_s=10.0), Metric.THROUGHPUT)
+    assert whole.ok is False
+    assert after.ok is True and after.observed == pytest.approx(120.0)
+    assert after.detail == "over the windows from 10s (after the ramp-up)"
+
+
+def test_an_open_model_generator_that_missed_starts_can_never_pass() -> None:
+    recorder = RunRecorder(started_at_s=0.0, window_s=10.0, slow_s=1.0)
+    for endpoint, latency_s, ok, at_s in traffic(2000):
+        recorder.record(endpoint, latency_s, Outcome.SERVED if ok else Outcome.ERROR, at_s)
+    clean = summarize(recorder, duration_s=10.0)
+    assert judge(clean, offered_rps=200.0).passed
+    recorder.record_missed(5.0, count=7)
+    saturated = summarize(recorder, duration_s=10.0)
+    verdict = judge(saturated, offered_rps=200.0)
+    generator = result(verdict, Metric.GENERATOR)
+    assert not verdict.passed and generator.ok is False
+    assert generator.detail.startswith("the generator could not keep up: 7 starts missed")
+    assert all(r.ok is True for r in verdict.thresholds if r is not generator)
+    stopped = failed_beyond_recovery(
+        SLA_, saturated, GateOptions(offered_rps=200.0), planned_duration_s=60.0
+    )
+    assert stopped is not None and stopped.metric is Metric.GENERATOR
+
+
+def test_the_closed_ceiling_is_users_over_think_time_shared_by_weight() -> None:
+    from loadtests.gate import closed_ceiling_rps
+
+    assert closed_ceiling_rps(20, [(1.0, 0.6)]) == pytest.approx(33.33, rel=1e-3)
+    assert closed_ceiling_rps(40, [(3.0, 1.0), (1.0, 0.5)]) == pytest.approx(40 * (0.75 + 0.5))
+    assert closed_ceiling_rps(20, [(1.0, 0.6), (1.0, None)]) is None
+    assert closed_ceiling_rps(20, [(1.0, 0.0)]) is None
+
+
+def test_unexpected_answers_are_not_sla_errors_but_too_many_make_the_run_invalid() -> None:
+    def run(unexpected: int) -> RunStats:
+        recorder = RunRecorder(started_at_s=0.0, window_s=10.0, slow_s=1.0)
+        for i in range(1000):
+            outcome = Outcome.UNEXPECTED if i < unexpected else Outcome.SERVED
+            recorder.record(COURSE, 0.05, outcome, i / 100, reason="HTTP 404 Not Found")
+        return summarize(recorder, duration_s=10.0)
+
+    clean = judge(run(0), offered_rps=50.0)
+    assert all(r.metric is not Metric.SCENARIO_FAILURES for r in clean.thresholds)
+    few = judge(run(5), offered_rps=50.0)
+    assert result(few, Metric.SCENARIO_FAILURES).ok is True and few.passed
+    assert result(few, Metric.ERROR_RATE).observed == 0.0
+    many = judge(run(700), offered_rps=50.0)
+    row = result(many, Metric.SCENARIO_FAILURES)
+    assert row.name == "scenario failures (unexpected answers) < 1%"
+    assert row.ok is False and row.observed == pytest.approx(0.7) and not many.passed
+    assert "not SLA errors, but the run is invalid" in row.detail
+    assert result(many, Metric.ERROR_RATE).ok is True

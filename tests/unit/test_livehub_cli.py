@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from loadwatch.cli import EXIT_CONFIG, build_parser, main
+from collector.exit_codes import ExitCode
+from loadwatch.cli import build_parser, main
+
+EXIT_CONFIG = ExitCode.USAGE
 
 
 def test_serve_stream_needs_a_target(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from websockets.client import ClientProtocol
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
@@ -90,4 +90,5 @@ def test_the_frame_is_what_a_websocket_client_parses_as_one_text_message(size: i
     client = ClientProtocol(parse_uri("ws://127.0.0.1/ws"), state=State.OPEN, max_size=None)
     client.receive_data(text_frame(payload))
     (frame,) = client.events_received()
+    assert isinstance(frame, Frame)
     assert frame.opcode is Opcode.TEXT and frame.fin and bytes(frame.data) == payload

@@ -98,6 +98,7 @@ def test_the_total_merges_every_service_but_the_load_generator() -> None:
     state.observe(G, body(snapshot(LIVE_SERVICE, [0.6] * 100)), 1.0)
     tick = state.tick(1_000.5)
     assert tick.total is not None and tick.total.name == TOTAL
+    assert tick.total.kpis is not None
     assert tick.total.kpis.requests == 100 and tick.total.kpis.errors == 2
     assert (
         tick.total.kpis.latency_1s.p95_ms

@@ -125,10 +125,44 @@ def test_the_host_is_required_except_on_worker_machines() -> None:
     assert worker.master_host == "10.0.0.5"
 
 
-def test_an_unknown_scenario_is_rejected_by_argparse_with_exit_2() -> None:
-    with pytest.raises(SystemExit) as info:
+def test_an_unknown_scenario_names_the_built_in_ones_and_the_locustfile_form() -> None:
+    with pytest.raises(UsageError, match=r"scenario: expected a built-in scenario \(campaign, "):
         parse("checkout", "--host", HOST)
-    assert info.value.code == 2
+
+
+def test_a_locustfile_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"scenario: .*nowhere\.py: no such file"):
+        parse(str(tmp_path / "nowhere.py"), "--host", HOST)
+
+
+def test_a_locustfile_runs_under_its_absolute_path_and_the_service_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mine.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    options = parse("mine.py", "--host", HOST, "--service", "course")
+    assert options.scenario == str(tmp_path / "mine.py")
+    assert options.resolved().service == "course" and not options.resolved().built_in
+    assert options.gate_options(33.0).service == "course"
+    assert parse("mine.py", "--host", HOST).gate_options().service is None
+    with pytest.raises(UsageError, match="--think-time: only applies to the built-in"):
+        parse("mine.py", "--host", HOST, "--think-time", "1s")
+
+
+def test_built_in_scenarios_are_locustfiles_shipped_in_the_package() -> None:
+    for name, scenario in SCENARIOS.items():
+        assert scenario.path.parent.name == "locustfiles" and scenario.path.is_file()
+        assert parse(name, "--host", HOST).scenario == name
+    assert parse("course", "--host", HOST, "--service", "campaign").gate_options().service == (
+        "campaign"
+    )
+
+
+def test_the_closed_ceiling_only_applies_to_the_closed_model() -> None:
+    assert parse("course", "--host", HOST).gate_options(33.0).closed_ceiling_rps == 33.0
+    assert (
+        parse("course", "--host", HOST, "--rate", "9").gate_options(33.0).closed_ceiling_rps is None
+    )
 
 
 def test_scenario_settings_come_from_the_seed_variables() -> None:
@@ -251,3 +285,19 @@ def test_gevents_blocking_resolver_is_chosen_only_when_no_name_needs_dns(
 
     environ = {"LOADWATCH_CAMPAIGN_HOST": campaign_host} if campaign_host else {}
     assert _resolves_locally(parse("mixed", "--host", host, environ=environ)) is local
+
+
+def test_published_counts_size_the_id_ranges_unless_a_variable_set_them() -> None:
+    published = {"users": 300, "courses": 5, "videos": 10, "enrollments": 900, "campaigns": 50}
+    fitted = ScenarioSettings().with_dataset(published)
+    assert (fitted.users, fitted.courses, fitted.campaigns) == (300, 5, 50)
+    assert (fitted.videos, fitted.enrollments) == (10, 900)
+    pinned = ScenarioSettings.from_environ({"LOADWATCH_SEED_USERS": "40"}).with_dataset(published)
+    assert (pinned.users, pinned.courses, pinned.campaigns) == (40, 5, 50)
+    assert (pinned.videos, pinned.enrollments) == (10, 40 * 3)  # derived from the pinned users
+    empty = ScenarioSettings().with_dataset({"users": 0, "campaigns": 0})
+    assert empty == ScenarioSettings()
+    assert ScenarioSettings.from_dict(pinned.to_dict()) == pinned
+    picker = IdPicker(fitted, random.Random(3))
+    assert max(picker.user() for _ in range(3000)) == 300
+    assert max(picker.enrollment() for _ in range(3000)) <= 900

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from loadtests.stats import RunRecorder, summarize
+from loadtests.stats import Outcome, RunRecorder, summarize
 
 
 def fill(recorder: RunRecorder, n: int, seed: int, start: float) -> None:
@@ -11,7 +11,12 @@ def fill(recorder: RunRecorder, n: int, seed: int, start: float) -> None:
     for i in range(n):
         endpoint = rng.choice(["GET /a", "POST /b"])
         latency = rng.lognormvariate(-3, 1)
-        recorder.record(endpoint, latency, ok=rng.random() > 0.02, now_s=start + i * 0.01)
+        recorder.record(
+            endpoint,
+            latency,
+            outcome=Outcome.SERVED if rng.random() > 0.02 else Outcome.ERROR,
+            now_s=start + i * 0.01,
+        )
 
 
 def test_merging_workers_equals_one_recorder_over_all_requests() -> None:
@@ -44,7 +49,7 @@ def test_merging_workers_equals_one_recorder_over_all_requests() -> None:
 def test_requests_fall_into_fixed_windows_from_the_start() -> None:
     recorder = RunRecorder(started_at_s=0.0, window_s=10.0)
     for t in (0.0, 9.99, 10.0, 25.0):
-        recorder.record("GET /a", 0.01, ok=True, now_s=t)
+        recorder.record("GET /a", 0.01, outcome=Outcome.SERVED, now_s=t)
     recorder.record_users(50, now_s=12.0)
     stats = summarize(recorder, duration_s=30.0)
     assert [w.requests for w in stats.windows] == [2, 1, 1]
@@ -55,9 +60,9 @@ def test_requests_fall_into_fixed_windows_from_the_start() -> None:
 
 def test_slow_requests_and_failures_are_counted() -> None:
     recorder = RunRecorder(started_at_s=0.0, slow_s=1.0)
-    recorder.record("GET /a", 1.5, ok=True, now_s=1)
-    recorder.record("GET /a", 1.0, ok=True, now_s=1)
-    recorder.record("GET /a", 0.1, ok=False, now_s=1)
+    recorder.record("GET /a", 1.5, outcome=Outcome.SERVED, now_s=1)
+    recorder.record("GET /a", 1.0, outcome=Outcome.SERVED, now_s=1)
+    recorder.record("GET /a", 0.1, outcome=Outcome.ERROR, now_s=1)
     stats = summarize(recorder, duration_s=1.0)
     assert (stats.slow, stats.failures, stats.requests) == (1, 1, 3)
     assert stats.slow_ratio == pytest.approx(1 / 3)
@@ -68,7 +73,11 @@ def test_open_model_runs_keep_raw_and_corrected_latency_apart() -> None:
     recorder = RunRecorder(started_at_s=0.0)
     for i in range(100):
         recorder.record(
-            "GET /a", 1.2 if i < 5 else 0.01, ok=True, now_s=i * 0.01, raw_latency_s=0.01
+            "GET /a",
+            1.2 if i < 5 else 0.01,
+            outcome=Outcome.SERVED,
+            now_s=i * 0.01,
+            raw_latency_s=0.01,
         )
     recorder.record_missed(now_s=1.0, count=3)
     stats = summarize(recorder, duration_s=1.0)
@@ -80,14 +89,14 @@ def test_open_model_runs_keep_raw_and_corrected_latency_apart() -> None:
 
 def test_closed_model_runs_have_no_raw_latency() -> None:
     recorder = RunRecorder(started_at_s=0.0)
-    recorder.record("GET /a", 0.01, ok=True, now_s=0.5)
+    recorder.record("GET /a", 0.01, outcome=Outcome.SERVED, now_s=0.5)
     assert summarize(recorder, duration_s=1.0).latency_raw is None
 
 
 @pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
 def test_impossible_latencies_are_rejected(bad: float) -> None:
     with pytest.raises(ValueError, match="latency_s"):
-        RunRecorder(started_at_s=0.0).record("GET /a", bad, ok=True, now_s=0.0)
+        RunRecorder(started_at_s=0.0).record("GET /a", bad, outcome=Outcome.SERVED, now_s=0.0)
 
 
 def test_an_empty_run_summarizes_to_no_percentiles() -> None:

@@ -7,7 +7,7 @@ import re
 from collector.sla import default_sla
 from loadtests.gate import GateOptions, Metric, ThresholdResult, evaluate
 from loadtests.progress import objective_mark, progress_line
-from loadtests.stats import RunRecorder, RunStats, summarize
+from loadtests.stats import Outcome, RunRecorder, RunStats, summarize
 
 
 def run_stats(latencies_s: list[float], failures: int = 0, *, raw: bool = False) -> RunStats:
@@ -15,7 +15,11 @@ def run_stats(latencies_s: list[float], failures: int = 0, *, raw: bool = False)
     for i, latency_s in enumerate(latencies_s):
         endpoint = "POST /ai/generate" if i % 10 == 0 else "GET /courses/{course_id}/content"
         recorder.record(
-            endpoint, latency_s, i >= failures, i / 100, raw_latency_s=latency_s if raw else None
+            endpoint,
+            latency_s,
+            Outcome.SERVED if i >= failures else Outcome.ERROR,
+            i / 100,
+            raw_latency_s=latency_s if raw else None,
         )
     return summarize(recorder, duration_s=max(1.0, len(latencies_s) / 100))
 
@@ -41,7 +45,7 @@ def test_a_closed_run_shows_time_users_rate_percentile_errors_and_marks() -> Non
 def test_an_open_run_shows_requests_in_flight_and_missed_starts() -> None:
     recorder = RunRecorder(started_at_s=0.0)
     for i in range(200):
-        recorder.record("GET /x", 0.002, True, i / 100, raw_latency_s=0.001)
+        recorder.record("GET /x", 0.002, Outcome.SERVED, i / 100, raw_latency_s=0.001)
     recorder.record_missed(1.5, count=7)
     stats = summarize(recorder, duration_s=2.0)
     verdict = evaluate(default_sla(), stats, GateOptions(offered_rps=100.0))

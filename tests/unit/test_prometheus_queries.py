@@ -3,13 +3,9 @@ when a client's p95 and a server's p95 agree."""
 
 import pytest
 
-from loadtests.prometheus import (
-    ServerFigures,
-    holding_bucket,
-    p95_agrees,
-    promql_bucket_bounds,
-    promql_quantile,
-)
+from collector import promql
+from collector.promql import Matcher
+from loadtests.prometheus import ServerFigures, holding_bucket, p95_agrees
 
 BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.18, 0.2)
 
@@ -47,14 +43,17 @@ def test_p95_agrees(
     assert p95_agrees(client_ms, server_ms, bucket_ms) is agrees
 
 
-def test_queries_name_the_collectors_histogram_and_the_windows_length() -> None:
-    assert promql_quantile(0.95, 9.2, 'service="course"') == (
-        "histogram_quantile(0.95, sum by (le) (increase("
+def test_the_run_queries_name_the_collectors_histogram_and_the_windows_length() -> None:
+    window = promql.window_of(9.2)
+    course = [Matcher("service", "course")]
+    assert promql.quantile(0.95, window, by=(), matchers=course) == (
+        "histogram_quantile(0.95, sum by (le) (rate("
         'loadwatch_http_request_duration_seconds_bucket{service="course"}[10s])))'
     )
-    assert promql_bucket_bounds(3.0) == (
-        "count by (le) (last_over_time(loadwatch_http_request_duration_seconds_bucket{}[3s]))"
+    assert promql.bucket_bounds(promql.window_of(3.0)) == (
+        "count by (le) (last_over_time(loadwatch_http_request_duration_seconds_bucket[3s]))"
     )
+    assert promql.requests_in(window) == "sum(increase(loadwatch_http_requests_total[10s]))"
 
 
 def test_server_figures_flatten_the_bucket_for_the_report() -> None:

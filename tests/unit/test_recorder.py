@@ -1,12 +1,21 @@
 import math
 import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from collector.conventions import duration_buckets
+from collector import recorder as recorder_module
+from collector.conventions import HTTP_REQUEST_DURATION, duration_buckets
+from collector.instrumentation import Instrumentation, shared_collector
 from collector.recorder import RequestRecorder, StatementRecorder
 from collector.sla import default_sla
 
@@ -169,3 +178,138 @@ def test_small_folds_and_vectorized_folds_count_the_same() -> None:
     assert a.count == b.count == len(values)
     for q in (0.5, 0.95, 0.99):
         assert a.quantile(q) == pytest.approx(b.quantile(q), rel=0.02)
+
+
+def test_each_request_counts_in_the_second_it_completed_in() -> None:
+    recorder = RequestRecorder("svc", BOUNDS)
+    recorder.clock_offset_s = 1_000.0  # Unix time = end_s + 1000
+    series = recorder.series("/r", "GET")
+    series.record(200, 0.01, end_s=0.5)  # second 1000
+    series.record(500, 0.02, end_s=0.999)  # second 1000
+    recorder.fold()  # a scrape between the requests does not change their seconds
+    series.record(200, 0.03, end_s=1.2)  # second 1001, appended before 1000 is closed
+    first = recorder.close_second(1_000)
+    assert (first.second, first.requests, first.errors, first.latency.count) == (1_000, 2, 1, 2)
+    second = recorder.close_second(1_001)
+    assert (second.requests, second.errors) == (1, 0)
+    assert second.latency.quantile(1.0) == pytest.approx(0.03, rel=0.01)
+    assert series.count == 3
+
+
+@pytest.mark.parametrize("n", [5, 400], ids=["loop fold", "vectorized fold"])
+def test_a_fold_spanning_several_seconds_splits_them_exactly(n: int) -> None:
+    recorder = RequestRecorder("svc", BOUNDS)
+    recorder.clock_offset_s = 2_000.0
+    series = recorder.series("/r", "GET")
+    expected: dict[int, list[float]] = {2_000: [], 2_001: [], 2_002: []}
+    for i in range(n):
+        second = 2_000 + i % 3
+        duration = 0.0 if i % 7 == 0 else 0.001 * (i + 1)
+        series.record(503 if i % 5 == 0 else 200, duration, end_s=second - 2_000 + 0.25)
+        expected[second].append(duration)
+    deltas = [recorder.close_second(second) for second in (2_000, 2_001, 2_002)]
+    for delta in deltas:
+        values = expected[delta.second]
+        assert delta.requests == delta.latency.count == len(values)
+        assert delta.latency.zero_count == values.count(0.0)
+        assert delta.latency.quantile(1.0) == pytest.approx(max(values), rel=0.01)
+    assert sum(d.errors for d in deltas) == len(range(0, n, 5))
+    assert series.count == n
+
+
+def test_requests_left_open_by_an_earlier_second_join_the_next_close() -> None:
+    recorder = RequestRecorder("svc", BOUNDS)
+    series = recorder.series("/r", "GET")
+    series.record(200, 0.01, end_s=97.0)  # its second (97) was never closed
+    series.record(200, 0.01, end_s=99.5)
+    delta = recorder.close_second(99)
+    assert delta.requests == 2
+    assert recorder.close_second(100).requests == 0
+
+
+def _yield_at_every_opcode_of(module_file: str) -> Callable[[FrameType, str, Any], Any]:
+    """A thread's trace function that hands the GIL to other threads between every two
+    bytecodes run in `module_file`: each interleaving point there gets exercised."""
+
+    def each_opcode(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "opcode":
+            time.sleep(0)  # releases the GIL: the appending thread runs here
+        return each_opcode
+
+    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != module_file:
+            return None
+        frame.f_trace_opcodes = True
+        return each_opcode
+
+    return on_call
+
+
+def test_folds_and_closes_from_other_threads_lose_and_double_count_nothing() -> None:
+    """One thread appends as the hot path does while two threads scrape (fold + render
+    through a real registry) and one closes seconds, all three yielding the GIL between
+    every two bytecodes of the recorder; every request is counted exactly once."""
+    registry = CollectorRegistry()
+    inst = Instrumentation("svc", default_sla())
+    collector = shared_collector(registry)
+    collector.attach(inst)
+    recorder = inst.requests
+    series = recorder.series("/r", "GET")
+    append = series.append
+    total = 6_000
+    scraping = threading.Event()
+    writing_done = threading.Event()
+    closed: list[int] = []
+    errors: list[BaseException] = []
+    tracer = _yield_at_every_opcode_of(recorder_module.__file__)
+
+    def write() -> None:
+        scraping.wait()
+        try:
+            for i in range(total):
+                append((500 if i % 10 == 0 else 200, 0.001 * (1 + i % 50), float(i // 100)))
+                time.sleep(0)  # let a fold run on between two appends
+        finally:
+            writing_done.set()
+
+    def scrape() -> None:
+        sys.settrace(tracer)
+        scraping.set()
+        try:
+            while not writing_done.is_set():
+                generate_latest(registry)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def close() -> None:
+        sys.settrace(tracer)
+        second = 0
+        try:
+            while not writing_done.is_set():
+                closed.append(recorder.close_second(second).requests)
+                second += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=f) for f in (write, scrape, scrape, close)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert errors == []
+    closed.append(recorder.close_second(10**6).requests)
+    assert sum(closed) == total
+    assert series.count == total
+    assert series.status_counts == {200: total * 9 // 10, 500: total // 10}
+    counts = [
+        s.value
+        for family in parse_text(generate_latest(registry).decode())
+        for s in family.samples
+        if s.name == f"{HTTP_REQUEST_DURATION}_count"
+    ]
+    assert counts == [total]

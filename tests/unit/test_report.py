@@ -10,7 +10,7 @@ import pytest
 from collector.sla import default_sla
 from loadtests.gate import GateOptions, Verdict, evaluate
 from loadtests.report import RunInfo, html_report, json_summary
-from loadtests.stats import RunRecorder, RunStats, summarize
+from loadtests.stats import Outcome, RunRecorder, RunStats, summarize
 
 STARTED_S = 1_000.0
 COURSE = "GET /courses/{course_id}"
@@ -43,7 +43,7 @@ def recorded_run(*, open_model: bool = True, requests: int = 300) -> RunStats:
         recorder.record(
             SEARCH if i % 3 == 0 else COURSE,
             latency_s,
-            ok=i % 100 != 0,
+            outcome=Outcome.SERVED if i % 100 != 0 else Outcome.ERROR,
             now_s=at_s,
             raw_latency_s=latency_s * 0.9 if open_model else None,
         )
@@ -86,6 +86,11 @@ def test_the_json_summary_has_exactly_the_documented_keys() -> None:
         "windows",
         "server",
         "sla",
+        "scenario_failures",
+        "accepted",
+        "rate_limited",
+        "failures_by_reason",
+        "accepted_by_reason",
     }
 
 
@@ -154,7 +159,7 @@ def test_windows_list_each_window_with_its_users_and_p95() -> None:
 def test_thresholds_and_the_verdict_come_from_the_gate() -> None:
     summary = json_summary(OPEN, STATS, VERDICT)
     assert summary["thresholds"] == [t.to_dict() for t in VERDICT.thresholds]
-    assert [t["ok"] for t in summary["thresholds"]] == [True, False, None, False, True]
+    assert [t["ok"] for t in summary["thresholds"]] == [True, False, None, False, True, False]
     assert summary["passed"] is False
 
 
@@ -226,7 +231,7 @@ def test_the_histogram_bars_hold_every_request() -> None:
 
 def test_the_verdict_rows_are_coloured_by_result() -> None:
     rows = re.findall(r'<tr class="(pass|fail|na)">(.*?)</tr>', PAGE, re.S)
-    assert [cls for cls, _ in rows] == ["pass", "fail", "na", "fail", "pass"]
+    assert [cls for cls, _ in rows] == ["pass", "fail", "na", "fail", "pass", "fail"]
     for (cls, row), threshold in zip(rows, VERDICT.thresholds, strict=True):
         assert html.escape(threshold.name) in row
         assert {"pass": "PASS", "fail": "FAIL", "na": "n/a"}[cls] in row
@@ -237,7 +242,7 @@ def test_the_route_table_lists_each_endpoint_with_its_percentiles() -> None:
     rows = re.findall(r"<tr><td><code>(.*?)</code></td>(.*?)</tr>", PAGE, re.S)
     assert [name for name, _ in rows] == [html.escape(COURSE), html.escape(SEARCH)]
     search_cells = re.findall(r"<td class=num>(.*?)</td>", rows[1][1])
-    assert search_cells[:4] == ["100", "1", "1.00%", "3.3"]
+    assert search_cells[:5] == ["100", "1", "1.00%", "0", "3.3"]
     assert search_cells[-1] == "1,500 ms"
 
 
@@ -246,3 +251,62 @@ def test_an_empty_run_still_renders_every_chart_with_no_data() -> None:
     page = html_report(CLOSED, stats, verdict_of(stats))
     assert page.count("<svg") == 5
     assert page.count(">no data</text>") == 5
+
+
+def reasoned_run() -> RunStats:
+    recorder = RunRecorder(started_at_s=STARTED_S, window_s=10.0, slow_s=1.0)
+    at_s = STARTED_S + 1.0
+    for i in range(100):
+        recorder.record(COURSE, 0.05, Outcome.SERVED, at_s)
+        if i % 10 == 0:
+            recorder.record(COURSE, 0.05, Outcome.ERROR, at_s, reason="HTTP 503 <Unavailable>")
+        if i % 4 == 0:
+            recorder.record(SEARCH, 0.01, Outcome.UNEXPECTED, at_s, reason="HTTP 404 Not Found")
+        if i % 5 == 0:
+            recorder.record(SEARCH, 0.01, Outcome.ACCEPTED, at_s, reason="HTTP 409 Conflict")
+    return summarize(recorder, duration_s=10.0)
+
+
+def test_failures_by_reason_add_up_to_the_failures_in_the_json_summary() -> None:
+    stats = reasoned_run()
+    summary = json_summary(CLOSED, stats, verdict_of(stats))
+    assert (summary["failures"], summary["scenario_failures"], summary["accepted"]) == (10, 25, 20)
+    assert summary["failures_by_reason"] == [
+        {"route": SEARCH, "reason": "HTTP 404 Not Found", "count": 25, "outcome": "unexpected"},
+        {"route": COURSE, "reason": "HTTP 503 <Unavailable>", "count": 10, "outcome": "error"},
+    ]
+    total = sum(r["count"] for r in summary["failures_by_reason"])
+    assert total == summary["failures"] + summary["scenario_failures"]
+    assert summary["accepted_by_reason"] == [
+        {"route": SEARCH, "reason": "HTTP 409 Conflict", "count": 20, "outcome": "accepted"}
+    ]
+
+
+def test_the_html_report_has_a_table_of_failures_by_reason() -> None:
+    stats = reasoned_run()
+    page = html_report(CLOSED, stats, verdict_of(stats))
+    table = page.split("<h2>Failures by reason</h2>", 1)[1].split("<h2>", 1)[0]
+    rows = re.findall(r'<tr class="(\w+)">(.*?)</tr>', table, re.S)
+    assert [cls for cls, _ in rows] == ["unexpected", "error", "accepted"]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for _, row in rows]
+    assert cells[1] == [
+        "SLA error",
+        f"<code>{html.escape(COURSE)}</code>",
+        "HTTP 503 &lt;Unavailable&gt;",
+        "10",
+        "28.6%",
+    ]
+    assert cells[0][3:] == ["25", "71.4%"] and cells[2][3:] == ["20", "100.0%"]
+    routes = page.split("<h2>Routes</h2>", 1)[1]
+    search_row = re.findall(r"<tr><td><code>(.*?)</code></td>(.*?)</tr>", routes, re.S)[1][1]
+    assert re.findall(r"<td class=num>(.*?)</td>", search_row)[:5] == [
+        "45",
+        "0",
+        "0.00%",
+        "25",
+        "4.5",
+    ]
+    clean = RunRecorder(started_at_s=STARTED_S)
+    clean.record(COURSE, 0.05, Outcome.SERVED, STARTED_S + 1.0)
+    clean_stats = summarize(clean, duration_s=10.0)
+    assert "Every request was served" in html_report(CLOSED, clean_stats, verdict_of(clean_stats))

@@ -4,6 +4,8 @@ import pytest
 
 from collector.sla import (
     DEFAULT_SLA_YAML,
+    AvailabilityObjective,
+    LatencyObjective,
     SLAError,
     default_sla,
     find_sla,
@@ -18,10 +20,10 @@ REPO_SLA = Path(__file__).resolve().parents[2] / "sla.yaml"
 def test_the_repository_sla_states_the_mission_objectives() -> None:
     sla = load_sla(REPO_SLA)
     o = sla.objectives
-    assert (o.latency.percentile, o.latency.threshold_s) == (0.95, 0.2)
+    assert o.latency == LatencyObjective(percentile=0.95, threshold_s=0.2)
     assert o.slow_request_s == 1.0
     assert o.error_rate == 0.01
-    assert (o.availability.target, o.availability.window_s) == (0.999, 30 * 86400)
+    assert o.availability == AvailabilityObjective(target=0.999, window_s=30 * 86400)
     assert o.throughput_rps == 1000.0
     assert o.concurrent_users == 10_000
 
@@ -35,8 +37,7 @@ def test_the_built_in_defaults_equal_the_repository_file() -> None:
 def test_a_route_override_changes_only_what_it_names() -> None:
     sla = default_sla()
     generate = sla.objectives_for("course", "/ai/generate")
-    assert generate.latency.threshold_s == 1.0
-    assert generate.latency.percentile == 0.95
+    assert generate.latency == LatencyObjective(percentile=0.95, threshold_s=1.0)
     assert generate.error_rate == sla.objectives.error_rate
     assert sla.objectives_for("course", "/courses/{course_id}") == sla.objectives
     assert sla.objectives_for("unknown-service") == sla.objectives
@@ -199,7 +200,7 @@ def test_the_nearest_sla_file_is_found_from_a_subfolder(tmp_path: Path) -> None:
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     assert find_sla(nested) == tmp_path / "sla.yaml"
-    assert resolve_sla(cwd=nested).objectives.latency.threshold_s == 0.3
+    assert resolve_sla(cwd=nested).objectives.latency == LatencyObjective(0.95, 0.3)
 
 
 def test_without_any_file_the_built_in_defaults_apply(tmp_path: Path) -> None:

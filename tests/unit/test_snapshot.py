@@ -1,5 +1,7 @@
 import json
 import random
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -58,7 +60,7 @@ def test_an_idle_second_has_no_percentiles_and_no_error_ratio_division() -> None
 
 def test_cache_counts_become_per_second_deltas() -> None:
     builder = SnapshotBuilder("svc")
-    common = dict(
+    common: dict[str, Any] = dict(
         requests=0,
         errors=0,
         latency_1s=QuantileSketch(),
@@ -96,6 +98,22 @@ def test_merging_snapshots_equals_one_snapshot_over_all_requests() -> None:
     assert merged.service == "all"
 
 
+def test_a_stalled_second_round_trips_and_marks_a_merge_it_is_part_of() -> None:
+    stalled = replace(make_snapshot([0.01], errors=0), stalled=True)
+    body = json.loads(json.dumps(stalled.to_dict()))
+    assert body["stalled"] is True
+    assert Snapshot.from_dict(body) == stalled
+    on_time = make_snapshot([0.02], errors=0)
+    assert merge_snapshots([on_time, stalled], "all").stalled
+    assert not merge_snapshots([on_time, on_time], "all").stalled
+
+
+def test_a_snapshot_from_a_collector_without_the_stall_flag_is_not_stalled() -> None:
+    body = make_snapshot([0.01], errors=0).to_dict()
+    del body["stalled"]
+    assert Snapshot.from_dict(body).stalled is False
+
+
 def test_merging_nothing_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least one snapshot"):
         merge_snapshots([], "all")
@@ -108,6 +126,7 @@ def test_merging_nothing_is_an_error() -> None:
         (lambda d: d.update(requests="many"), "requests"),
         (lambda d: d.update(cpu_percent=True), "cpu_percent"),
         (lambda d: d["sketch"]["1s"].update(bins={"x": 1}), "bins"),
+        (lambda d: d.update(stalled="yes"), "stalled"),
     ],
 )
 def test_malformed_payloads_name_the_field(mutate, field: str) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from loadtests.stats import RunRecorder, steady_part, summarize
+from loadtests.stats import Outcome, RunRecorder, steady_part, summarize
 
 STARTED_S = 500.0
 
@@ -12,7 +12,7 @@ def ramped_run() -> RunRecorder:
     recorder = RunRecorder(started_at_s=STARTED_S, window_s=10.0, slow_s=1.0)
     for i in range(300):
         at_s = STARTED_S + i * 0.1
-        recorder.record("GET /x", 0.2 if i < 100 else 0.005, ok=True, now_s=at_s)
+        recorder.record("GET /x", 0.2 if i < 100 else 0.005, outcome=Outcome.SERVED, now_s=at_s)
     return recorder
 
 

@@ -1,7 +1,7 @@
 """Campaign scenario: create, list by status, process and publish against the campaign
 service at --host.
 
-    USER_CLASSES = [CampaignUser]   # Locust process only: importing locust patches with gevent
+    loadwatch loadtest campaign --host URL      # or: locust -f loadtests/locustfiles/campaign.py
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from locust import FastHttpUser, task
 
 from loadtests.scenarios import common
 
-__all__ = ["USER_CLASSES", "CampaignUser"]
+__all__ = ["CampaignUser"]
 
 
 class CampaignUser(FastHttpUser):
@@ -39,6 +39,3 @@ class CampaignUser(FastHttpUser):
     @task(1)
     def publish(self) -> None:
         common.publish_campaign(self.client, self.ids, self.campaign_base)
-
-
-USER_CLASSES = [CampaignUser]

@@ -1,4 +1,4 @@
-"""Engine and session factory of a reference service, on SQLite or PostgreSQL.
+"""Engine and session factory of a running service, on SQLite or PostgreSQL.
 
 SQLite (aiosqlite) is the embedded default: WAL journal, NORMAL sync, a busy timeout.
 PostgreSQL (asyncpg) gets a sized pool with pre-ping, so a database that went away and
@@ -9,10 +9,11 @@ into 503.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -25,14 +26,15 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from reference_services.settings import ServiceSettings
-
 __all__ = [
     "UNAVAILABLE_ERRORS",
     "Database",
     "DatabaseUnavailable",
+    "EngineSettings",
+    "is_unavailable",
     "make_engine",
     "make_sqlite_reader",
+    "sqlite_problem",
 ]
 
 _SQLITE_READERS = 2
@@ -54,6 +56,25 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 """Exceptions that mean "the database is unreachable", as opposed to a bug."""
 
 
+class EngineSettings(Protocol):
+    """What `make_engine` reads from a service's settings (durations in seconds)."""
+
+    @property
+    def database_url(self) -> str: ...
+    @property
+    def is_sqlite(self) -> bool: ...
+    @property
+    def pool_min(self) -> int: ...
+    @property
+    def pool_max(self) -> int: ...
+    @property
+    def pool_timeout_s(self) -> float: ...
+    @property
+    def command_timeout_s(self) -> float: ...
+    @property
+    def connect_timeout_s(self) -> float: ...
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` means the database is unreachable (connection-level failure)."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -61,7 +82,30 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE_ERRORS)
 
 
-def make_engine(settings: ServiceSettings) -> AsyncEngine:
+def sqlite_problem(settings: EngineSettings) -> str | None:
+    """Why the SQLite file of `settings` cannot be used, naming the path; None when it can
+    (or the database is not SQLite). Creates missing directories, as `make_engine` does."""
+    if not settings.is_sqlite:
+        return None
+    path = settings.database_url.split(":///", 1)[1].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    file = Path(path)
+    existing = next((parent for parent in file.parents if parent.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"database_url: {str(existing)!r} is a file, so {path!r} cannot be created"
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"database_url: cannot create the directory of {path!r}: {exc.strerror}"
+    if file.is_dir():
+        return f"database_url: {path!r} is a directory, expected a SQLite file"
+    if not os.access(file if file.exists() else file.parent, os.W_OK):
+        return f"database_url: {path!r} is not writable"
+    return None
+
+
+def make_engine(settings: EngineSettings) -> AsyncEngine:
     """An engine sized from settings: pool_min connections kept, up to pool_max."""
     if settings.is_sqlite:
         path = settings.database_url.split(":///", 1)[1]
@@ -96,12 +140,12 @@ def make_engine(settings: ServiceSettings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={
             "command_timeout": settings.command_timeout_s,
-            "timeout": min(settings.command_timeout_s, 5.0),
+            "timeout": settings.connect_timeout_s,
         },
     )
 
 
-def make_sqlite_reader(settings: ServiceSettings) -> Engine | None:
+def make_sqlite_reader(settings: EngineSettings) -> Engine | None:
     """For SQLite only: a synchronous, read-only engine for `Database.read`.
 
     Through aiosqlite every statement is about four thread round trips (cursor, execute,

@@ -1,7 +1,7 @@
 """Course scenario: content reads (mostly cache hits), progress, enrollments, video stream
 selection and AI generation against the course service at --host.
 
-    USER_CLASSES = [CourseUser]   # Locust process only: importing locust patches with gevent
+    loadwatch loadtest course --host URL      # or: locust -f loadtests/locustfiles/course.py
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from locust import FastHttpUser, task
 
 from loadtests.scenarios import common
 
-__all__ = ["USER_CLASSES", "CourseUser"]
+__all__ = ["CourseUser"]
 
 
 class CourseUser(FastHttpUser):
@@ -45,6 +45,3 @@ class CourseUser(FastHttpUser):
     @task(1)
     def generate(self) -> None:
         common.generate(self.client, self.ids)
-
-
-USER_CLASSES = [CourseUser]

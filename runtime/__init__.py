@@ -1,0 +1,22 @@
+"""What every running service shares: the aiohttp runner and edges (`runtime.http`), the
+SQLAlchemy engine helper (`runtime.database`), free ports (`runtime.ports`) and one group of
+child processes with clean stops (`runtime.processes`).
+
+Importing `runtime` loads nothing else: each submodule is imported on first use, so what
+needs one helper does not pull in the others: `ports` and `processes` use the standard
+library only (the load-test runner imports them without aiohttp).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__all__ = ["database", "http", "ports", "processes"]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """`runtime.http` and the others, imported on first access."""
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

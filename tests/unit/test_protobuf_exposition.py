@@ -1,0 +1,187 @@
+"""The protobuf exposition decoded against the documented io.prometheus.client schema, and
+the sketch's buckets checked against the exact native-histogram bucket grid."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, Summary
+
+from collector.exposition import (
+    CounterFamily,
+    GaugeFamily,
+    HistogramFamily,
+    NativeHistogram,
+    NativeHistogramFamily,
+)
+from collector.protobuf_exposition import (
+    encode_client_metrics,
+    encode_families,
+    native_spans,
+    wants_protobuf,
+)
+from collector.quantiles import LogMapping, QuantileSketch
+from collector.recorder import HistogramSeries
+from tests.unit.protobuf_schema import decode_delimited
+
+PROMETHEUS_2_42_ACCEPT = (
+    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+    "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+
+
+def _labels(metric: object) -> dict[str, str]:
+    return {pair.name: pair.value for pair in metric.label}  # type: ignore[attr-defined]
+
+
+def _native_buckets(histogram: object) -> dict[int, int]:
+    """Rebuild {index: count} from spans and deltas, as Prometheus does."""
+    buckets: dict[int, int] = {}
+    index, count, deltas = 0, 0, iter(histogram.positive_delta)  # type: ignore[attr-defined]
+    for i, span in enumerate(histogram.positive_span):  # type: ignore[attr-defined]
+        index += span.offset if i == 0 else span.offset + 1
+        for j in range(span.length):
+            count += next(deltas)
+            buckets[index + j] = count
+        index += span.length - 1
+    return buckets
+
+
+def test_prometheus_accept_header_selects_protobuf_and_others_do_not() -> None:
+    assert wants_protobuf(PROMETHEUS_2_42_ACCEPT)
+    assert not wants_protobuf("application/openmetrics-text; version=1.0.0,text/plain;q=0.5")
+    assert not wants_protobuf("application/vnd.google.protobuf;proto=other.Message")
+    assert not wants_protobuf(None)
+
+
+def test_counters_gauges_and_classic_histograms_decode_with_their_values() -> None:
+    series = HistogramSeries(("course", "/x"), 3)
+    series.counts[:] = [2, 0, 5, 1]
+    series.sum_s = 1.75
+    data = encode_families(
+        [
+            CounterFamily("reqs", "Requests.", ("code",), [(("200",), 7), (("503",), 2)]),
+            GaugeFamily("inflight", "In flight.", (), [((), 3.5)]),
+            HistogramFamily(
+                "dur_seconds", "Durations.", ("service", "route"), (0.1, 0.2, 1.0), [series]
+            ),
+        ]
+    )
+    counter, gauge, histogram = decode_delimited(data)
+    assert (counter.name, counter.type) == ("reqs_total", 0)
+    assert [(_labels(m), m.counter.value) for m in counter.metric] == [
+        ({"code": "200"}, 7.0),
+        ({"code": "503"}, 2.0),
+    ]
+    assert (gauge.name, gauge.type, gauge.metric[0].gauge.value) == ("inflight", 1, 3.5)
+    assert (histogram.name, histogram.type) == ("dur_seconds", 4)
+    h = histogram.metric[0].histogram
+    assert _labels(histogram.metric[0]) == {"service": "course", "route": "/x"}
+    assert (h.sample_count, h.sample_sum) == (8, 1.75)
+    assert [(b.upper_bound, b.cumulative_count) for b in h.bucket] == [
+        (0.1, 2),
+        (0.2, 2),
+        (1.0, 7),
+    ]
+
+
+def test_native_spans_start_at_the_first_index_and_count_gaps_between_spans() -> None:
+    spans, deltas = native_spans({-3: 2, -2: 5, 4: 1, 5: 0, 9: 4})
+    assert spans == [(-3, 2), (5, 1), (4, 1)]
+    assert deltas == [2, 3, -4, 3]
+
+
+@given(
+    st.lists(st.floats(min_value=1e-6, max_value=100.0), min_size=1, max_size=300),
+    st.integers(min_value=0, max_value=5),
+)
+def test_a_sketch_exports_as_a_native_histogram_without_loss(
+    values: list[float], zeros: int
+) -> None:
+    sketch = QuantileSketch(0.01)
+    for value in values:
+        sketch.add(value)
+    for _ in range(zeros):
+        sketch.add(0.0)
+    schema = sketch.mapping.native_schema
+    assert schema == 6
+    hist = NativeHistogram(sketch.count, sum(values), sketch.zero_count, dict(sketch.bins))
+    (family,) = decode_delimited(
+        encode_families(
+            [NativeHistogramFamily("n_seconds", "N.", ("s",), schema, [(("a",), hist)])]
+        )
+    )
+    h = family.metric[0].histogram
+    assert (h.schema, h.zero_count, h.sample_count) == (6, zeros, len(values) + zeros)
+    assert h.sample_sum == pytest.approx(sum(values))
+    assert not h.bucket, "a native-only family carries no classic buckets"
+    assert _native_buckets(h) == dict(sketch.bins)
+
+
+def test_an_empty_native_histogram_is_left_out_and_a_zero_only_one_has_the_no_op_span() -> None:
+    empty = NativeHistogram(0, 0.0, 0, {})
+    zero_only = NativeHistogram(3, 0.0, 3, {})
+    (family,) = decode_delimited(
+        encode_families(
+            [
+                NativeHistogramFamily(
+                    "n_seconds", "N.", ("s",), 6, [(("a",), empty), (("b",), zero_only)]
+                )
+            ]
+        )
+    )
+    assert [_labels(m) for m in family.metric] == [{"s": "b"}]
+    spans = family.metric[0].histogram.positive_span
+    assert [(s.offset, s.length) for s in spans] == [(0, 0)]
+
+
+def _exact_native_index(value: float, schema: int) -> int:
+    """The k with 2**((k-1)/2**s) < value <= 2**(k/2**s), by exact rational arithmetic."""
+    power = 2**schema
+    k = math.ceil(math.log2(value) * power)
+    v = Fraction(value) ** power
+    while v > Fraction(2) ** k:
+        k += 1
+    while v <= Fraction(2) ** (k - 1):
+        k -= 1
+    return k
+
+
+@given(st.floats(min_value=1e-4, max_value=1e3, allow_nan=False, allow_infinity=False))
+def test_sketch_keys_are_prometheus_native_bucket_indexes(value: float) -> None:
+    mapping = LogMapping(0.01)
+    exact = _exact_native_index(value, 6)
+    key = mapping.key(value)
+    if key != exact:  # only a value within float rounding of a bucket edge may land next door
+        edge = 2.0 ** (min(key, exact) / 64)
+        assert abs(key - exact) == 1 and math.isclose(value, edge, rel_tol=1e-12)
+
+
+def test_sketch_accuracy_per_schema() -> None:
+    assert LogMapping(0.01).schema == 6  # growth 2**(1/64): 0.54 % relative error
+    assert LogMapping(0.02).schema == 5
+    assert LogMapping(0.001).native_schema is None  # schema 9: finer than Prometheus takes
+
+
+def test_client_registry_metrics_keep_their_types_and_values() -> None:
+    registry = CollectorRegistry()
+    Counter("jobs", "Jobs.", ["kind"], registry=registry).labels("a").inc(3)
+    Gauge("depth", "Depth.", registry=registry).set(4)
+    hist = Histogram("wait_seconds", "Wait.", buckets=(0.1, 1.0), registry=registry)
+    hist.observe(0.05)
+    hist.observe(0.5)
+    Summary("size_bytes", "Size.", registry=registry).observe(10)
+    Info("build", "Build.", registry=registry).info({"version": "1"})
+    families = {f.name: f for f in decode_delimited(encode_client_metrics(registry.collect()))}
+    assert families["jobs_total"].metric[0].counter.value == 3.0
+    assert families["depth"].metric[0].gauge.value == 4.0
+    h = families["wait_seconds"].metric[0].histogram
+    assert (h.sample_count, h.sample_sum) == (2, pytest.approx(0.55))
+    assert [(b.upper_bound, b.cumulative_count) for b in h.bucket] == [(0.1, 1), (1.0, 2)]
+    s = families["size_bytes"].metric[0].summary
+    assert (families["size_bytes"].type, s.sample_count, s.sample_sum) == (2, 1, 10.0)
+    assert _labels(families["build_info"].metric[0]) == {"version": "1"}
