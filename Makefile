@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # edges with the default settings.
 PURE_CORE := collector \
 	reference_services/ai_model.py reference_services/ratelimit.py reference_services/video.py \
-	reference_services/course/content.py loadtests promstack alert_rules dashboards
+	reference_services/course/content.py loadtests promstack alert_rules dashboards livehub
 
 .PHONY: demo test lint typecheck unit bench clean
 
@@ -29,7 +29,7 @@ STRICT_PACKAGES := runtime loadwatch
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
 	$(BIN)/mypy --strict $(STRICT_PACKAGES)
-	$(BIN)/mypy collector runtime loadwatch reference_services loadtests alert_rules
+	$(BIN)/mypy collector runtime loadwatch reference_services loadtests alert_rules livehub
 	$(BIN)/mypy tests benchmarks
 
 # pytest exits 5 when it collects no test, which fails the target as it should.

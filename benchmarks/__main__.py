@@ -4,9 +4,9 @@
 
 Sections: collector (sketch, recording path, scrape, wrk side by side), services (course
 L1 throughput and p95 at fixed rates, progress on SQLite and PostgreSQL, batched
-inference, parallel publish) and loadtests (Locust with and without loadwatch's
-recording). Each row states the target it checks; medians and ratios come from runs made
-side by side in the same invocation.
+inference, parallel publish), loadtests (Locust with and without loadwatch's
+recording) and the stream hub (10,000 websocket subscribers). Each row states the target
+it checks; medians and ratios come from runs made side by side in the same invocation.
 """
 
 from __future__ import annotations
@@ -256,6 +256,69 @@ def _sla_scenario(quick: bool) -> list[Row]:
     ]
 
 
+def _livehub(quick: bool) -> list[Row]:
+    from benchmarks import bench_livehub
+
+    n = 2_000 if quick else 10_000
+    steady_s = 10 if quick else 20
+    r: dict[str, Any] = bench_livehub.run(subscribers=n, steady_s=steady_s)
+    b: dict[str, Any] = bench_livehub.run_baseline(
+        subscribers=n, steady_s=steady_s, message_bytes=r["message_bytes"]
+    )
+    lag, stalled = r["lag_ms"], r["stalled"]
+    loads = r["load_average_1m"]
+    where = (
+        f"{n:,} websocket subscribers at 1 Hz, {r['message_bytes']:,}-byte messages, clients "
+        f"in {r['client_processes']} processes, "
+        f"1-min load average {loads['min']:.1f}-{loads['max']:.1f} ({r['command']})"
+    )
+    change = max(abs(stalled["p50_change"]), abs(stalled["p99_change"]))
+    return [
+        (
+            f"stream hub delivery lag p50 / p99, {where}",
+            f"{lag['p50']:.0f} / {lag['p99']:.0f} ms",
+            f"websockets broadcast(): {b['lag_ms']['p50']:.0f} / {b['lag_ms']['p99']:.0f} ms "
+            f"(load {b['load_average_1m']['min']:.1f}-{b['load_average_1m']['max']:.1f}); "
+            f"hub fan-out {r['hub_fanout_ms']['median']:.0f} ms wall, "
+            f"{r['hub_fanout_cpu_ms']['median']:.0f} ms CPU",
+            "p99 < 250 ms",
+            lag["p99"] < bench_livehub.TARGET_LAG_P99_MS,
+        ),
+        (
+            "stream hub CPU, % of one core, same run",
+            f"{r['hub_cpu_percent']:.1f} %",
+            f"websockets broadcast(): {b['cpu_percent']:.1f} %",
+            "< 25 %",
+            r["hub_cpu_percent"] < bench_livehub.TARGET_CPU_PERCENT,
+        ),
+        (
+            "stream hub RSS per subscriber, same run",
+            f"{r['kib_per_subscriber']:.1f} KiB",
+            f"{r['hub_rss_bytes'] / 2**20:.0f} MiB in all; websockets broadcast(): "
+            f"{b['kib_per_subscriber']:.1f} KiB",
+            "< 30 KiB",
+            r["kib_per_subscriber"] < bench_livehub.TARGET_KIB_PER_SUBSCRIBER,
+        ),
+        (
+            "every subscriber got every message (fewest receivers of one message)",
+            f"{r['fewest_receivers_per_message']:,}",
+            "",
+            f"{n:,}",
+            r["fewest_receivers_per_message"] == n,
+        ),
+        (
+            "a subscriber that stops reading: dropped after; lag p50 / p99 of the others meanwhile",
+            f"{stalled['dropped_after_s']:.0f} s; {stalled['lag_ms']['p50']:.0f} / "
+            f"{stalled['lag_ms']['p99']:.0f} ms ({stalled['p50_change']:+.0%} / "
+            f"{stalled['p99_change']:+.0%})",
+            f"fan-out CPU meanwhile {stalled['hub_fanout_cpu_ms']['median']:.0f} ms "
+            f"(steady {r['hub_fanout_cpu_ms']['median']:.0f} ms)",
+            "dropped; lag within 10 %",
+            stalled["hub_dropped_total"] == 1 and change <= 0.10,
+        ),
+    ]
+
+
 def _agreement_row(r: dict[str, Any]) -> Row:
     """Client p95 against the server's Prometheus histogram p95 of the same run."""
     measure = "client p95 vs server (Prometheus histogram) p95, same SLA scenario run"
@@ -304,6 +367,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "locust": _locust,
     "sla_scenario": _sla_scenario,
     "receiver": _receiver,
+    "livehub": _livehub,
 }
 
 

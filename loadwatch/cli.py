@@ -103,6 +103,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from loadwatch.services import run_serve
 
+    if args.service == "stream":
+        return _cmd_serve_stream(args)
+    if args.target:
+        print(f"loadwatch serve {args.service}: --target is for `serve stream`", file=sys.stderr)
+        return ExitCode.USAGE
+
     return run_serve(
         args.service,
         host=args.host,
@@ -114,6 +120,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         token=args.token,
         forward_config=args.forward_config,
     )
+
+
+def _cmd_serve_stream(args: argparse.Namespace) -> int:
+    from livehub.server import DEFAULT_PORT, run_hub
+    from livehub.state import snapshot_url
+
+    if not args.target:
+        print("loadwatch serve stream: expected at least one --target URL", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        for target in args.target:
+            snapshot_url(target)
+        sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
+    except (ValueError, SLAError) as exc:
+        print(f"loadwatch serve stream: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    port = DEFAULT_PORT if args.port is None else args.port
+    return run_hub(args.target, sla=sla, host=args.host, port=port)
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
@@ -231,17 +255,26 @@ def build_parser() -> argparse.ArgumentParser:
     from loadwatch.services import DEFAULT_PORTS, SERVICES, SeedSizes
 
     serve = commands.add_parser(
-        "serve", help="run a reference service or the alert receiver until Ctrl-C"
+        "serve",
+        help="run a reference service, the alert receiver or the stream hub (stream) until Ctrl-C",
     )
-    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("service", choices=(*SERVICES, "stream"))
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
         "--port",
         type=_port,
         help="port (default: "
         + ", ".join(f"{name} {port}" for name, port in DEFAULT_PORTS.items())
-        + ")",
+        + ", stream 8105)",
     )
+    serve.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="stream: a service or load generator to pull /live/snapshot from (repeat)",
+    )
+    serve.add_argument("--sla", type=Path, help="stream: SLA file (default: nearest sla.yaml)")
     serve.add_argument(
         "--database-url",
         help="SQLAlchemy URL (default: SQLite in var/; e.g. postgresql+asyncpg://user@host/db)",

@@ -41,6 +41,7 @@ _PACKAGES = {
     "promtool": "prometheus",
     "wrk": "wrk",
     "amtool": "prometheus-alertmanager",
+    "chromium": "chromium",
 }
 
 

@@ -1,0 +1,478 @@
+"""The stream hub with 10,000 websocket subscribers at 1 Hz, clients in separate processes.
+
+    python -m benchmarks.bench_livehub [--subscribers 10000] [--client-processes 2]
+        [--steady-s 15] [--baseline] [--json OUT]
+
+On 127.0.0.1 it starts one target (examples/hello_service.py) and the hub
+(`loadwatch serve stream`, uvloop) as child processes, then `--client-processes` client
+processes that open the subscriptions between them. A client is a bare asyncio protocol
+(HTTP upgrade, then frame parsing only), so that 5,000 of them cost a few percent of a core
+and the client side is not what is measured. Each client records, for every message, its
+receive time minus the message's `timestamp_s` (the hub's clock when it built the tick,
+same machine): the delivery lag, including the hub's fan-out to everyone before it.
+
+Phases: connect all; `steady_s` seconds of steady state (lag p50/p99, hub CPU from
+/proc via psutil over that window, hub RSS growth per subscriber); then one more client
+process opens a subscription with a 4 KiB receive buffer and stops reading: the phase
+lasts until the hub reports it dropped plus 3 s, and the lag of the other subscribers over
+it is compared to the steady state. Every child stops by itself (stdin closes, or a hard
+deadline); file descriptor limits are raised in every process.
+
+`--baseline` (and `make bench`) then runs the same clients and steady window against the
+issue's baseline, websockets' own `broadcast()` once a second with compression off and a
+message of the hub's size, so that both are measured under the same machine load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import resource
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import psutil
+from websockets.sync.client import connect
+
+from runtime.ports import free_port, wait_listening
+
+__all__ = ["run"]
+
+TARGET_LAG_P99_MS = 250.0
+TARGET_CPU_PERCENT = 25.0
+TARGET_KIB_PER_SUBSCRIBER = 30.0
+_HARD_DEADLINE_S = 600.0
+_TS_KEY = b'{"timestamp_s":'
+
+
+def _raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+# ---------------------------------------------------------------- client process
+
+
+class _Subscriber(asyncio.Protocol):
+    """One websocket subscription: handshake, then unmasked server frames parsed by hand."""
+
+    def __init__(self, request: bytes, lags: dict[float, list[float]], stall: bool) -> None:
+        self.request = request
+        self.lags = lags
+        self.stall = stall
+        self.buffer = b""
+        self.upgraded = False
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buffer = self.buffer + data if self.buffer else data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            if b" 101 " not in buffer[:end]:
+                self.opened.set_exception(RuntimeError(buffer[:end].decode(errors="replace")))
+                return
+            self.upgraded = True
+            buffer = buffer[end + 4 :]
+            if not self.opened.done():
+                self.opened.set_result(None)
+            if self.stall and self.transport is not None:
+                self.transport.pause_reading()
+        while len(buffer) >= 2:
+            length, header = buffer[1] & 0x7F, 2
+            if length == 126:
+                if len(buffer) < 4:
+                    break
+                length, header = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    break
+                length, header = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < header + length:
+                break
+            if buffer[0] & 0x0F == 1 and buffer.startswith(_TS_KEY, header):
+                start = header + len(_TS_KEY)
+                stamp = float(buffer[start : buffer.index(b",", start)])
+                self.lags[stamp].append(now - stamp)
+            buffer = buffer[header + length :]
+        self.buffer = buffer
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError(f"closed during handshake: {exc}"))
+
+
+async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -> None:
+    loop = asyncio.get_running_loop()
+    lags: dict[float, list[float]] = defaultdict(list)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    gate = asyncio.Semaphore(concurrency)
+    transports: list[asyncio.Transport] = []
+
+    async def open_one() -> None:
+        async with gate:
+            sock = socket.socket()
+            if stall:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, ("127.0.0.1", port))
+            transport, protocol = await loop.create_connection(
+                lambda: _Subscriber(request, lags, stall), sock=sock
+            )
+            transports.append(cast(asyncio.Transport, transport))
+            await protocol.opened
+
+    await asyncio.gather(*(open_one() for _ in range(count)))
+    print(json.dumps({"ready": count}), flush=True)
+    stdin_closed: asyncio.Future[None] = loop.create_future()
+
+    def on_stdin() -> None:
+        if not stdin_closed.done():
+            stdin_closed.set_result(None)
+
+    loop.add_reader(sys.stdin.fileno(), on_stdin)
+    await asyncio.wait_for(stdin_closed, _HARD_DEADLINE_S)
+    for transport in transports:
+        transport.abort()
+    result = {f"{stamp:.6f}": [round(v, 5) for v in values] for stamp, values in lags.items()}
+    print(json.dumps({"lags": result}), flush=True)
+
+
+def _client_main(port: int, count: int, stall: bool) -> None:
+    _raise_nofile()
+    import uvloop
+
+    uvloop.run(_clients(port, count, stall))
+
+
+# ---------------------------------------------------------------- baseline server
+
+
+async def _broadcast_server(port: int, message_bytes: int) -> None:
+    """The issue's baseline: websockets' own `broadcast()` once a second, compression off."""
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    connections: set[ServerConnection] = set()
+
+    async def handler(conn: ServerConnection) -> None:
+        connections.add(conn)
+        try:
+            await conn.wait_closed()
+        finally:
+            connections.discard(conn)
+
+    async with serve(handler, "127.0.0.1", port, compression=None, backlog=4096):
+        while True:
+            now = time.time()
+            await asyncio.sleep(int(now) + 1.25 - now)
+            head = f'{{"timestamp_s":{time.time():.6f},"type":"tick",'
+            pad = "x" * (message_bytes - len(head) - 9)
+            broadcast(connections, f'{head}"pad":"{pad}"}}')
+
+
+def _broadcast_main(port: int, message_bytes: int) -> None:
+    _raise_nofile()
+    import uvloop
+
+    uvloop.run(_broadcast_server(port, message_bytes))
+
+
+# ---------------------------------------------------------------- orchestrator
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def _spawn_client(port: int, count: int, stall: bool) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "benchmarks.bench_livehub", "--client", str(port), str(count)]
+    return subprocess.Popen(
+        argv + (["--stall"] if stall else []),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _ready(proc: subprocess.Popen[str], timeout_s: float) -> None:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+    line = proc.stdout.readline() if ready else "(no answer within the deadline)"
+    if not line.startswith('{"ready"'):
+        raise RuntimeError(f"client did not connect: {line!r} (exit {proc.poll()})")
+
+
+def _collect(proc: subprocess.Popen[str]) -> dict[float, list[float]]:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.close()
+    out = proc.stdout.read()
+    proc.wait(timeout=60)
+    data = json.loads(out.strip().splitlines()[-1])["lags"]
+    return {float(stamp): values for stamp, values in data.items()}
+
+
+def _health(client: httpx.Client, port: int) -> dict[str, Any]:
+    result: dict[str, Any] = client.get(f"http://127.0.0.1:{port}/healthz").json()
+    return result
+
+
+def _window(lags: dict[float, list[float]], start: float, end: float) -> tuple[list[float], int]:
+    """Lags (ms) of messages stamped in [start, end), and the fewest receivers of one."""
+    chosen = [values for stamp, values in lags.items() if start <= stamp < end]
+    flat = [v * 1000.0 for values in chosen for v in values]
+    return flat, min((len(values) for values in chosen), default=0)
+
+
+def run(
+    subscribers: int = 10_000, client_processes: int = 2, steady_s: float = 15.0
+) -> dict[str, Any]:
+    """Run the benchmark; returns the figures (see the module docstring)."""
+    _raise_nofile()
+    target_port, hub_port = free_port(), free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    children: list[subprocess.Popen[Any]] = []
+    command = (
+        f"python -m benchmarks.bench_livehub --subscribers {subscribers} "
+        f"--client-processes {client_processes} --steady-s {steady_s:g}"
+    )
+    try:
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "examples.hello_service", "--port", str(target_port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        wait_listening(target_port)
+        hub = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "loadwatch",
+                "serve",
+                "stream",
+                "--port",
+                str(hub_port),
+                "--target",
+                f"http://127.0.0.1:{target_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+        children.append(hub)
+        wait_listening(hub_port)
+        hub_ps = psutil.Process(hub.pid)
+        http = httpx.Client(timeout=5.0, trust_env=False)
+        time.sleep(2.0)
+        rss_before = hub_ps.memory_info().rss
+        share = [subscribers // client_processes] * client_processes
+        share[0] += subscribers - sum(share)
+        clients = [_spawn_client(hub_port, n, stall=False) for n in share]
+        children.extend(clients)
+        connect_start = time.monotonic()
+        for proc in clients:
+            _ready(proc, 120.0)
+        connect_s = time.monotonic() - connect_start
+        if _health(http, hub_port)["subscribers"] != subscribers:
+            raise RuntimeError(f"hub has {_health(http, hub_port)} subscribers")
+        time.sleep(3.0)
+        rss_after = hub_ps.memory_info().rss
+        cpu_start, steady_start = hub_ps.cpu_times(), time.time()
+        fanout_ms: list[float] = []
+        fanout_cpu_ms: list[float] = []
+        loads: list[float] = []
+        while time.time() < steady_start + steady_s:
+            health = _health(http, hub_port)
+            fanout_ms.append(health["last_fanout_ms"])
+            fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
+            loads.append(os.getloadavg()[0])
+            time.sleep(1.0)
+        cpu_end, steady_end = hub_ps.cpu_times(), time.time()
+        cpu_percent = (
+            (cpu_end.user + cpu_end.system - cpu_start.user - cpu_start.system)
+            / (steady_end - steady_start)
+            * 100.0
+        )
+        stalled = _spawn_client(hub_port, 1, stall=True)
+        children.append(stalled)
+        _ready(stalled, 30.0)
+        stall_start = time.time()
+        deadline = time.monotonic() + 120.0
+        stall_fanout_ms: list[float] = []
+        stall_fanout_cpu_ms: list[float] = []
+        while (health := _health(http, hub_port))["dropped_total"] < 1:
+            if time.monotonic() > deadline:
+                break  # reported as hub_dropped_total 0
+            stall_fanout_ms.append(health["last_fanout_ms"])
+            stall_fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
+            time.sleep(1.0)
+        dropped_after_s = time.time() - stall_start
+        time.sleep(3.0)
+        stall_end = time.time()
+        health = _health(http, hub_port)
+        with connect(f"ws://127.0.0.1:{hub_port}/ws", compression=None) as ws:
+            message_bytes = len(ws.recv(timeout=5))
+        lags: dict[float, list[float]] = defaultdict(list)
+        for proc in clients:
+            for stamp, values in _collect(proc).items():
+                lags[stamp].extend(values)
+        _collect(stalled)
+    finally:
+        for proc in children:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in children:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    steady, steady_min = _window(lags, steady_start, steady_end)
+    during, during_min = _window(lags, stall_start, stall_end)
+    p50, p99 = _percentile(steady, 50), _percentile(steady, 99)
+    stall_p50, stall_p99 = _percentile(during, 50), _percentile(during, 99)
+    return {
+        "command": command,
+        "subscribers": subscribers,
+        "client_processes": client_processes,
+        "message_bytes": message_bytes,
+        "connect_s": connect_s,
+        "steady_s": steady_end - steady_start,
+        "lag_ms": {"p50": p50, "p99": p99, "max": max(steady)},
+        "fewest_receivers_per_message": steady_min,
+        "hub_fanout_ms": {"median": _percentile(fanout_ms, 50), "max": max(fanout_ms)},
+        "hub_fanout_cpu_ms": {"median": _percentile(fanout_cpu_ms, 50)},
+        "load_average_1m": {"min": min(loads), "max": max(loads)},
+        "hub_cpu_percent": cpu_percent,
+        "hub_rss_bytes": rss_after,
+        "kib_per_subscriber": (rss_after - rss_before) / subscribers / 1024,
+        "stalled": {
+            "dropped_after_s": dropped_after_s,
+            "lag_ms": {"p50": stall_p50, "p99": stall_p99},
+            "hub_fanout_ms": {"median": _percentile(stall_fanout_ms, 50)},
+            "hub_fanout_cpu_ms": {"median": _percentile(stall_fanout_cpu_ms, 50)},
+            "fewest_receivers_per_message": during_min,
+            "p99_change": stall_p99 / p99 - 1.0,
+            "p50_change": stall_p50 / p50 - 1.0,
+            "hub_dropped_total": health["dropped_total"],
+        },
+    }
+
+
+def run_baseline(
+    subscribers: int = 10_000,
+    client_processes: int = 2,
+    steady_s: float = 15.0,
+    message_bytes: int = 3000,
+) -> dict[str, Any]:
+    """The same clients and steady window against websockets' `broadcast()` (baseline)."""
+    _raise_nofile()
+    port = free_port()
+    children: list[subprocess.Popen[Any]] = []
+    try:
+        argv = [sys.executable, "-m", "benchmarks.bench_livehub", "--broadcast-server"]
+        server = subprocess.Popen([*argv, str(port), str(message_bytes)])
+        children.append(server)
+        wait_listening(port)
+        server_ps = psutil.Process(server.pid)
+        time.sleep(2.0)
+        rss_before = server_ps.memory_info().rss
+        share = [subscribers // client_processes] * client_processes
+        share[0] += subscribers - sum(share)
+        clients = [_spawn_client(port, n, stall=False) for n in share]
+        children.extend(clients)
+        for proc in clients:
+            _ready(proc, 120.0)
+        time.sleep(3.0)
+        rss_after = server_ps.memory_info().rss
+        cpu_start, start = server_ps.cpu_times(), time.time()
+        loads: list[float] = []
+        while time.time() < start + steady_s:
+            loads.append(os.getloadavg()[0])
+            time.sleep(1.0)
+        cpu_end, end = server_ps.cpu_times(), time.time()
+        lags: dict[float, list[float]] = defaultdict(list)
+        for proc in clients:
+            for stamp, values in _collect(proc).items():
+                lags[stamp].extend(values)
+    finally:
+        for proc in children:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in children:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    steady, fewest = _window(lags, start, end)
+    return {
+        "lag_ms": {"p50": _percentile(steady, 50), "p99": _percentile(steady, 99)},
+        "fewest_receivers_per_message": fewest,
+        "cpu_percent": (
+            (cpu_end.user + cpu_end.system - cpu_start.user - cpu_start.system)
+            / (end - start)
+            * 100.0
+        ),
+        "rss_bytes": rss_after,
+        "kib_per_subscriber": (rss_after - rss_before) / subscribers / 1024,
+        "load_average_1m": {"min": min(loads), "max": max(loads)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--steady-s", type=float, default=15.0)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--client", nargs=2, type=int, metavar=("PORT", "COUNT"))
+    parser.add_argument("--stall", action="store_true")
+    parser.add_argument("--broadcast-server", nargs=2, type=int, metavar=("PORT", "BYTES"))
+    parser.add_argument(
+        "--baseline", action="store_true", help="also measure websockets' broadcast()"
+    )
+    args = parser.parse_args()
+    if args.client:
+        _client_main(args.client[0], args.client[1], args.stall)
+        return
+    if args.broadcast_server:
+        _broadcast_main(*args.broadcast_server)
+        return
+    result = run(args.subscribers, args.client_processes, args.steady_s)
+    if args.baseline:
+        result["baseline_broadcast"] = run_baseline(
+            args.subscribers, args.client_processes, args.steady_s, result["message_bytes"]
+        )
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
