@@ -76,6 +76,16 @@ def _services(data_dir: Path, receiver_token: str | None) -> list[_Service]:
     return services
 
 
+def _command(service: _Service, urls: Mapping[str, str], sla_path: Path | None) -> list[str]:
+    """`loadwatch serve` for `service` on its port, with the demo's SLA file when given
+    (without one, each child finds the same nearest sla.yaml the demo did)."""
+    port = urls[service.name].rsplit(":", 1)[1]
+    sla = ("--sla", str(sla_path)) if sla_path is not None else ()
+    return python_command(
+        "loadwatch", "serve", service.name, "--port", port, *sla, *service.flags(urls)
+    )
+
+
 def _stack_layout(data_dir: Path) -> StackLayout | None:
     """The demo's own stack on free ports, or None (and one line) when a binary is missing."""
     layout = StackLayout(
@@ -149,7 +159,6 @@ def run_demo(
     json_path = reports_dir / f"demo-{stamp}.json"
     html_path = reports_dir / f"demo-{stamp}.html"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    sla_flags = ("--sla", str(sla_path)) if sla_path is not None else ()
     print(f"loadwatch demo: SLA from {sla.source}")
     layout = _stack_layout(data_dir)
     token = ensure_token(layout.root / TOKEN_FILE) if layout is not None else None
@@ -165,15 +174,7 @@ def run_demo(
             children = [
                 group.start(
                     service.name,
-                    python_command(
-                        "loadwatch",
-                        "serve",
-                        service.name,
-                        "--port",
-                        urls[service.name].rsplit(":", 1)[1],
-                        *sla_flags,
-                        *service.flags(urls),
-                    ),
+                    _command(service, urls, sla_path),
                     env={**env, **service.env},
                     url=urls[service.name],
                     output=Output.LOG,
