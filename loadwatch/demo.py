@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 from collector.exit_codes import ExitCode
 from collector.sla import SLA
 from loadwatch.services import SeedSizes, seed_databases
-from promstack.components import StackPorts, missing_binaries
+from promstack.components import StackPorts
 from promstack.configure import TOKEN_FILE, config_writer, ensure_token, stack_addresses
 from promstack.stack import StackError, StackLayout, down, up
 from reference_services.settings import ServiceSettings
@@ -91,10 +92,9 @@ def _stack_layout(data_dir: Path) -> StackLayout | None:
     layout = StackLayout(
         root=data_dir / "stack", ports=StackPorts(free_port(), free_port(), free_port())
     )
-    missing = missing_binaries(layout.components())
-    if missing:
-        packages = " ".join(line.split("apt-get install ")[1].rstrip(")") for line in missing)
-        print(f"no Prometheus stack in this demo: apt-get install {packages}", flush=True)
+    packages = [c.package for c in layout.components() if shutil.which(c.binary) is None]
+    if packages:
+        print(f"no Prometheus stack in this demo: apt-get install {' '.join(packages)}", flush=True)
         return None
     down(layout, report=lambda line: None)  # a stack left by a killed demo
     return layout
