@@ -1,9 +1,10 @@
-"""The alerting path end to end on loopback, every part real: the fake social platform
-answers 503 to every post, Prometheus scrapes it every second and a rule over a 10 s
-window (built with `collector.promql`) fires; Alertmanager, with the stack's generated
-configuration and bearer-token file, posts to the receiver, which stores the alert and
-forwards it to a local webhook; the platform recovers and the alert resolves, all the way.
-Bounded: about 40 s here, deadlines scaled by TIMEOUT_UNIT_S."""
+"""The alerting path end to end on loopback, every part real: the campaign service
+publishes to fake social platforms that answer 503 to every post, so it answers 502;
+Prometheus scrapes it every second and a rule over a 10 s window (built with
+`collector.promql`) fires; Alertmanager, with the stack's generated configuration and
+bearer-token file, posts to the receiver, which stores the alert and forwards it to a
+local webhook; the platforms recover and the alert resolves, all the way.
+Bounded: about 30 s here, deadlines scaled by TIMEOUT_UNIT_S."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -27,20 +29,20 @@ from collector import promql
 from promstack.components import StackPorts
 from promstack.configure import TOKEN_FILE, ensure_token, stack_addresses
 from promstack.stack import StackLayout, down, up
+from reference_services.social import DEFAULT_PLATFORMS
 from runtime.ports import free_port
 from runtime.processes import Output, ProcessGroup, python_command
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 
 pytestmark = pytest.mark.integration
 
-ALERT = "EndToEndSocialErrors"
+ALERT = "EndToEndCampaignErrors"
 RULES_FILE = "end-to-end-rules.yml"
 WINDOW = "10s"
-PLATFORM = "twitter"
 
 
 def _rules() -> dict[str, object]:
-    social = (promql.Matcher(names.LABEL_SERVICE, "social"),)
+    campaign = (promql.Matcher(names.LABEL_SERVICE, "campaign"),)
     return {
         "groups": [
             {
@@ -48,9 +50,9 @@ def _rules() -> dict[str, object]:
                 "rules": [
                     {
                         "alert": ALERT,
-                        "expr": f"{promql.error_ratio(WINDOW, matchers=social)} > 0.5",
+                        "expr": f"{promql.error_ratio(WINDOW, matchers=campaign)} > 0.5",
                         "labels": {"severity": "page"},
-                        "annotations": {"summary": "the social platform fails"},
+                        "annotations": {"summary": "publishing fails"},
                     }
                 ],
             }
@@ -58,7 +60,7 @@ def _rules() -> dict[str, object]:
     }
 
 
-def _write_config(layout: StackLayout, social: str, receiver_port: int) -> Callable[[Path], None]:
+def _write_config(layout: StackLayout, campaign: str, receiver_port: int) -> Callable[[Path], None]:
     addresses = stack_addresses(layout.ports, receiver_port=receiver_port, scrape_interval="1s")
     manager = alertmanager_config([], addresses)
     route: Any = manager["route"]
@@ -66,7 +68,7 @@ def _write_config(layout: StackLayout, social: str, receiver_port: int) -> Calla
         level.update(group_wait="0s", group_interval="1s", repeat_interval="1h")
 
     def write(config_dir: Path) -> None:
-        prometheus = prometheus_config({"social": social}, [RULES_FILE], addresses)
+        prometheus = prometheus_config({"campaign": campaign}, [RULES_FILE], addresses)
         (config_dir / "prometheus.yml").write_text(yaml.safe_dump(prometheus))
         (config_dir / "alertmanager.yml").write_text(yaml.safe_dump(manager))
         (config_dir / RULES_FILE).write_text(yaml.safe_dump(_rules()))
@@ -92,14 +94,17 @@ async def _destination(received: list[dict[str, Any]]) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def _traffic(social: str) -> None:
-    """Posts to the platform back to back until cancelled (the answers do not matter)."""
-    async with httpx.AsyncClient(base_url=social, timeout=5) as client:
+async def _traffic(campaign: str) -> None:
+    """Publishes an active campaign back to back until cancelled (answers do not matter)."""
+    async with httpx.AsyncClient(base_url=campaign, timeout=10) as client:
+        active = (await client.get("/campaigns", params={"status": "active", "limit": 1})).json()
+        campaign_id = active["campaigns"][0]["id"]
+        platforms = (await client.get(f"/campaigns/{campaign_id}")).json()["platforms"]
         for n in itertools.count():
             with contextlib.suppress(httpx.HTTPError):
                 await client.post(
-                    f"/platforms/{PLATFORM}/posts",
-                    json={"campaign_id": 1, "content": "hello"},
+                    f"/campaigns/{campaign_id}/publish",
+                    json={"platforms": platforms},
                     headers={"Idempotency-Key": f"e2e-{n}"},
                 )
             await asyncio.sleep(0.02)
@@ -119,7 +124,7 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
     layout = StackLayout(tmp_path / "stack", StackPorts(free_port(), free_port(), free_port()))
     token = ensure_token(layout.root / TOKEN_FILE)
     auth = {"Authorization": f"Bearer {token}"}
-    ports = {"social": free_port(), "receiver": free_port()}
+    ports = {"social": free_port(), "campaign": free_port(), "receiver": free_port()}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     received: list[dict[str, Any]] = []
 
@@ -128,8 +133,14 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
         forward.write_text(
             yaml.safe_dump({"destinations": [{"name": "test", "kind": "webhook", "url": hook_url}]})
         )
+        campaign_db = f"sqlite+aiosqlite:///{tmp_path / 'campaign.sqlite3'}"
+        seed = python_command("loadwatch", "seed", "--database-url", campaign_db, "--users",
+                              "10", "--courses", "1", "--campaigns", "20")  # fmt: skip
+        subprocess.run(seed, check=True, capture_output=True, timeout=120 * TIMEOUT_UNIT_S)
+        failing = [("--platform", f"{name}:1ms:100%") for name in DEFAULT_PLATFORMS]
         flags = {
-            "social": ("--platform", f"{PLATFORM}:1ms:100%"),
+            "social": tuple(itertools.chain.from_iterable(failing)),
+            "campaign": ("--database-url", campaign_db, "--social-url", urls["social"]),
             "receiver": (
                 "--database-url",
                 f"sqlite+aiosqlite:///{tmp_path / 'receiver.sqlite3'}",
@@ -145,13 +156,13 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                     name, [*argv, *flags[name]], env=env, url=urls[name], output=Output.LOG
                 )
                 await asyncio.to_thread(group.wait_ready, child, 60 * TIMEOUT_UNIT_S)
-            traffic = asyncio.create_task(_traffic(urls["social"]))
+            traffic = asyncio.create_task(_traffic(urls["campaign"]))
             try:
                 await asyncio.to_thread(
                     up,
                     layout,
                     _write_config(
-                        layout, urls["social"].removeprefix("http://"), ports["receiver"]
+                        layout, urls["campaign"].removeprefix("http://"), ports["receiver"]
                     ),
                     lambda line: None,
                 )
@@ -173,12 +184,12 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                     await _wait_for("the alert stored as firing", lambda: stored("firing"), 60)
                     await _wait_for("the firing alert forwarded", lambda: forwarded("firing"), 30)
 
-                    async with httpx.AsyncClient(timeout=5) as client:
-                        recovered = await client.post(
-                            f"{urls['social']}/platforms/{PLATFORM}/behaviour",
-                            json={"error_rate": 0},
-                        )
-                    assert recovered.status_code == 200, recovered.text
+                    async with httpx.AsyncClient(base_url=urls["social"], timeout=5) as social:
+                        for name in DEFAULT_PLATFORMS:
+                            recovered = await social.post(
+                                f"/platforms/{name}/behaviour", json={"error_rate": 0}
+                            )
+                            assert recovered.status_code == 200, recovered.text
                     await _wait_for("the alert resolved", lambda: stored("resolved"), 60)
                     await _wait_for("the resolution forwarded", lambda: forwarded("resolved"), 30)
             finally:
@@ -188,6 +199,6 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                 down(layout, report=lambda line: None)
 
     firing = next(m for m in received if m["status"] == "firing")
-    assert firing["labels"][names.LABEL_SERVICE] == "social"
+    assert firing["labels"][names.LABEL_SERVICE] == "campaign"
     assert firing["labels"]["severity"] == "page"
-    assert firing["annotations"]["summary"] == "the social platform fails"
+    assert firing["annotations"]["summary"] == "publishing fails"
