@@ -100,6 +100,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(sla, sla_path=args.sla, rate=args.rate, duration_s=args.duration)
 
 
+def _cmd_stack(args: argparse.Namespace) -> int:
+    from loadwatch.stack_command import StackOptions, run_stack
+
+    options = StackOptions(
+        root=args.dir,
+        prometheus_port=args.prometheus_port,
+        alertmanager_port=args.alertmanager_port,
+        pushgateway_port=args.pushgateway_port,
+        receiver_port=args.receiver_port,
+    )
+    return run_stack(args.action, options, sla_path=args.sla)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from loadwatch.services import run_serve
 
@@ -109,6 +122,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"loadwatch serve {args.service}: --target is for `serve stream`", file=sys.stderr)
         return ExitCode.USAGE
 
+    try:
+        sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
+    except SLAError as exc:
+        print(f"loadwatch serve {args.service}: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     return run_serve(
         args.service,
         host=args.host,
@@ -119,6 +137,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         platforms=args.platform,
         token=args.token,
         forward_config=args.forward_config,
+        sla=sla,
     )
 
 
@@ -253,6 +272,35 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_cmd_demo)
 
     from loadwatch.services import DEFAULT_PORTS, SERVICES, SeedSizes
+    from promstack.components import DEFAULT_PORTS as STACK_PORTS
+    from promstack.stack import DEFAULT_STACK_DIR
+
+    stack = commands.add_parser(
+        "stack",
+        help="start, stop or inspect a local Prometheus, Alertmanager and Pushgateway",
+        description="up: write the configuration generated from the SLA and start the "
+        "daemons detached (exit 2 when a binary is missing); down: stop them; status: "
+        "health, scrape targets and firing alerts (exit 3 unless every daemon is healthy).",
+    )
+    stack.add_argument("action", choices=("up", "down", "status"))
+    stack.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
+    stack.add_argument(
+        "--dir",
+        type=Path,
+        default=DEFAULT_STACK_DIR,
+        help=f"config, data, pid files and logs (default {DEFAULT_STACK_DIR})",
+    )
+    stack.add_argument("--prometheus-port", type=_port, default=STACK_PORTS.prometheus)
+    stack.add_argument("--alertmanager-port", type=_port, default=STACK_PORTS.alertmanager)
+    stack.add_argument("--pushgateway-port", type=_port, default=STACK_PORTS.pushgateway)
+    stack.add_argument(
+        "--receiver-port",
+        type=_port,
+        default=DEFAULT_PORTS["receiver"],
+        help="where Alertmanager posts and Prometheus scrapes the receiver "
+        f"(default {DEFAULT_PORTS['receiver']})",
+    )
+    stack.set_defaults(run=_cmd_stack)
 
     serve = commands.add_parser(
         "serve",
@@ -260,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("service", choices=(*SERVICES, "stream"))
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--sla",
+        type=Path,
+        help="SLA file: its thresholds become histogram buckets, and the stream hub judges "
+        "against it (default: nearest sla.yaml)",
+    )
     serve.add_argument(
         "--port",
         type=_port,
@@ -274,7 +328,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="stream: a service or load generator to pull /live/snapshot from (repeat)",
     )
-    serve.add_argument("--sla", type=Path, help="stream: SLA file (default: nearest sla.yaml)")
     serve.add_argument(
         "--database-url",
         help="SQLAlchemy URL (default: SQLite in var/; e.g. postgresql+asyncpg://user@host/db)",

@@ -14,6 +14,7 @@ from collector.exit_codes import ExitCode
 from reference_services.settings import ServiceSettings, SettingsError
 
 if TYPE_CHECKING:
+    from collector.sla import SLA
     from reference_services.seed import SeedReport
     from runtime.database import Database
 
@@ -41,9 +42,12 @@ def run_serve(
     platforms: Sequence[str] = (),
     token: str | None = None,
     forward_config: Path | None = None,
+    sla: SLA | None = None,
 ) -> int:
     """Serve one reference service (or the receiver) until SIGINT/SIGTERM; USAGE on bad
-    settings, an unusable SQLite path, or an address that cannot be listened on."""
+    settings, an unusable SQLite path, or an address that cannot be listened on.
+
+    `sla` sets the histogram buckets at its thresholds (default: the nearest sla.yaml)."""
     if service == "receiver":
         from receiver.serve import run_receiver
 
@@ -54,6 +58,7 @@ def run_serve(
             token=token,
             forward_config=forward_config,
             environ=os.environ,
+            sla=sla,
         )
     from runtime.database import sqlite_problem
     from runtime.http import listen_problem, serve
@@ -80,11 +85,11 @@ def run_serve(
     if service == "course":
         from reference_services.course.app import make_course_app
 
-        app = make_course_app(settings)
+        app = make_course_app(settings, sla=sla)
     elif service == "campaign":
         from reference_services.campaign.app import make_campaign_app
 
-        app = make_campaign_app(settings)
+        app = make_campaign_app(settings, sla=sla)
     else:
         from reference_services.social import (
             DEFAULT_PLATFORMS,
@@ -100,7 +105,7 @@ def run_serve(
         except ValueError as exc:
             print(f"loadwatch serve social: --platform: {exc}", file=sys.stderr)
             return ExitCode.USAGE
-        app = make_social_app(behaviours)
+        app = make_social_app(behaviours, sla=sla)
     serve(
         app,
         settings.host,

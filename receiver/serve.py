@@ -8,9 +8,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from receiver.destinations import ForwardConfig, ForwardConfigError, load_forward_config
 from receiver.settings import ReceiverSettings, ReceiverSettingsError, token_from
+
+if TYPE_CHECKING:
+    from collector.sla import SLA
 
 __all__ = ["run_receiver"]
 
@@ -23,6 +27,7 @@ def run_receiver(
     token: str | None,
     forward_config: Path | None,
     environ: Mapping[str, str],
+    sla: SLA | None = None,
 ) -> int:
     """Serve the receiver until SIGINT/SIGTERM; 2 on bad settings."""
     try:
@@ -38,6 +43,6 @@ def run_receiver(
 
     names = ", ".join(d.name for d in forward.destinations) or "none"
     print(f"receiver: storing into {settings.database_url}; forwarding to {names}", flush=True)
-    app = make_receiver_app(settings, forward)
+    app = make_receiver_app(settings, forward, sla=sla)
     serve(app, settings.host, settings.port, settings.shutdown_timeout_s)
     return 0

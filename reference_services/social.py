@@ -39,6 +39,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from collector import conventions as names
 from collector.middleware import instrument
+from collector.sla import SLA
 from collector.units import UnitError, parse_duration, parse_percent
 from runtime.http import (
     ApiError,
@@ -355,6 +356,7 @@ def make_social_app(
     registry: CollectorRegistry | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     max_posts: int = 100_000,
+    sla: SLA | None = None,
 ) -> web.Application:
     """The fake platforms as an instrumented aiohttp app (service "social").
 
@@ -362,7 +364,8 @@ def make_social_app(
     awaited with every simulated delay in seconds (inject one that records to test without
     waiting). Metrics go to `registry` (default: the global one): the HTTP families and
     `loadwatch_social_posts_total{platform, outcome}`. `max_posts` bounds the posts kept
-    per platform for GET (keys stay deduplicated). O(1) work per request besides the delay.
+    per platform for GET (keys stay deduplicated). `sla` sets the histogram buckets at its
+    thresholds (default: the nearest sla.yaml). O(1) work per request besides the delay.
     """
     chosen = DEFAULT_PLATFORMS if platforms is None else platforms
     if not chosen:
@@ -448,5 +451,5 @@ def make_social_app(
     app.router.add_get("/platforms/{platform}/posts/{post_id}", get_post)
     app.router.add_get("/platforms/{platform}/behaviour", get_behaviour)
     app.router.add_post("/platforms/{platform}/behaviour", set_behaviour)
-    instrument(app, service="social", registry=registry)
+    instrument(app, service="social", sla=sla, registry=registry)
     return app
