@@ -5,7 +5,8 @@ queue, and idempotent parallel publishing to the social platforms.
 
 Routes: POST /campaigns, GET /campaigns?status=&created_after=&limit=,
 GET /campaigns/{campaign_id}, POST /campaigns/{campaign_id}/process (200 processed now, 202
-deferred with Retry-After and the job id), POST /campaigns/{campaign_id}/publish with an
+deferred with Retry-After and the job id), POST /campaigns/{campaign_id}/publish (to the
+platforms of the body, or without them to every platform the campaign lists) with an
 Idempotency-Key header (200 all posted, 207 some failed, 502 all failed, 429 rate limited,
 400 for a platform the campaign does not list), GET /jobs/{job_id}, GET /dataset (how many
 campaigns it holds: ids are 1..N, so load tests draw from it), plus /healthz, /readyz,
@@ -306,7 +307,8 @@ class CampaignService:
             errors[IDEMPOTENCY_HEADER] = (
                 f"expected a header of 1 to {MAX_KEY_CHARS} printable characters, no spaces"
             )
-        platforms = _platforms((await json_body(request)).get("platforms"), errors)
+        requested = (await json_body(request)).get("platforms")
+        platforms = [] if requested is None else _platforms(requested, errors)
         if errors or key is None:
             raise BadRequest("invalid publish request", fields=errors)
         db, _, _, publisher = self._ready()
@@ -318,6 +320,8 @@ class CampaignService:
             raise NotFound(f"campaign {campaign_id} does not exist")
         if row.status not in queries.PROCESSABLE_STATUSES:
             raise Conflict(str(queries.CampaignNotProcessable(campaign_id, row.status)))
+        if requested is None:  # no list: every platform the campaign lists
+            platforms = list(row.platforms)
         unlisted = [p for p in platforms if p not in row.platforms]
         if unlisted:
             raise BadRequest(

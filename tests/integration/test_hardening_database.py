@@ -143,5 +143,12 @@ async def test_publishing_to_a_platform_the_campaign_does_not_list_is_400(
             )
             assert listed.status == 200, await listed.text()
             assert list((await listed.json())["results"]) == ["twitter"]
+            everywhere = await client.post(
+                f"/campaigns/{campaign_id}/publish",
+                json={},
+                headers={"Idempotency-Key": "everywhere"},
+            )
+            assert everywhere.status == 200, await everywhere.text()
+            assert sorted((await everywhere.json())["results"]) == ["linkedin", "twitter"]
     finally:
         await social.close()
