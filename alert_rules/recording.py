@@ -3,7 +3,9 @@
 Request rate and error ratio need no threshold, so one rule per window covers every
 service (`sum by (service)`). The latency SLI and the slow-request ratio depend on
 thresholds, so each scope (see `alert_rules.slo.scopes`) records its own, judging each
-overridden route by its own bound. Pure; no I/O.
+overridden route by its own bound; both read the classic bucket at the threshold. The
+display quantiles read the native histogram (`promql.quantile`, within about 1 % at any
+latency; Prometheus needs `--enable-feature=native-histograms`). Pure; no I/O.
 """
 
 from __future__ import annotations

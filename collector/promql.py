@@ -2,7 +2,9 @@
 
 Rules, dashboards and `loadwatch loadtest --prometheus` call these instead of writing
 PromQL by hand; every metric, label and bucket name comes from `collector.conventions`,
-and an error is what `conventions.is_sla_error` says (`code=~"5..|499"`). Pure: strings
+and an error is what `conventions.is_sla_error` says (`code=~"5..|499"`). Latency
+quantiles read the native histogram; the SLI ratios read the classic bucket whose bound is
+the threshold (exact, and present without the native feature). Pure: strings
 in, strings out, microseconds per call.
 
 `window` is a Prometheus duration ("5m", "10s"); `by` the labels the result keeps (empty:
@@ -20,9 +22,9 @@ from collector import conventions as names
 __all__ = [
     "ERROR_MATCHER",
     "Matcher",
-    "bucket_bounds",
     "bucket_rates",
     "cache_hit_ratio",
+    "classic_quantile",
     "error_ratio",
     "firing_alerts",
     "histogram_quantile",
@@ -161,17 +163,28 @@ def quantile(
     by: Sequence[str] = (names.LABEL_SERVICE,),
     matchers: Sequence[Matcher] = (),
 ) -> str:
-    """The `q` quantile (0.95 for p95) of request latency in seconds over `window`,
-    interpolated within the histogram bucket that holds it."""
+    """The `q` quantile (0.95 for p95) of request latency in seconds over `window`, from
+    the native histogram: within about 0.54 % of the recorded quantile at any latency.
+
+    Needs Prometheus' `native-histograms` feature (the stack turns it on); without it the
+    series is absent and the result is empty: `classic_quantile` then.
+    """
+    native = selector(names.HTTP_REQUEST_DURATION_NATIVE, matchers)
+    return f"histogram_quantile({number(q)}, {_sum(f'rate({native}[{window}])', by)})"
+
+
+def classic_quantile(
+    q: float,
+    window: str,
+    *,
+    by: Sequence[str] = (names.LABEL_SERVICE,),
+    matchers: Sequence[Matcher] = (),
+) -> str:
+    """`quantile` from the classic buckets, interpolated linearly within the bucket that
+    holds it: as coarse as the bucket layout (tens of percent between sparse bounds)."""
     bucket = selector(f"{names.HTTP_REQUEST_DURATION}_bucket", matchers)
     buckets = _sum(f"rate({bucket}[{window}])", (*by, names.LABEL_LE))
     return f"histogram_quantile({number(q)}, {buckets})"
-
-
-def bucket_bounds(window: str, *, matchers: Sequence[Matcher] = ()) -> str:
-    """One series per histogram bucket bound (`le`) seen in `window`."""
-    bucket = selector(f"{names.HTTP_REQUEST_DURATION}_bucket", matchers)
-    return f"count by ({names.LABEL_LE}) (last_over_time({bucket}[{window}]))"
 
 
 # -- Builders for the dashboards' panels: any metric family, by name from conventions ------

@@ -8,15 +8,20 @@ is on. Every family of the scrape goes into it: loadwatch's own (`Family`, inclu
 The messages are encoded directly from the documented schema (client_model's
 `metrics.proto`: MetricFamily, Metric, LabelPair, Counter, Gauge, Untyped, Summary,
 Histogram with classic Bucket and native BucketSpan fields); the tests decode the output with
-the `protobuf` package against that schema. Cost: about the text renderer's per series, as
-label pairs and bucket bounds are encoded once per series and cached.
+the `protobuf` package against that schema. Cost: no more than the text render of the same
+families although it carries the native buckets too (`benchmarks/bench_scrape.py`): label
+pairs and bucket bounds are encoded once and cached, small varints, spans and deltas are
+table lookups.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client.metrics_core import Metric
@@ -67,7 +72,7 @@ def wants_protobuf(accept_header: str | None) -> bool:
     return False
 
 
-def _varint(value: int) -> bytes:
+def _varint_slow(value: int) -> bytes:
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -76,8 +81,28 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+_TABLE = 1 << 12
+_VARINTS = [_varint_slow(v) for v in range(_TABLE)]
+"""Encoded varints of 0..4095 (field tags, lengths, most counts): a lookup, not a loop."""
+_SINTS = [_varint_slow((v << 1) ^ (v >> 63)) for v in range(-_TABLE // 2, _TABLE // 2)]
+"""Encoded zigzag varints of -2048..2047 (most native bucket deltas), at index v + 2048."""
+
+
+def _varint(value: int) -> bytes:
+    return _VARINTS[value] if value < _TABLE else _varint_slow(value)
+
+
+_COUNT_FIELDS = [b"\x08" + _VARINTS[v] for v in range(_TABLE)]
+
+
 def _zigzag(value: int) -> int:
     return (value << 1) ^ (value >> 63)
+
+
+def _sint(value: int) -> bytes:
+    """A zigzag varint (sint64)."""
+    index = value + _TABLE // 2
+    return _SINTS[index] if 0 <= index < _TABLE else _varint_slow(_zigzag(value))
 
 
 def _len_field(field: int, payload: bytes) -> bytes:
@@ -96,12 +121,10 @@ def _double_field(field: int, value: float) -> bytes:
     return _varint(field << 3 | 1) + _pack_double(value)
 
 
-def _packed_sint(field: int, values: Iterable[int]) -> bytes:
-    return _len_field(field, b"".join(_varint(_zigzag(v)) for v in values))
-
-
-def _labels(names: Sequence[str], values: Sequence[str]) -> bytes:
-    """Encoded `Metric.label` fields (field 1), one LabelPair per name."""
+@functools.lru_cache(maxsize=8192)
+def _labels(names: tuple[str, ...], values: tuple[str, ...]) -> bytes:
+    """Encoded `Metric.label` fields (field 1), one LabelPair per name; cached per label
+    set, as the text renderer caches its series prefixes."""
     return b"".join(
         _len_field(1, _str_field(1, n) + _str_field(2, v))
         for n, v in zip(names, values, strict=True)
@@ -119,63 +142,103 @@ def _scalar(field: int, labels: bytes, value: float) -> bytes:
     return labels + _len_field(field, _double_field(1, float(value)))
 
 
-def _classic_buckets(family: HistogramFamily, series: HistogramSeries) -> list[bytes]:
-    """Per-bucket encoded upper bounds and the label pairs, cached on the series."""
-    cache = series.render_cache
-    key = ("protobuf", family.name)
-    if isinstance(cache, tuple) and len(cache) == 3 and cache[:2] == key:
-        cached: list[bytes] = cache[2]
-        return cached
-    parts = [_double_field(2, bound) for bound in family.bounds_s]
-    parts.append(_labels(family.label_names, series.label_values))
-    series.render_cache = (*key, parts)
-    return parts
+@functools.lru_cache(maxsize=64)
+def _bound_fields(bounds_s: tuple[float, ...]) -> tuple[bytes, ...]:
+    """Each bucket's encoded `upper_bound` field (2), once per bucket layout."""
+    return tuple(_double_field(2, bound) for bound in bounds_s)
+
+
+def _count_field(value: int) -> bytes:
+    """An encoded `cumulative_count` field (1)."""
+    return _COUNT_FIELDS[value] if value < _TABLE else b"\x08" + _varint_slow(value)
 
 
 def _classic_histogram(family: HistogramFamily, series: HistogramSeries) -> bytes:
-    parts = _classic_buckets(family, series)
-    total = 0
-    body = [_uint_field(1, series.count), _double_field(2, series.sum_s)]
-    for bound, count in zip(parts[:-1], series.counts, strict=False):
-        total += count
-        body.append(_len_field(3, _uint_field(1, total) + bound))
-    return parts[-1] + _len_field(7, b"".join(body))
+    counts = map(_count_field, itertools.accumulate(series.counts))
+    # A Bucket is (count, bound) in any field order; its length is always one byte.
+    buckets = [
+        b"\x1a" + _VARINTS[len(bound) + len(count)] + count + bound
+        for bound, count in zip(_bound_fields(family.bounds_s), counts, strict=False)
+    ]
+    body = _uint_field(1, series.count) + _double_field(2, series.sum_s) + b"".join(buckets)
+    return _labels(family.label_names, series.label_values) + _len_field(7, body)
+
+
+_MAX_GAP = 16
+"""Up to this many empty buckets between two non-empty ones travel as zero counts inside one
+span (a zero costs one byte and a table lookup; a new span costs more to build and to send;
+client_golang merges gaps of up to 2)."""
+
+
+def _layout(buckets: Mapping[int, int]) -> tuple[list[int], list[int], list[int]]:
+    """(span offsets, span lengths, deltas); see `native_spans`."""
+    indices = sorted(buckets)
+    if not indices:
+        return [], [], []
+    gaps = list(map(operator.sub, indices[1:], indices))
+    if not gaps or max(gaps) <= _MAX_GAP + 1:
+        firsts, lasts = [indices[0]], [indices[-1]]
+    else:
+        cuts = [i for i, gap in enumerate(gaps, 1) if gap > _MAX_GAP + 1]
+        firsts = [indices[0]] + [indices[i] for i in cuts]
+        lasts = [indices[i - 1] for i in cuts] + [indices[-1]]
+    offsets = [firsts[0], *map(operator.sub, firsts[1:], [last + 1 for last in lasts])]
+    lengths = [last - first + 1 for first, last in zip(firsts, lasts, strict=True)]
+    counts: list[int] = []
+    for first, last in zip(firsts, lasts, strict=True):
+        counts += map(buckets.get, range(first, last + 1), itertools.repeat(0))
+    return offsets, lengths, list(map(operator.sub, counts, [0, *counts]))
 
 
 def native_spans(buckets: Mapping[int, int]) -> tuple[list[tuple[int, int]], list[int]]:
-    """(spans as (offset, length), deltas) for the non-empty buckets, as the schema wants.
+    """(spans as (offset, length), deltas) covering the buckets, as the schema wants.
 
     The first span's offset is the first index; later offsets are the gaps between spans.
-    Deltas are each count minus the previous one (the first minus zero).
+    A span runs on across up to `_MAX_GAP` empty buckets (sent as zero counts). Deltas are
+    each covered bucket's count minus the previous one (the first minus zero).
     """
-    spans: list[tuple[int, int]] = []
-    deltas: list[int] = []
-    previous_index: int | None = None
-    previous_count = 0
-    for index in sorted(k for k, v in buckets.items() if v):
-        count = buckets[index]
-        if previous_index is not None and index == previous_index + 1:
-            offset, length = spans[-1]
-            spans[-1] = (offset, length + 1)
-        else:
-            gap = index if previous_index is None else index - previous_index - 1
-            spans.append((gap, 1))
-        deltas.append(count - previous_count)
-        previous_index, previous_count = index, count
-    return spans, deltas
+    offsets, lengths, deltas = _layout(buckets)
+    return list(zip(offsets, lengths, strict=True)), deltas
+
+
+def _span(offset: int, length: int) -> bytes:
+    """An encoded `positive_span` field (12): BucketSpan{offset: sint32, length: uint32}."""
+    return _len_field(12, b"\x08" + _sint(offset) + b"\x10" + _varint(length))
+
+
+_ZIGZAG_7 = [(v << 1) ^ (v >> 63) for v in range(-64, 64)]
+"""Zigzag values of -64..63 (index v + 64): each is its own one-byte varint."""
+_NO_OP_SPAN = _span(0, 0)
+"""The no-op span: "this is a native histogram, still empty"."""
+_SCHEMA_AND_ZERO_THRESHOLD = {
+    schema: _uint_field(5, _zigzag(schema)) + _double_field(6, 0.0) for schema in range(-4, 9)
+}
+
+
+def _spans_and_deltas(buckets: Mapping[int, int]) -> bytes:
+    offsets, lengths, deltas = _layout(buckets)
+    if not offsets:
+        return _NO_OP_SPAN
+    spans = b"".join(map(_span, offsets, lengths))
+    low, high, half = min(deltas), max(deltas), _TABLE // 2
+    if low >= -64 and high < 64:  # every zigzag varint is one byte: bytes() packs them
+        packed = bytes(map(_ZIGZAG_7.__getitem__, map(operator.add, deltas, itertools.repeat(64))))
+    elif -half <= low and high < half:
+        shifted = map(operator.add, deltas, itertools.repeat(half))
+        packed = b"".join(map(_SINTS.__getitem__, shifted))
+    else:
+        packed = b"".join(map(_sint, deltas))
+    return spans + _len_field(13, packed)
 
 
 def _native_histogram(schema: int, labels: bytes, hist: NativeHistogram) -> bytes:
-    spans, deltas = native_spans(hist.buckets)
-    body = _uint_field(1, hist.count) + _double_field(2, hist.sum_s)
-    body += _uint_field(5, _zigzag(schema))
-    body += _double_field(6, 0.0) + _uint_field(7, hist.zero_count)
-    if not spans:
-        spans = [(0, 0)]  # the no-op span: "this is a native histogram, still empty"
-    for offset, length in spans:
-        body += _len_field(12, _uint_field(1, _zigzag(offset)) + _uint_field(2, length))
-    if deltas:
-        body += _packed_sint(13, deltas)
+    body = (
+        _uint_field(1, hist.count)
+        + _double_field(2, hist.sum_s)
+        + _SCHEMA_AND_ZERO_THRESHOLD[schema]
+        + _uint_field(7, hist.zero_count)
+        + _spans_and_deltas(hist.buckets)
+    )
     return labels + _len_field(7, body)
 
 
@@ -207,7 +270,8 @@ def encode_families(families: Iterable[Family]) -> bytes:
 
 
 def _sample_labels(labels: Mapping[str, str], drop: str = "") -> bytes:
-    return _labels([n for n in labels if n != drop], [v for n, v in labels.items() if n != drop])
+    kept = [(n, v) for n, v in labels.items() if n != drop]
+    return _labels(tuple(n for n, _ in kept), tuple(v for _, v in kept))
 
 
 def encode_client_metrics(metrics: Iterable[Metric]) -> bytes:

@@ -1,13 +1,14 @@
 """Server-side figures of a run from Prometheus: p95 latency and error ratio (HTTP API).
 
 `server_figures(url, start_s, end_s, percentile=0.95)` asks Prometheus for the run's
-window, so a report can show the server's view next to the client's. The queries read
-the collector's metric names from `collector.conventions`; `promql_*` build them (pure).
+window, so a report can show the server's view next to the client's. The quantiles read the
+collector's native histogram (`promql.quantile`: within about 0.54 % of what the services
+recorded), so Prometheus must run with `--enable-feature=native-histograms`; without it the
+quantiles are None. The queries come from `collector.promql`.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,14 +23,15 @@ __all__ = [
     "AGREEMENT_TOLERANCE",
     "PrometheusError",
     "ServerFigures",
-    "holding_bucket",
+    "network_ms",
     "p95_agrees",
     "server_figures",
 ]
 
-AGREEMENT_TOLERANCE = 0.10
-"""Client and server percentiles agree within this relative difference, or when the
-client's value lies in the server histogram bucket that holds the server's value."""
+AGREEMENT_TOLERANCE = 0.02
+"""Client and server percentiles agree within this relative difference of the server's
+value (the native histogram's 0.54 % plus the client sketch's 1 %, rounded up), once the
+client's own network time is allowed for (`p95_agrees`)."""
 
 
 class PrometheusError(RuntimeError):
@@ -43,35 +45,31 @@ class ServerFigures:
     p95_ms: float | None
     error_rate: float | None
     requests: float | None
-    p95_bucket_ms: tuple[float, float] | None = None
-    """The histogram bucket (lower, upper] that holds `p95_ms`."""
+    p50_ms: float | None = None
+    """The server's median, which `network_ms` subtracts from the client's."""
 
     def to_dict(self) -> dict[str, float | None]:
-        low, high = self.p95_bucket_ms if self.p95_bucket_ms is not None else (None, None)
         return {
             "p95_ms": self.p95_ms,
-            "p95_bucket_low_ms": low,
-            "p95_bucket_high_ms": high,
+            "p50_ms": self.p50_ms,
             "error_rate": self.error_rate,
             "requests": self.requests,
         }
 
 
-def holding_bucket(value: float, bounds: Sequence[float]) -> tuple[float, float] | None:
-    """The bucket (lower, upper] of sorted upper `bounds` that holds `value` (lower is 0
-    for the first bucket); None when `value` is beyond the last bound."""
-    index = bisect.bisect_left(bounds, value)
-    if index >= len(bounds):
-        return None
-    return (bounds[index - 1] if index > 0 else 0.0, bounds[index])
+def network_ms(client_p50_ms: float, server_p50_ms: float) -> float:
+    """The client's own time per request beyond the server's, in ms: the gap between the
+    client's and the server's medians over the same run (network, connection and the load
+    generator's own overhead), never negative."""
+    return max(0.0, client_p50_ms - server_p50_ms)
 
 
-def p95_agrees(client_ms: float, server_ms: float, bucket_ms: tuple[float, float] | None) -> bool:
-    """Whether the client's and the server's percentile agree: within
-    AGREEMENT_TOLERANCE of the server's value, or inside the server's bucket."""
-    if abs(client_ms - server_ms) <= AGREEMENT_TOLERANCE * server_ms:
-        return True
-    return bucket_ms is not None and bucket_ms[0] < client_ms <= bucket_ms[1]
+def p95_agrees(client_ms: float, server_ms: float, network_time_ms: float) -> bool:
+    """Whether the client's and the server's percentile agree: the client's value lies
+    within AGREEMENT_TOLERANCE of the server's, or above it by at most that plus
+    `network_time_ms` (the client also times the network; the server cannot)."""
+    slack = AGREEMENT_TOLERANCE * server_ms
+    return server_ms - slack <= client_ms <= server_ms + slack + network_time_ms
 
 
 def _vector(client: httpx.Client, url: str, query: str, at_s: float) -> list[dict[str, Any]]:
@@ -88,18 +86,16 @@ def _vector(client: httpx.Client, url: str, query: str, at_s: float) -> list[dic
     return result
 
 
-def _bounds_s(client: httpx.Client, url: str, query: str, at_s: float) -> list[float]:
-    """The finite bucket upper bounds in seconds, sorted."""
-    bounds = {float(series["metric"]["le"]) for series in _vector(client, url, query, at_s)}
-    return sorted(b for b in bounds if math.isfinite(b))
-
-
 def _scalar(client: httpx.Client, url: str, query: str, at_s: float) -> float | None:
     result = _vector(client, url, query, at_s)
     if not result:
         return None
     value = float(result[0]["value"][1])
     return value if math.isfinite(value) else None
+
+
+def _ms(seconds: float | None) -> float | None:
+    return seconds * 1000.0 if seconds is not None else None
 
 
 def server_figures(
@@ -115,19 +111,12 @@ def server_figures(
     `matchers` select); PrometheusError when it fails."""
     window = promql.window_of(end_s - start_s)
     with httpx.Client(timeout=timeout_s) as client:
-        query = promql.quantile(percentile, window, by=(), matchers=matchers)
-        quantile = _scalar(client, url, query, end_s)
+
+        def quantile_s(q: float) -> float | None:
+            query = promql.quantile(q, window, by=(), matchers=matchers)
+            return _scalar(client, url, query, end_s)
+
+        p95, p50 = quantile_s(percentile), quantile_s(0.5)
         ratio = _scalar(client, url, promql.error_ratio(window, by=(), matchers=matchers), end_s)
         requests = _scalar(client, url, promql.requests_in(window, matchers=matchers), end_s)
-        bucket = None
-        if quantile is not None:
-            query = promql.bucket_bounds(window, matchers=matchers)
-            bounds = _bounds_s(client, url, query, end_s)
-            held = holding_bucket(quantile, bounds)
-            bucket = (held[0] * 1000.0, held[1] * 1000.0) if held is not None else None
-    return ServerFigures(
-        p95_ms=quantile * 1000.0 if quantile is not None else None,
-        error_rate=ratio,
-        requests=requests,
-        p95_bucket_ms=bucket,
-    )
+    return ServerFigures(p95_ms=_ms(p95), error_rate=ratio, requests=requests, p50_ms=_ms(p50))

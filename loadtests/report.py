@@ -30,8 +30,9 @@ class RunInfo:
 
     `started_at` is ISO 8601 UTC; `model` is "closed" or "open"; `users` and `spawn_rate`
     (users/s) describe a closed model, `target_rate` (req/s) an open one; `server` holds
-    optional server-side figures from Prometheus (`p95_ms` and the bucket that holds it,
-    `error_rate`, `requests`, and `p95_agrees`: whether the client's p95 agrees with it).
+    optional server-side figures from Prometheus (`p95_ms`, `p50_ms`, `error_rate`,
+    `requests`, the client's `network_ms` and `p95_agrees`: whether the client's p95 agrees
+    with the server's within 2 % plus that network time).
     """
 
     scenario: str

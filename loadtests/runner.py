@@ -51,7 +51,13 @@ from loadtests.options import (
     add_arguments,
     from_args,
 )
-from loadtests.prometheus import PrometheusError, p95_agrees, server_figures
+from loadtests.prometheus import (
+    AGREEMENT_TOLERANCE,
+    PrometheusError,
+    network_ms,
+    p95_agrees,
+    server_figures,
+)
 from loadtests.report import RunInfo, html_report, json_summary
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
@@ -251,7 +257,7 @@ def _server_side(
     options: LoadTestOptions, sla: SLA, outcome: RunOutcome, stats: RunStats, out: TextIO
 ) -> dict[str, float | bool | None] | None:
     """With --prometheus: the server's p95 and error ratio over the run, printed beside ours,
-    and whether the two p95s agree (`p95_agrees`, see `loadtests.prometheus.p95_agrees`)."""
+    the client's network time (`network_ms`) and whether the two p95s agree (`p95_agrees`)."""
     if options.prometheus_url is None:
         return None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
@@ -272,25 +278,42 @@ def _server_side(
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{value:.2%}"
 
-    client_p = client_sketch.quantile(percentile) * 1000.0 if client_sketch.count else None
+    def client_ms(q: float) -> float | None:
+        return client_sketch.quantile(q) * 1000.0 if client_sketch.count else None
+
+    client_p, client_p50 = client_ms(percentile), client_ms(0.5)
+    network = None
+    if client_p50 is not None and figures.p50_ms is not None:
+        network = network_ms(client_p50, figures.p50_ms)
     agrees = None
-    if client_p is not None and figures.p95_ms is not None:
-        agrees = p95_agrees(client_p, figures.p95_ms, figures.p95_bucket_ms)
-    bucket = figures.p95_bucket_ms
-    held = f" (bucket {bucket[0]:g}-{bucket[1]:g} ms)" if bucket is not None else ""
+    if client_p is not None and figures.p95_ms is not None and network is not None:
+        agrees = p95_agrees(client_p, figures.p95_ms, network)
     verdict = {None: "", True: "; they agree", False: "; they disagree"}[agrees]
+    judged = (
+        f" (within {AGREEMENT_TOLERANCE:.0%} plus the client's network time {ms(network)},"
+        " its p50 minus the server's)"
+        if network is not None
+        else ""
+    )
+    hint = (
+        " (no native histogram: is Prometheus running with --enable-feature=native-histograms?)"
+        if figures.p95_ms is None and figures.requests
+        else ""
+    )
     period = f" from {from_s:g}s (after the ramp-up)" if from_s > 0 else ""
     print(
         f"server side (Prometheus){period}: p{percentile * 100:g} "
-        f"{ms(figures.p95_ms)}{held}, "
+        f"{ms(figures.p95_ms)}{hint}, "
         f"errors {pct(figures.error_rate)}; client side: {ms(client_p)}, "
-        f"errors {pct(stats.error_rate)}{verdict}",
+        f"errors {pct(stats.error_rate)}{verdict}{judged}",
         file=out,
     )
     return {
         **figures.to_dict(),
         "from_s": from_s,
         "client_p95_ms": client_p,
+        "client_p50_ms": client_p50,
+        "network_ms": network,
         "p95_agrees": agrees,
     }
 

@@ -76,8 +76,19 @@ def test_an_overridden_route_is_judged_by_its_own_bound() -> None:
     assert "/same" not in query  # the same bound as the service's needs no special case
 
 
-def test_quantiles_keep_the_labels_asked_for_and_le() -> None:
+def test_quantiles_read_the_native_histogram_and_keep_the_labels_asked_for() -> None:
     assert promql.quantile(0.99, "5m") == (
+        "histogram_quantile(0.99, sum by (service) "
+        "(rate(loadwatch_http_request_duration_native_seconds[5m])))"
+    )
+    assert promql.quantile(0.5, "1m", by=(), matchers=[Matcher("route", "/x")]) == (
+        "histogram_quantile(0.5, sum("
+        'rate(loadwatch_http_request_duration_native_seconds{route="/x"}[1m])))'
+    )
+
+
+def test_classic_quantiles_keep_the_labels_asked_for_and_le() -> None:
+    assert promql.classic_quantile(0.99, "5m") == (
         "histogram_quantile(0.99, sum by (service, le) "
         "(rate(loadwatch_http_request_duration_seconds_bucket[5m])))"
     )

@@ -46,7 +46,8 @@ def _native_buckets(histogram: object) -> dict[int, int]:
         index += span.offset if i == 0 else span.offset + 1
         for j in range(span.length):
             count += next(deltas)
-            buckets[index + j] = count
+            if count:  # a span may run across empty buckets
+                buckets[index + j] = count
         index += span.length - 1
     return buckets
 
@@ -90,9 +91,15 @@ def test_counters_gauges_and_classic_histograms_decode_with_their_values() -> No
 
 
 def test_native_spans_start_at_the_first_index_and_count_gaps_between_spans() -> None:
-    spans, deltas = native_spans({-3: 2, -2: 5, 4: 1, 5: 0, 9: 4})
-    assert spans == [(-3, 2), (5, 1), (4, 1)]
-    assert deltas == [2, 3, -4, 3]
+    spans, deltas = native_spans({-30: 2, -29: 5, 4: 1, 40: 3})
+    assert spans == [(-30, 2), (32, 1), (35, 1)]
+    assert deltas == [2, 3, -4, 2]
+
+
+def test_a_span_runs_across_up_to_16_empty_buckets_as_zero_counts() -> None:
+    spans, deltas = native_spans({0: 2, 3: 1, 20: 4, 38: 1})
+    assert spans == [(0, 21), (17, 1)]  # 16 empty buckets between 3 and 20, 17 before 38
+    assert deltas == [2, -2, 0, 1, -1, *[0] * 15, 4, -3]
 
 
 @given(
@@ -185,3 +192,21 @@ def test_client_registry_metrics_keep_their_types_and_values() -> None:
     s = families["size_bytes"].metric[0].summary
     assert (families["size_bytes"].type, s.sample_count, s.sample_sum) == (2, 1, 10.0)
     assert _labels(families["build_info"].metric[0]) == {"version": "1"}
+
+
+@pytest.mark.parametrize(
+    "buckets",
+    [
+        {-5: 1, -4: 60, 0: 3},  # every delta fits one byte
+        {0: 100, 1: 1, 30: 2000},  # two-byte deltas
+        {0: 5000, 1: 100, 2: 70_000_000},  # beyond the lookup tables
+    ],
+)
+def test_native_bucket_counts_of_any_size_decode_as_they_were(buckets: dict[int, int]) -> None:
+    total = sum(buckets.values())
+    hist = NativeHistogram(total, 1.0, 0, buckets)
+    (family,) = decode_delimited(
+        encode_families([NativeHistogramFamily("n_seconds", "N.", ("s",), 6, [(("a",), hist)])])
+    )
+    assert _native_buckets(family.metric[0].histogram) == buckets
+    assert family.metric[0].histogram.sample_count == total
