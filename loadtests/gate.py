@@ -226,7 +226,7 @@ def _not_judged(result: ThresholdResult, saturation: Saturation) -> ThresholdRes
     """A row the generator's saturation would decide: n/a with the reason."""
     if result.metric not in _NOT_THE_SERVICE or result.ok is None:
         return result
-    return replace(result, ok=None, detail=f"not judged: {saturation.reason}")
+    return replace(result, ok=None, detail=f"not judged: {saturation.short}")
 
 
 def _kept_up(saturation: Saturation, *, open_model: bool) -> ThresholdResult:
@@ -493,7 +493,7 @@ def _windowed(
     if not judged:
         detail = f"no window starting at or after {ramp_up_s:g}s has requests"
         if skipped and saturation is not None:
-            detail = f"not judged: {saturation.reason}"
+            detail = f"not judged: {saturation.short}"
         return ThresholdResult(name, Metric.WINDOW_LATENCY, limit_ms, None, None, "ms", detail)
     worst_s = max(value for _, value in judged)
     failed = [(w, value) for w, value in judged if value >= objective.threshold_s]

@@ -209,6 +209,15 @@ class Saturation:
     def saturated(self) -> bool:
         return bool(self.windows)
 
+    @property
+    def short(self) -> str:
+        """ "the load generator was saturated in windows 2-4 of 6" ("" if it was not)."""
+        if not self.windows:
+            return ""
+        plural = "s" if len(self.windows) > 1 else ""
+        where = f"window{plural} {_ranges(self.windows)} of {self.judged}"
+        return f"the load generator was saturated in {where}"
+
 
 def judge(loads: Iterable[WindowLoad]) -> Saturation:
     """Which windows had a saturated generator process (see the module docstring), and why.
