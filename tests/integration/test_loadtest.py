@@ -379,6 +379,7 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
         cwd=tmp_path,
     )
     seen: list[Snapshot] = []
+    generator: list[dict[str, object]] = []
     try:
         deadline = time.monotonic() + 30 * TIMEOUT_UNIT_S
         while time.monotonic() < deadline and process.poll() is None:
@@ -392,6 +393,7 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
                 new_second = not seen or snapshot.timestamp_s > seen[-1].timestamp_s
                 if snapshot.requests > 0 and new_second:
                     seen.append(snapshot)
+                    generator.append(response.json()["generator"] or {})
                     if len(seen) >= 3:
                         break
             time.sleep(0.3)
@@ -401,6 +403,8 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
     assert f"live snapshot: http://127.0.0.1:{port}/live/snapshot" in out.decode()
     assert len(seen) >= 3, "fewer than three seconds with requests were served"
     assert seen[-1].service == "loadtest"
+    # the generator's own latest second rides along (its first sample comes after 1 s)
+    assert generator[-1].keys() == {"processes", "cpu_percent", "loop_lag_ms", "saturated"}
     assert seen[-1].latency_60s.count >= seen[-1].requests
     # The first second may be partial; a full one carries about 40 requests at --rate 40.
     assert 20 <= max(s.requests for s in seen[1:]) <= 60
