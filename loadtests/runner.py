@@ -224,7 +224,7 @@ def _report(
         )
     out.write(verdict_table(verdict))
     out.write(breakdown_text(stats))
-    server = _server_side(options, sla, outcome, stats, out)
+    server = _server_side(options, sla, outcome, stats, out, saturated=verdict.invalid)
     info = RunInfo(
         scenario=options.scenario,
         host=options.host or "",
@@ -248,10 +248,17 @@ def _report(
 
 
 def _server_side(
-    options: LoadTestOptions, sla: SLA, outcome: RunOutcome, stats: RunStats, out: TextIO
+    options: LoadTestOptions,
+    sla: SLA,
+    outcome: RunOutcome,
+    stats: RunStats,
+    out: TextIO,
+    *,
+    saturated: str = "",
 ) -> dict[str, float | bool | None] | None:
     """With --prometheus: the server's p95 and error ratio over the run, printed beside ours,
-    and whether the two p95s agree (`p95_agrees`, see `loadtests.prometheus.p95_agrees`)."""
+    and whether the two p95s agree (`p95_agrees`, see `loadtests.prometheus.p95_agrees`).
+    A disagreement is explained by `saturated` (the verdict's reason) when there is one."""
     if options.prometheus_url is None:
         return None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
@@ -279,6 +286,8 @@ def _server_side(
     bucket = figures.p95_bucket_ms
     held = f" (bucket {bucket[0]:g}-{bucket[1]:g} ms)" if bucket is not None else ""
     verdict = {None: "", True: "; they agree", False: "; they disagree"}[agrees]
+    if agrees is False and saturated:
+        verdict += ": the client's figure is the generator's (it was saturated)"
     period = f" from {from_s:g}s (after the ramp-up)" if from_s > 0 else ""
     print(
         f"server side (Prometheus){period}: p{percentile * 100:g} "

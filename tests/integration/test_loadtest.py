@@ -348,6 +348,38 @@ def test_the_server_side_figures_of_the_run_come_from_prometheus(
     # millisecond latencies Locust's own overhead on a loaded machine dominates the gap.
 
 
+BURNER = """
+import time
+from locust import HttpUser, constant, task
+
+class Burner(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def dataset(self):
+        self.client.get("/dataset")
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:  # blocks the event loop: the generator is saturated
+            pass
+"""
+
+
+def test_a_saturated_generator_explains_its_disagreement_with_the_server(
+    course_url: str, prometheus_url: str, tmp_path: Path
+) -> None:
+    locustfile = tmp_path / "burner.py"
+    locustfile.write_text(BURNER)
+    args = ["--users", "3", "--spawn-rate", "3", "--duration", "6s"]
+    result = loadtest(
+        tmp_path, str(locustfile), "--host", course_url, *args, "--prometheus", prometheus_url
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "INVALID: the load generator was saturated" in result.stdout
+    assert "they disagree: the client's figure is the generator's (it was saturated)" in (
+        result.stdout
+    )
+
+
 def test_an_unusable_prometheus_url_is_a_usage_error(course_url: str, tmp_path: Path) -> None:
     result = loadtest(tmp_path, "course", "--host", course_url, "--prometheus", "localhost:9090")
     assert result.returncode == 2
