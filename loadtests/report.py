@@ -21,7 +21,7 @@ from typing import Any
 
 from loadtests.breakdown import outcome_label
 from loadtests.gate import Metric, ThresholdResult, Verdict, format_value
-from loadtests.saturation import CPU_LIMIT_PERCENT, LAG_LIMIT_S, WindowLoad
+from loadtests.saturation import CPU_LIMIT_PERCENT, LAG_LIMIT_S, WindowLoad, worst_of
 from loadtests.stats import EndpointStats, LatencyStats, Outcome, RunStats, WindowStats
 
 __all__ = ["RunInfo", "html_report", "json_summary"]
@@ -116,38 +116,12 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
     }
 
 
-def _load_dict(row: WindowLoad) -> dict[str, Any]:
-    return {
-        "cpu_percent": _num(row.cpu_percent, 1),
-        "lag_p95_ms": _num(row.lag_p95_s * 1000.0, 3),
-        "lag_max_ms": _num(row.lag_max_s * 1000.0, 3),
-        "samples": row.samples,
-        "missed_starts": row.missed_starts,
-        "saturated": row.saturated,
-    }
-
-
-def _worst(rows: Sequence[WindowLoad]) -> WindowLoad | None:
-    """One row with the worst of each figure among `rows` (process "" when several)."""
-    if not rows:
-        return None
-    return WindowLoad(
-        index=rows[0].index,
-        process=rows[0].process if len(rows) == 1 else "",
-        samples=sum(r.samples for r in rows),
-        cpu_percent=max(r.cpu_percent for r in rows),
-        lag_p95_s=max(r.lag_p95_s for r in rows),
-        lag_max_s=max(r.lag_max_s for r in rows),
-        missed_starts=sum(r.missed_starts for r in rows),
-    )
-
-
 def _window_generator(stats: RunStats, index: int, verdict: Verdict) -> dict[str, Any] | None:
     """The worst generator process in window `index`, and whether the service was judged."""
-    worst = _worst([r for r in stats.generator if r.index == index])
+    worst = worst_of([r for r in stats.generator if r.index == index])
     if worst is None:
         return None
-    return {**_load_dict(worst), "service_judged": index not in verdict.saturated_windows}
+    return {**worst.to_dict(), "service_judged": index not in verdict.saturated_windows}
 
 
 def _generator(stats: RunStats, verdict: Verdict) -> dict[str, Any] | None:
@@ -156,7 +130,7 @@ def _generator(stats: RunStats, verdict: Verdict) -> dict[str, Any] | None:
         return None
     processes: dict[str, list[dict[str, Any]]] = {}
     for row in stats.generator:
-        entry = {"window": row.index, **_load_dict(row)}
+        entry = {"window": row.index, **row.to_dict()}
         processes.setdefault(row.process or "(missed starts)", []).append(entry)
     return {
         "cpu_limit_percent": CPU_LIMIT_PERCENT,
@@ -193,7 +167,7 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
     ]
     if any(r.samples for r in stats.generator):
         worst = {
-            w.index: _worst([r for r in stats.generator if r.index == w.index])
+            w.index: worst_of([r for r in stats.generator if r.index == w.index])
             for w in stats.windows
         }
 
@@ -294,7 +268,7 @@ def _facts(info: RunInfo, stats: RunStats) -> str:
         )
     if info.model == "open":
         rows.append(("Missed starts", f"{stats.missed_starts:,}"))
-    worst = _worst([r for r in stats.generator if r.samples])
+    worst = worst_of([r for r in stats.generator if r.samples])
     if worst is not None:
         saturated = len({r.index for r in stats.generator if r.saturated})
         state = f"saturated in {saturated:,} window(s)" if saturated else "kept up"

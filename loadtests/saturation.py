@@ -39,6 +39,7 @@ __all__ = [
     "judge",
     "live_figures",
     "window_loads",
+    "worst_of",
 ]
 
 CPU_LIMIT_PERCENT = 90.0
@@ -149,6 +150,17 @@ class WindowLoad:
     lag_max_s: float
     missed_starts: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's form: CPU % to 0.1, lags in ms to 0.001."""
+        return {
+            "cpu_percent": round(self.cpu_percent, 1),
+            "lag_p95_ms": round(self.lag_p95_s * 1000.0, 3),
+            "lag_max_ms": round(self.lag_max_s * 1000.0, 3),
+            "samples": self.samples,
+            "missed_starts": self.missed_starts,
+            "saturated": self.saturated,
+        }
+
     @property
     def saturated(self) -> bool:
         return (
@@ -184,6 +196,22 @@ def window_loads(load: GeneratorLoad) -> tuple[WindowLoad, ...]:
         result.append(WindowLoad(index, "", 0, 0.0, 0.0, 0.0, missed))
     result.sort(key=lambda r: (r.index, r.process))
     return tuple(result)
+
+
+def worst_of(rows: Sequence[WindowLoad]) -> WindowLoad | None:
+    """One row with the worst of each figure among `rows` (the first row's window; process
+    "" when several), or None when `rows` is empty."""
+    if not rows:
+        return None
+    return WindowLoad(
+        index=rows[0].index,
+        process=rows[0].process if len(rows) == 1 else "",
+        samples=sum(r.samples for r in rows),
+        cpu_percent=max(r.cpu_percent for r in rows),
+        lag_p95_s=max(r.lag_p95_s for r in rows),
+        lag_max_s=max(r.lag_max_s for r in rows),
+        missed_starts=sum(r.missed_starts for r in rows),
+    )
 
 
 def _with_missed(row: WindowLoad, missed: int) -> WindowLoad:
