@@ -15,6 +15,8 @@ with gevent on import, so only the Locust processes import `loadtests.process`,
 - `loadtests.outcomes`, `loadtests.breakdown`: the outcome and reason of each request (the
   one definition of an error, docs/errors.md) and the failures by reason after the verdict
 - `loadtests.dataset`: the id ranges the reference services publish at GET /dataset
+- `loadtests.saturation`: the generator's own CPU and loop-lag samples, and whether it was
+  saturated (then the run is invalid, and its latency is not the service's)
 """
 
 __all__: list[str] = []

@@ -24,9 +24,13 @@ exactly at its limit fails):
   not SLA errors, but a run full of them measured something else than the scenario meant
   (ids the data does not have, a wrong route): their ratio must stay below ``error_rate``
   (1 % when the SLA states none), or the run is invalid and fails. No row without any.
-- **generator** (open model, ``offered_rps`` set): every due start was made. Missed starts
-  (the generator could not keep up) fail the run whatever else passed: a saturated
-  generator measures itself, not the service.
+- **generator**: the load generator kept up. With its own samples (`stats.generator`, see
+  `loadtests.saturation`: CPU over 90 % of a core, loop lag p95 over 50 ms, or a missed
+  start, in any window) a saturated window fails the run whatever else passed, and the
+  verdict is `invalid` with the reason: a saturated generator measures itself, not the
+  service. The service is then not blamed: the latency rows, the slow ratio and throughput
+  are n/a with that reason, and the windowed latency skips the saturated windows. Without
+  samples (open model, ``offered_rps`` set) the row only counts missed starts.
 - **slow ratio**: requests slower than ``slow_request`` / requests < ``error_rate``: slow
   requests spend the same budget as errors. The count is ``stats.slow``, so the recorder must
   have been built with ``slow_s`` equal to the SLA's ``slow_request``.
@@ -51,6 +55,7 @@ from typing import Any
 from collector.quantiles import QuantileSketch
 from collector.sla import SLA, LatencyObjective, Objectives
 from collector.units import format_duration
+from loadtests.saturation import CPU_LIMIT_PERCENT, LAG_LIMIT_S, Saturation, judge
 from loadtests.stats import EndpointStats, RunStats
 
 __all__ = [
@@ -69,7 +74,7 @@ __all__ = [
 NO_REQUESTS = "no requests completed"
 DEFAULT_UNEXPECTED = 0.01
 """Largest share of scenario failures a run may have when the SLA states no error rate."""
-_DIGITS = {"ms": 3, "ratio": 6, "req/s": 3, "starts": 0}
+_DIGITS = {"ms": 3, "ratio": 6, "req/s": 3, "starts": 0, "windows": 0}
 
 
 class Metric(Enum):
@@ -82,6 +87,10 @@ class Metric(Enum):
     WINDOW_LATENCY = "window_latency"
     SCENARIO_FAILURES = "scenario_failures"
     GENERATOR = "generator"
+
+
+_NOT_THE_SERVICE = (Metric.LATENCY, Metric.SLOW_RATIO, Metric.THROUGHPUT)
+"""Rows a saturated generator makes n/a: they would measure the generator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +145,15 @@ class GateOptions:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """All thresholds in report order; `passed`: none failed and at least one was judged."""
+    """All thresholds in report order; `passed`: none failed and at least one was judged.
+
+    `invalid` is why the run cannot be trusted ("" when it can): the generator was saturated.
+    `saturated_windows` are the 0-based windows in which the service was not judged."""
 
     thresholds: tuple[ThresholdResult, ...]
     passed: bool
+    invalid: str = ""
+    saturated_windows: tuple[int, ...] = ()
 
 
 def closed_ceiling_rps(users: int, classes: Sequence[tuple[float, float | None]]) -> float | None:
@@ -161,6 +175,7 @@ def closed_ceiling_rps(users: int, classes: Sequence[tuple[float, float | None]]
 def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
     """Judge a finished run (see the module docstring for the rules). O(buckets x endpoints)."""
     objectives = sla.objectives_for(options.service)
+    saturation = judge(stats.generator)
     results: list[ThresholdResult] = []
     if objectives.latency is not None:
         default_sketch = _default_routes_sketch(sla, stats, options.service)
@@ -187,18 +202,48 @@ def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
         slow_name = _slow_name(objectives.slow_request_s, limit)
         results.append(_ratio(Metric.SLOW_RATIO, slow_name, stats.slow, stats.requests, limit))
     if options.windowed and objectives.latency is not None:
-        results.append(_windowed(objectives.latency, stats, options.ramp_up_s))
+        results.append(_windowed(objectives.latency, stats, options.ramp_up_s, saturation))
+    if saturation.saturated:
+        results = [_not_judged(r, saturation) for r in results]
     if stats.unexpected:
         unexpected_limit = limit if limit is not None else DEFAULT_UNEXPECTED
         results.append(_scenario_failures(stats, unexpected_limit))
     if stats.requests == 0:
         results = [replace(r, observed=None, ok=None, detail=NO_REQUESTS) for r in results]
     passed = any(r.ok is not None for r in results) and all(r.ok is not False for r in results)
-    if options.offered_rps is not None:
+    if any(r.samples for r in stats.generator):
+        generator = _kept_up(saturation, open_model=options.offered_rps is not None)
+        results.append(generator)
+        passed = passed and bool(generator.ok)
+    elif options.offered_rps is not None:
         generator = _generator(stats.missed_starts)
         results.append(generator)
         passed = passed and bool(generator.ok)
-    return Verdict(tuple(results), passed)
+    return Verdict(tuple(results), passed, saturation.reason, saturation.windows)
+
+
+def _not_judged(result: ThresholdResult, saturation: Saturation) -> ThresholdResult:
+    """A row the generator's saturation would decide: n/a with the reason."""
+    if result.metric not in _NOT_THE_SERVICE or result.ok is None:
+        return result
+    return replace(result, ok=None, detail=f"not judged: {saturation.short}")
+
+
+def _kept_up(saturation: Saturation, *, open_model: bool) -> ThresholdResult:
+    name = (
+        f"generator kept up (CPU < {CPU_LIMIT_PERCENT:g}% of a core, loop lag p95 < "
+        f"{LAG_LIMIT_S * 1000.0:g} ms{', no missed starts' if open_model else ''})"
+    )
+    observed = float(len(saturation.windows))
+    return ThresholdResult(
+        name,
+        Metric.GENERATOR,
+        0.0,
+        observed,
+        not saturation.saturated,
+        "windows",
+        saturation.reason,
+    )
 
 
 def failed_beyond_recovery(
@@ -221,8 +266,11 @@ def failed_beyond_recovery(
     - windowed latency: a failed window after ramp-up is final once the window has ended
       (windows are only known to have ended when their length can be read from the stats).
     - throughput never aborts: a slow start may still be made up.
-    - a missed start (open model) is final: the run is invalid.
+    - a missed start (open model) or a saturated generator window is final: the run is invalid.
     """
+    saturation = judge(partial.generator)
+    if saturation.saturated:
+        return _kept_up(saturation, open_model=options.offered_rps is not None)
     if options.offered_rps is not None and partial.missed_starts > 0:
         return _generator(partial.missed_starts)
     objectives = sla.objectives_for(options.service)
@@ -308,6 +356,8 @@ def verdict_table(verdict: Verdict) -> str:
         f"{'PASSED' if verdict.passed else 'FAILED'}: {counts[0]} passed, {counts[1]} failed, "
         f"{counts[2]} not applicable"
     )
+    if verdict.invalid:
+        lines.append(f"INVALID: {verdict.invalid}; the service was not judged by its latency")
     return "\n".join(lines) + "\n"
 
 
@@ -322,6 +372,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value * 100:.2f}%"
     if unit == "starts":
         return f"{value:,.0f} missed"
+    if unit == "windows":
+        return f"{value:,.0f} saturated"
     return f"{value:,.1f} {unit}"
 
 
@@ -418,7 +470,14 @@ def _generator(missed_starts: int) -> ThresholdResult:
     )
 
 
-def _windowed(objective: LatencyObjective, stats: RunStats, ramp_up_s: float) -> ThresholdResult:
+def _windowed(
+    objective: LatencyObjective,
+    stats: RunStats,
+    ramp_up_s: float,
+    saturation: Saturation | None = None,
+) -> ThresholdResult:
+    """Every window after the ramp-up with requests, except those with a saturated generator."""
+    skipped = set(saturation.windows) if saturation is not None else set()
     length_s = _window_length_s(stats)
     if length_s is None and stats.windows:
         length_s = stats.windows[0].length_s
@@ -429,10 +488,12 @@ def _windowed(objective: LatencyObjective, stats: RunStats, ramp_up_s: float) ->
     judged = [
         (w, w.sketch.quantile(objective.percentile))
         for w in stats.windows
-        if w.start_s >= ramp_up_s and w.requests > 0
+        if w.start_s >= ramp_up_s and w.requests > 0 and w.index not in skipped
     ]
     if not judged:
         detail = f"no window starting at or after {ramp_up_s:g}s has requests"
+        if skipped and saturation is not None:
+            detail = f"not judged: {saturation.short}"
         return ThresholdResult(name, Metric.WINDOW_LATENCY, limit_ms, None, None, "ms", detail)
     worst_s = max(value for _, value in judged)
     failed = [(w, value) for w, value in judged if value >= objective.threshold_s]
@@ -444,6 +505,9 @@ def _windowed(objective: LatencyObjective, stats: RunStats, ramp_up_s: float) ->
             f"{objective.label} {_short_ms(value * 1000.0)}ms; "
             f"{len(failed)} of {len(judged)} windows failed"
         )
+    if skipped:
+        note = f"{len(skipped)} window(s) not judged: the load generator was saturated"
+        detail = f"{detail}; {note}" if detail else note
     return ThresholdResult(
         name, Metric.WINDOW_LATENCY, limit_ms, worst_s * 1000.0, not failed, "ms", detail
     )

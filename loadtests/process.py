@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 import signal
 import sys
 import time
@@ -46,6 +47,7 @@ from loadtests.openmodel import CONFIG_ATTR, INTENDED_ATTR, OpenLoopConfig, Open
 from loadtests.options import ProcessRole, ProcessSpec, RunOutcome, StopReason
 from loadtests.outcomes import classify
 from loadtests.progress import progress_line
+from loadtests.saturation import LAG_PROBE_S, GeneratorSample, live_figures
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
 from loadtests.spawning import SmoothDispatcher, freeze_started_users
 from loadtests.stats import RunRecorder, summarize
@@ -142,6 +144,26 @@ class RequestRecorder:
                 rate_limited=limited,
             )
         self.total += 1
+
+    def sample_generator(self, process: str, sampler: ProcessSampler) -> None:
+        """Sample this process once a second until killed: its CPU share (`sampler`) and its
+        loop lag, how late each LAG_PROBE_S gevent timer of that second fired, into the
+        current recorder. Run it in its own greenlet; costs ten timer wake-ups a second."""
+        sampler.sample(time.time())
+        lags: list[float] = []
+        next_s = time.time() + 1.0
+        while True:
+            before = time.perf_counter()
+            gevent.sleep(LAG_PROBE_S)
+            lags.append(max(0.0, time.perf_counter() - before - LAG_PROBE_S))
+            now_s = time.time()
+            if now_s < next_s:
+                continue
+            cpu = sampler.sample(now_s).cpu_percent
+            if not self.closed:
+                sample = GeneratorSample(process, now_s, cpu, tuple(lags))
+                self.recorder.record_generator(sample)
+            lags, next_s = [], now_s + 1.0
 
     def close(self, **_: Any) -> None:
         """Stop recording: a `test_stopping` listener."""
@@ -290,6 +312,7 @@ class _Owner:
             settings=options.settings.to_dict(),
         )
         self.merged = plan.recorder()
+        probe = None
         if self.distributed:
             runner.send_message(PLAN_MESSAGE, plan.to_dict())
         else:
@@ -298,6 +321,8 @@ class _Owner:
             env.events.test_stopping.add_listener(self.holder.close)
             _apply(env, self.holder, plan)
             self.merged = self.holder.recorder
+            name = _process_name(self.spec.role)
+            probe = gevent.spawn(self.holder.sample_generator, name, ProcessSampler())
         if options.rate is not None:
             count, classes = options.processes, [OpenModelDriver]
             starter = gevent.spawn(runner.start, count, float(count), user_classes=classes)
@@ -308,6 +333,8 @@ class _Owner:
         live = self.serve_live(runner)
         self.watch(runner, plan.started_at_s)
         stop_at = time.time()
+        if probe is not None:
+            probe.kill()
         starter.kill()
         runner.stop()
         if self.distributed:
@@ -358,7 +385,9 @@ class _Owner:
             if view.latest is None:
                 start_response("503 Service Unavailable", [("Retry-After", "1")])
                 return [b'{"error": "no second has closed yet"}']
-            body = json.dumps(view.latest.to_dict(), separators=(",", ":")).encode()
+            figures = live_figures(self.merged.generator.latest.values())
+            snapshot = {**view.latest.to_dict(), "generator": figures}
+            body = json.dumps(snapshot, separators=(",", ":")).encode()
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body]
 
@@ -442,11 +471,15 @@ def _run_worker(spec: ProcessSpec) -> int:
     env.events.request.add_listener(holder.on_request)
     env.events.test_stopping.add_listener(holder.close)
     state: dict[str, RunPlan] = {}
+    probes: dict[str, Any] = {}
     runner = env.create_worker_runner(spec.master_host, spec.master_port)
 
     def on_plan(environment: Any, msg: Any, **_: Any) -> None:
         state["plan"] = plan = RunPlan.from_dict(msg.data)
         _apply(env, holder, plan)
+        if "probe" not in probes:
+            name = _process_name(spec.role)
+            probes["probe"] = gevent.spawn(holder.sample_generator, name, ProcessSampler())
 
     def on_report(client_id: str, data: dict[str, Any]) -> None:
         plan = state.get("plan")
@@ -473,9 +506,16 @@ def _run_worker(spec: ProcessSpec) -> int:
     env.events.test_stop.add_listener(on_test_stop)
     handlers = [gevent.signal_handler(n, on_signal) for n in (signal.SIGINT, signal.SIGTERM)]
     runner.greenlet.join()
+    for probe in probes.values():
+        probe.kill()
     for handler in handlers:
         handler.cancel()
     return 0
+
+
+def _process_name(role: ProcessRole) -> str:
+    """How a generator process is named in the reports: role, host and process id."""
+    return f"{role.value} {platform.node()}:{os.getpid()}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 print(progress_line(elapsed_s=12.0, users=50, rps=312.4, stats=stats, verdict=verdict,
                     percentile=0.95, model="closed"))
-#   12s  users 50  312.4 req/s  p95 41.2ms  errors 0.12%  [latency ok, errors FAIL, ...]
+#   12s  users 50  312.4 req/s  p95 41.2ms  errors 0.12%  generator cpu 35% lag 2ms
+#        [latency ok, errors FAIL, ...]   (one line)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from loadtests.gate import Metric, ThresholdResult, Verdict
+from loadtests.saturation import live_figures
 from loadtests.stats import RunStats
 
 __all__ = ["objective_mark", "progress_line"]
@@ -52,7 +54,8 @@ def progress_line(
     model: str = "closed",
 ) -> str:
     """One line: elapsed seconds, users (open model: requests in flight), current req/s, the
-    SLA percentile so far, the error ratio so far, and a mark per threshold of `verdict`."""
+    SLA percentile so far, the error ratio so far, the generator's own latest CPU share and
+    loop lag (worst process), and a mark per threshold of `verdict`."""
     marks: Sequence[str] = [objective_mark(r) for r in verdict.thresholds]
     label = "in flight" if model == "open" else "users"
     value = stats.sketch.quantile(percentile) if stats.sketch.count else None
@@ -65,4 +68,10 @@ def progress_line(
     ]
     if stats.missed_starts:
         parts.append(f"missed {stats.missed_starts:,}")
+    figures = live_figures(stats.generator_latest)
+    if figures is not None:
+        mark = "  SATURATED" if figures["saturated"] else ""
+        parts.append(
+            f"generator cpu {figures['cpu_percent']:.0f}% lag {figures['loop_lag_ms']:.0f}ms{mark}"
+        )
     return "  ".join(parts) + "  [" + ", ".join(marks) + "]"

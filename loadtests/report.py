@@ -3,7 +3,9 @@
 `json_summary(info, stats, verdict)` is what `--json` writes and the history stores: JSON-safe
 (None instead of NaN), latencies in ms rounded to 3 places, ratios to 6; `failures` counts SLA
 errors, `scenario_failures` the answers the scenario did not expect, and
-`failures_by_reason` ([{route, reason, count, outcome}]) adds up to both together.
+`failures_by_reason` ([{route, reason, count, outcome}]) adds up to both together;
+`generator` is the load generator's own load (per window and per process) and whether it was
+saturated, `invalid` why the run cannot be trusted ("" when it can).
 `html_report(...)` is one HTML file with inline CSS and inline SVG charts drawn here: no
 JavaScript and no external URL, so it opens offline and can be attached to a CI run. Every
 user-controlled string (scenario, host, route names, SLA source) is escaped.
@@ -19,6 +21,7 @@ from typing import Any
 
 from loadtests.breakdown import outcome_label
 from loadtests.gate import Metric, ThresholdResult, Verdict, format_value
+from loadtests.saturation import CPU_LIMIT_PERCENT, LAG_LIMIT_S, WindowLoad, worst_of
 from loadtests.stats import EndpointStats, LatencyStats, Outcome, RunStats, WindowStats
 
 __all__ = ["RunInfo", "html_report", "json_summary"]
@@ -101,13 +104,42 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
                 "rps": _num(w.rps, 3),
                 "users": w.users,
                 "p95_ms": _num(w.latency.p95_ms, 3),
+                "generator": _window_generator(stats, w.index, verdict),
             }
             for w in stats.windows
         ],
+        "generator": _generator(stats, verdict),
         "thresholds": [t.to_dict() for t in verdict.thresholds],
         "passed": verdict.passed,
+        "invalid": verdict.invalid,
         "server": server,
         "sla": info.sla_source,
+    }
+
+
+def _window_generator(stats: RunStats, index: int, verdict: Verdict) -> dict[str, Any] | None:
+    """The worst generator process in window `index`, and whether the service was judged."""
+    worst = worst_of([r for r in stats.generator if r.index == index])
+    if worst is None:
+        return None
+    return {**worst.to_dict(), "service_judged": index not in verdict.saturated_windows}
+
+
+def _generator(stats: RunStats, verdict: Verdict) -> dict[str, Any] | None:
+    """Thresholds, saturated windows (0-based), and every process's windows."""
+    if not any(r.samples for r in stats.generator):
+        return None
+    processes: dict[str, list[dict[str, Any]]] = {}
+    for row in stats.generator:
+        entry = {"window": row.index, **row.to_dict()}
+        processes.setdefault(row.process or "(missed starts)", []).append(entry)
+    return {
+        "cpu_limit_percent": CPU_LIMIT_PERCENT,
+        "lag_limit_ms": LAG_LIMIT_S * 1000.0,
+        "saturated": bool(verdict.saturated_windows),
+        "saturated_windows": list(verdict.saturated_windows),
+        "reason": verdict.invalid,
+        "processes": processes,
     }
 
 
@@ -134,6 +166,40 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
         ),
         _line_chart("Users", "users", series(lambda w: w.users), end_s, color="#8250df"),
     ]
+    if any(r.samples for r in stats.generator):
+        worst = {
+            w.index: worst_of([r for r in stats.generator if r.index == w.index])
+            for w in stats.windows
+        }
+
+        def load(value: Callable[[WindowLoad], float]) -> Callable[[WindowStats], float | None]:
+            return lambda w: value(row) if (row := worst.get(w.index)) is not None else None
+
+        charts += [
+            _line_chart(
+                "Generator CPU (worst process)",
+                "% of a core",
+                series(load(lambda r: r.cpu_percent)),
+                end_s,
+                threshold=CPU_LIMIT_PERCENT,
+                color="#9a6700",
+            ),
+            _line_chart(
+                "Generator loop lag p95 (worst process)",
+                "ms",
+                series(load(lambda r: r.lag_p95_s * 1000.0)),
+                end_s,
+                threshold=LAG_LIMIT_S * 1000.0,
+                color="#9a6700",
+            ),
+        ]
+    note = ""
+    if verdict.invalid:
+        numbers = ", ".join(str(i + 1) for i in verdict.saturated_windows)
+        note = (
+            f'<p class="invalid">The run is invalid: {_e(verdict.invalid)}. The service was not'
+            f" judged in windows {_e(numbers)}.</p>"
+        )
     verdict_word = "PASS" if verdict.passed else "FAIL"
     return _PAGE.format(
         title=_e(f"loadwatch: {info.scenario} - {verdict_word}"),
@@ -142,6 +208,7 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
         verdict=verdict_word,
         facts=_facts(info, stats),
         thresholds="".join(_threshold_row(r) for r in verdict.thresholds),
+        invalid=note,
         charts="".join(f'<figure class="card">{c}</figure>' for c in charts),
         histogram=_histogram(stats, latency),
         routes="".join(_route_row(name, e) for name, e in stats.endpoints.items()),
@@ -202,6 +269,17 @@ def _facts(info: RunInfo, stats: RunStats) -> str:
         )
     if info.model == "open":
         rows.append(("Missed starts", f"{stats.missed_starts:,}"))
+    worst = worst_of([r for r in stats.generator if r.samples])
+    if worst is not None:
+        saturated = len({r.index for r in stats.generator if r.saturated})
+        state = f"saturated in {saturated:,} window(s)" if saturated else "kept up"
+        rows.append(
+            (
+                "Load generator (worst window)",
+                f"CPU {worst.cpu_percent:.0f}% of a core, loop lag p95"
+                f" {worst.lag_p95_s * 1000.0:.1f} ms: {state}",
+            )
+        )
     for key, value in (info.server or {}).items():
         shown = (
             "-"
@@ -404,6 +482,7 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;
 background:#f6f8fa;margin:0;padding:24px}
 main{max-width:1100px;margin:0 auto}
+.invalid{background:#fff8c5;border:1px solid #d4a72c;border-radius:8px;padding:8px 12px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px;margin:0}
 table{border-collapse:collapse;width:100%;background:#fff}
@@ -444,6 +523,7 @@ _PAGE = """<!DOCTYPE html>
 <table class="thresholds"><thead><tr><th>Result</th><th>Threshold</th>
 <th class=num>Observed</th><th class=num>Limit</th><th>Detail</th></tr></thead>
 <tbody>{thresholds}</tbody></table>
+{invalid}
 <h2>Over time</h2>
 <div class="grid2">{charts}</div>
 <h2>Latency distribution</h2>

@@ -230,7 +230,7 @@ def _report(
         )
     out.write(verdict_table(verdict))
     out.write(breakdown_text(stats))
-    server = _server_side(options, sla, outcome, stats, out)
+    server = _server_side(options, sla, outcome, stats, out, saturated=verdict.invalid)
     info = RunInfo(
         scenario=options.scenario,
         host=options.host or "",
@@ -254,10 +254,17 @@ def _report(
 
 
 def _server_side(
-    options: LoadTestOptions, sla: SLA, outcome: RunOutcome, stats: RunStats, out: TextIO
+    options: LoadTestOptions,
+    sla: SLA,
+    outcome: RunOutcome,
+    stats: RunStats,
+    out: TextIO,
+    *,
+    saturated: str = "",
 ) -> dict[str, float | bool | None] | None:
     """With --prometheus: the server's p95 and error ratio over the run, printed beside ours,
-    the client's network time (`network_ms`) and whether the two p95s agree (`p95_agrees`)."""
+    the client's network time (`network_ms`) and whether the two p95s agree (`p95_agrees`).
+    A disagreement is explained by `saturated` (the verdict's reason) when there is one."""
     if options.prometheus_url is None:
         return None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
@@ -300,6 +307,8 @@ def _server_side(
         if figures.p95_ms is None and figures.requests
         else ""
     )
+    if agrees is False and saturated:
+        verdict += ": the client's figure is the generator's (it was saturated)"
     period = f" from {from_s:g}s (after the ramp-up)" if from_s > 0 else ""
     print(
         f"server side (Prometheus){period}: p{percentile * 100:g} "

@@ -22,6 +22,7 @@ from typing import Any
 
 from collector.quantiles import QuantileSketch
 from loadtests.outcomes import MAX_REASONS, OTHER_REASON, Outcome, ReasonCount
+from loadtests.saturation import GeneratorLoad, GeneratorSample, WindowLoad, window_loads
 
 __all__ = [
     "MAX_REASONS",
@@ -173,6 +174,7 @@ class RunRecorder:
         self.reasons: dict[tuple[Outcome, str, str], int] = {}
         self._reason_texts: set[str] = set()
         self.missed_starts = 0
+        self.generator = GeneratorLoad()
         self.last_at_s = started_at_s
 
     def _window(self, now_s: float) -> int:
@@ -228,8 +230,13 @@ class RunRecorder:
     def record_missed(self, now_s: float, count: int = 1) -> None:
         """Open model: `count` requests could not start on schedule (generator saturated)."""
         self.missed_starts += count
+        self.generator.add_missed(self._window(now_s), count)
         if now_s > self.last_at_s:
             self.last_at_s = now_s
+
+    def record_generator(self, sample: GeneratorSample) -> None:
+        """One second of a generator process's own CPU share and loop lag (`saturation`)."""
+        self.generator.add(sample, self._window(sample.at_s))
 
     def record_users(self, users: int, now_s: float) -> None:
         """The number of users (closed model) or concurrent requests (open) at `now_s`."""
@@ -253,6 +260,7 @@ class RunRecorder:
         for (outcome, endpoint, reason), count in other.reasons.items():
             self._count_reason(outcome, endpoint, reason, count)
         self.missed_starts += other.missed_starts
+        self.generator.merge(other.generator, round(offset / self.window_s))
         self.last_at_s = max(self.last_at_s, other.last_at_s)
 
     def to_dict(self) -> dict[str, Any]:
@@ -268,6 +276,7 @@ class RunRecorder:
             "users": {str(i): n for i, n in self.users.items()},
             "reasons": [[o.value, e, r, n] for (o, e, r), n in self.reasons.items()],
             "missed_starts": self.missed_starts,
+            "generator": self.generator.to_dict(),
             "last_at_s": self.last_at_s,
         }
 
@@ -292,6 +301,8 @@ class RunRecorder:
         for outcome, endpoint, reason, count in data.get("reasons", ()):
             recorder._count_reason(Outcome(outcome), str(endpoint), str(reason), int(count))
         recorder.missed_starts = int(data["missed_starts"])
+        if "generator" in data:
+            recorder.generator = GeneratorLoad.from_dict(data["generator"])
         recorder.last_at_s = float(data["last_at_s"])
         return recorder
 
@@ -387,7 +398,9 @@ class RunStats:
 
     `failures` are SLA errors (5xx, no answer); `unexpected` scenario failures (4xx the
     scenario did not expect); `rate_limited` 429 answers (not in the latency figures);
-    `reasons` every request that was not simply served, most frequent first."""
+    `reasons` every request that was not simply served, most frequent first; `generator`
+    the generator processes' own load per (window, process), `generator_latest` each
+    process's latest second (`loadtests.saturation`)."""
 
     started_at_s: float
     duration_s: float
@@ -406,6 +419,8 @@ class RunStats:
     accepted: int = 0
     rate_limited: int = 0
     reasons: tuple[ReasonCount, ...] = ()
+    generator: tuple[WindowLoad, ...] = ()
+    generator_latest: tuple[GeneratorSample, ...] = ()
 
     def failures_by_reason(self) -> tuple[ReasonCount, ...]:
         """SLA errors and scenario failures by (route, reason), most frequent first; their
@@ -493,6 +508,8 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
         accepted=overall.accepted,
         rate_limited=overall.rate_limited,
         reasons=reasons,
+        generator=window_loads(recorder.generator),
+        generator_latest=tuple(sample for _, sample in sorted(recorder.generator.latest.items())),
     )
 
 

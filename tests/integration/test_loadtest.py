@@ -355,6 +355,38 @@ def test_the_server_side_figures_of_the_run_come_from_prometheus(
     # millisecond latencies Locust's own overhead on a loaded machine dominates the gap.
 
 
+BURNER = """
+import time
+from locust import HttpUser, constant, task
+
+class Burner(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def dataset(self):
+        self.client.get("/dataset")
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:  # blocks the event loop: the generator is saturated
+            pass
+"""
+
+
+def test_a_saturated_generator_explains_its_disagreement_with_the_server(
+    course_url: str, prometheus_url: str, tmp_path: Path
+) -> None:
+    locustfile = tmp_path / "burner.py"
+    locustfile.write_text(BURNER)
+    args = ["--users", "3", "--spawn-rate", "3", "--duration", "6s"]
+    result = loadtest(
+        tmp_path, str(locustfile), "--host", course_url, *args, "--prometheus", prometheus_url
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "INVALID: the load generator was saturated" in result.stdout
+    assert "they disagree: the client's figure is the generator's (it was saturated)" in (
+        result.stdout
+    )
+
+
 def test_an_unusable_prometheus_url_is_a_usage_error(course_url: str, tmp_path: Path) -> None:
     result = loadtest(tmp_path, "course", "--host", course_url, "--prometheus", "localhost:9090")
     assert result.returncode == 2
@@ -386,6 +418,7 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
         cwd=tmp_path,
     )
     seen: list[Snapshot] = []
+    generator: list[dict[str, object]] = []
     try:
         deadline = time.monotonic() + 30 * TIMEOUT_UNIT_S
         while time.monotonic() < deadline and process.poll() is None:
@@ -399,6 +432,7 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
                 new_second = not seen or snapshot.timestamp_s > seen[-1].timestamp_s
                 if snapshot.requests > 0 and new_second:
                     seen.append(snapshot)
+                    generator.append(response.json()["generator"] or {})
                     if len(seen) >= 3:
                         break
             time.sleep(0.3)
@@ -408,6 +442,8 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
     assert f"live snapshot: http://127.0.0.1:{port}/live/snapshot" in out.decode()
     assert len(seen) >= 3, "fewer than three seconds with requests were served"
     assert seen[-1].service == "loadtest"
+    # the generator's own latest second rides along (its first sample comes after 1 s)
+    assert generator[-1].keys() == {"processes", "cpu_percent", "loop_lag_ms", "saturated"}
     assert seen[-1].latency_60s.count >= seen[-1].requests
     # The first second may be partial; a full one carries about 40 requests at --rate 40.
     assert 20 <= max(s.requests for s in seen[1:]) <= 60

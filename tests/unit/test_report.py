@@ -91,6 +91,8 @@ def test_the_json_summary_has_exactly_the_documented_keys() -> None:
         "rate_limited",
         "failures_by_reason",
         "accepted_by_reason",
+        "generator",
+        "invalid",
     }
 
 

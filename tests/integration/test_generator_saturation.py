@@ -1,0 +1,139 @@
+"""A load generator starved on purpose (a task that busy-loops, blocking gevent's loop) is
+reported as saturated, never as a slow service; a calm one is not. Real Locust processes
+against the example service; the assertions are on the verdict's reasons, not on timings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_loadtest import free_port, stop, wait_until_answering
+from tests.integration.test_own_locustfile import ROOT, loadtest, summary_of
+
+pytestmark = pytest.mark.integration
+
+BURNER = """
+import time
+from locust import HttpUser, constant, task
+
+class Burner(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def burn(self):
+        self.client.get("/hello")
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:  # blocks the event loop: every timer fires late
+            pass
+"""
+
+CALM = """
+from locust import HttpUser, constant, task
+
+class Calm(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def hello(self):
+        self.client.get("/hello")
+"""
+
+
+@pytest.fixture(scope="module")
+def hello_url() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(f"{url}/hello", process, timeout_s=30)
+        yield url
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_a_starved_generator_makes_the_run_invalid_and_never_fails_the_latency(
+    hello_url: str, tmp_path: Path, workers: str
+) -> None:
+    locustfile = tmp_path / "burner.py"
+    locustfile.write_text(BURNER)
+    report, page = tmp_path / "run.json", tmp_path / "run.html"
+    result = loadtest(
+        tmp_path,
+        str(locustfile),
+        "--host",
+        hello_url,
+        "--users",
+        "3",
+        "--spawn-rate",
+        "3",
+        "--duration",
+        "4s",
+        "--workers",
+        workers,
+        "--json",
+        str(report),
+        "--html",
+        str(page),
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    summary = summary_of(report)
+    assert summary["invalid"].startswith("the load generator was saturated: CPU"), summary
+    assert summary["invalid"].endswith("its latency figures measure itself")
+    failed = [t for t in summary["thresholds"] if t["ok"] is False]
+    assert [t["metric"] for t in failed] == ["generator"], failed
+    latency = [t for t in summary["thresholds"] if t["metric"] == "latency"]
+    assert latency and all(t["ok"] is None for t in latency)
+    assert all(
+        t["detail"] == "not judged: the load generator was saturated in window 1 of 1"
+        for t in latency
+    ), latency
+    generator = summary["generator"]
+    assert generator["saturated"] and generator["saturated_windows"] == [0]
+    (process,) = generator["processes"]
+    assert process.startswith("worker " if workers == "1" else "local ")
+    assert any(w["generator"] and not w["generator"]["service_judged"] for w in summary["windows"])
+    verdict_lines = result.stdout.split("RESULT", 1)[1].splitlines()
+    assert any(
+        line.startswith("INVALID: the load generator was saturated") for line in verdict_lines
+    )
+    assert "generator cpu" in result.stdout
+    assert "The service was not judged in windows 1." in page.read_text()
+
+
+def test_a_calm_generator_is_judged_and_reported_as_keeping_up(
+    hello_url: str, tmp_path: Path
+) -> None:
+    locustfile = tmp_path / "calm.py"
+    locustfile.write_text(CALM)
+    report = tmp_path / "run.json"
+    result = loadtest(
+        tmp_path,
+        str(locustfile),
+        "--host",
+        hello_url,
+        "--users",
+        "3",
+        "--spawn-rate",
+        "3",
+        "--duration",
+        "4s",
+        "--json",
+        str(report),
+    )
+    summary = summary_of(report)
+    generator = [t for t in summary["thresholds"] if t["metric"] == "generator"]
+    assert [t["ok"] for t in generator] == [True], result.stdout + result.stderr
+    assert summary["invalid"] == "" and not summary["generator"]["saturated"]
+    assert all(t["ok"] is not None for t in summary["thresholds"] if t["metric"] == "latency")
+    assert "INVALID" not in result.stdout
