@@ -10,12 +10,15 @@ quantiles are None. The queries come from `collector.promql`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from collector import conventions as names
 from collector import promql
 from collector.promql import Matcher
 
@@ -23,6 +26,7 @@ __all__ = [
     "AGREEMENT_TOLERANCE",
     "PrometheusError",
     "ServerFigures",
+    "instance_matcher",
     "network_ms",
     "p95_agrees",
     "server_figures",
@@ -96,6 +100,13 @@ def _scalar(client: httpx.Client, url: str, query: str, at_s: float) -> float | 
 
 def _ms(seconds: float | None) -> float | None:
     return seconds * 1000.0 if seconds is not None else None
+
+
+def instance_matcher(base_urls: Sequence[str]) -> Matcher:
+    """Selects the scrape targets at the hosts a load test hit (`instance` is the host:port
+    Prometheus scrapes), so other services the same Prometheus scrapes stay out."""
+    hosts = sorted({urlsplit(url).netloc for url in base_urls})
+    return Matcher(names.LABEL_INSTANCE, "|".join(re.escape(host) for host in hosts), "=~")
 
 
 def server_figures(

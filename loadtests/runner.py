@@ -54,6 +54,7 @@ from loadtests.options import (
 from loadtests.prometheus import (
     AGREEMENT_TOLERANCE,
     PrometheusError,
+    instance_matcher,
     network_ms,
     p95_agrees,
     server_figures,
@@ -253,6 +254,13 @@ def _report(
     return verdict, ExitCode.OK if verdict.passed else ExitCode.FAILED
 
 
+def _campaign_host(options: LoadTestOptions) -> list[str]:
+    """The campaign service's base URL when the scenario also hits it."""
+    if options.host is None or not options.resolved().uses_campaign_host:
+        return []
+    return [campaign_base_url(options.host, options.settings)]
+
+
 def _server_side(
     options: LoadTestOptions,
     sla: SLA,
@@ -271,10 +279,21 @@ def _server_side(
     end_s = outcome.started_at_s + outcome.duration_s + PROMETHEUS_SETTLE_S
     percentile = sla.objectives.display_percentile
     from_s, client_sketch = steady_part(stats, options.ramp_up_s)
+    hosts = [options.host or "", *_campaign_host(options)]
+    scope = ""
     try:
         figures = server_figures(
-            options.prometheus_url, outcome.started_at_s + from_s, end_s, percentile=percentile
+            options.prometheus_url,
+            outcome.started_at_s + from_s,
+            end_s,
+            percentile=percentile,
+            matchers=[instance_matcher(hosts)],
         )
+        if not figures.requests:  # the scrape targets are named otherwise: every service
+            figures = server_figures(
+                options.prometheus_url, outcome.started_at_s + from_s, end_s, percentile=percentile
+            )
+            scope = " (every scraped service: no scrape target is at the load-tested hosts)"
     except PrometheusError as exc:
         print(f"server side: not available ({exc})", file=out)
         return None
@@ -311,7 +330,7 @@ def _server_side(
         verdict += ": the client's figure is the generator's (it was saturated)"
     period = f" from {from_s:g}s (after the ramp-up)" if from_s > 0 else ""
     print(
-        f"server side (Prometheus){period}: p{percentile * 100:g} "
+        f"server side (Prometheus){scope}{period}: p{percentile * 100:g} "
         f"{ms(figures.p95_ms)}{hint}, "
         f"errors {pct(figures.error_rate)}; client side: {ms(client_p)}, "
         f"errors {pct(stats.error_rate)}{verdict}{judged}",

@@ -34,6 +34,8 @@ from runtime.processes import ChildError, Output, ProcessGroup, python_command, 
 __all__ = ["run_demo"]
 
 _SIZES = SeedSizes()
+HUB = "stream"
+"""`loadwatch serve stream`: the live page's hub."""
 _SCRAPE_INTERVAL = "1s"
 """The stack scrapes every second so that even a short demo has server-side figures."""
 
@@ -52,9 +54,12 @@ class _Service:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-def _services(data_dir: Path, receiver_token: str | None) -> list[_Service]:
+def _services(
+    data_dir: Path, receiver_token: str | None, generator_live_url: str
+) -> list[_Service]:
     """The demo's children in start order: one more child is one more entry here. The
-    receiver runs only with a stack (its only sender)."""
+    receiver runs only with a stack (its only sender); the stream hub last, pulling every
+    service's and the load generator's live snapshot."""
     course_db = f"sqlite+aiosqlite:///{data_dir / 'course.sqlite3'}"
     campaign_db = f"sqlite+aiosqlite:///{data_dir / 'campaign.sqlite3'}"
     services = [
@@ -74,6 +79,13 @@ def _services(data_dir: Path, receiver_token: str | None) -> list[_Service]:
                 {"LOADWATCH_RECEIVER_TOKEN": receiver_token},
             )
         )
+    measured = [s.name for s in services if s.name != "receiver"]
+
+    def hub_targets(urls: Mapping[str, str]) -> tuple[str, ...]:
+        targets = [urls[name] for name in measured] + [generator_live_url]
+        return tuple(flag for url in targets for flag in ("--target", url))
+
+    services.append(_Service(HUB, hub_targets))
     return services
 
 
@@ -169,7 +181,8 @@ def run_demo(
                 f"sqlite+aiosqlite:///{data_dir / 'course.sqlite3'}",
                 f"sqlite+aiosqlite:///{data_dir / 'campaign.sqlite3'}",
             )
-            services = _services(data_dir, token)
+            live_port = free_port()
+            services = _services(data_dir, token, f"http://127.0.0.1:{live_port}")
             urls = {s.name: f"http://127.0.0.1:{free_port()}" for s in services}
             children = [
                 group.start(
@@ -183,12 +196,21 @@ def run_demo(
             ]
             for child in children:
                 group.wait_ready(child)
-                print(
-                    f"  {child.name:<8} {child.url}  (metrics {child.url}/metrics, "
-                    f"live {child.url}/live/snapshot, log {child.log_path})",
-                    flush=True,
+                about = (
+                    f"the live page's hub, log {child.log_path}"
+                    if child.name == HUB
+                    else f"metrics {child.url}/metrics, live {child.url}/live/snapshot, "
+                    f"log {child.log_path}"
                 )
-            prometheus = _start_stack(layout, sla, urls, "receiver") if layout is not None else None
+                print(f"  {child.name:<8} {child.url}  ({about})", flush=True)
+            print(
+                f"\nlive page: {urls[HUB]}/  (updates every second while the demo runs)",
+                flush=True,
+            )
+            scraped = {name: url for name, url in urls.items() if name != HUB}
+            prometheus = (
+                _start_stack(layout, sla, scraped, "receiver") if layout is not None else None
+            )
             print(
                 f"\nrunning the mixed scenario: {rate:g} req/s for {duration_s:g} s\n", flush=True
             )
@@ -201,6 +223,7 @@ def run_demo(
                 json_path=json_path,
                 html_path=html_path,
                 prometheus_url=prometheus,
+                live_port=live_port,
                 settings=ScenarioSettings(campaign_host=urls["campaign"]),
             )
             code = run_loadtest(options)

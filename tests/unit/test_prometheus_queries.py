@@ -53,3 +53,12 @@ def test_server_figures_flatten_for_the_report() -> None:
         "error_rate": 0.0,
         "requests": 10.0,
     }
+
+
+def test_the_server_side_is_scoped_to_the_load_tested_hosts() -> None:
+    from loadtests.prometheus import instance_matcher
+
+    matcher = instance_matcher(["http://127.0.0.1:8101", "http://127.0.0.1:8102/", "http://a.b"])
+    assert (
+        str(matcher) == 'instance=~"127\\\\.0\\\\.0\\\\.1:8101|127\\\\.0\\\\.0\\\\.1:8102|a\\\\.b"'
+    )
