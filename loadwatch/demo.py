@@ -50,6 +50,7 @@ def run_demo(
 ) -> ExitCode:
     """Run the demo; returns the exit code."""
     from loadtests.options import LoadTestOptions
+    from loadtests.result import show_result
     from loadtests.runner import run_loadtest
     from loadtests.scenarios.common import ScenarioSettings
 
@@ -103,7 +104,7 @@ def run_demo(
                 html_path=html_path,
                 settings=ScenarioSettings(campaign_host=urls["campaign"]),
             )
-            code = run_loadtest(options)
+            code = show_result(run_loadtest(options), options)
             print(f"\nreports: {json_path}\n         {html_path}")
             return code
     except ChildError as exc:
