@@ -47,10 +47,17 @@ __all__ = [
     "LABEL_STATE",
     "LABEL_STATEMENT",
     "LABEL_TARGET",
+    "LABEL_THRESHOLD",
     "LIVE_SNAPSHOT_AFTER",
     "LIVE_SNAPSHOT_PATH",
+    "LOADTEST_ERROR_RATIO",
     "LOADTEST_LAST_SUCCESS",
+    "LOADTEST_LATENCY",
     "LOADTEST_PASSED",
+    "LOADTEST_REGRESSED",
+    "LOADTEST_REQUESTS_PER_SECOND",
+    "LOADTEST_THRESHOLD_OK",
+    "LOADTEST_USERS",
     "METRICS_PATH",
     "OTHER_STATEMENT",
     "POOL_STATE_IN_USE",
@@ -125,6 +132,19 @@ LOADTEST_PASSED = "loadwatch_loadtest_passed"
 """1 when the run met every SLA threshold, 0 when it failed; labels scenario and target."""
 LOADTEST_LAST_SUCCESS = "loadwatch_loadtest_last_success_timestamp_seconds"
 """Unix time in seconds at which the last passing run finished; labels scenario and target."""
+LOADTEST_REQUESTS_PER_SECOND = "loadwatch_loadtest_requests_per_second"
+"""Requests per second the run achieved (all requests / run seconds)."""
+LOADTEST_USERS = "loadwatch_loadtest_users"
+"""Concurrent users: the closed model's --users, else the most seen in one window."""
+LOADTEST_LATENCY = "loadwatch_loadtest_latency_seconds"
+"""The run's latency quantiles in seconds (within the sketch's 1 %), by `quantile`."""
+LOADTEST_ERROR_RATIO = "loadwatch_loadtest_error_ratio"
+"""SLA errors (5xx, no answer) / all requests of the run."""
+LOADTEST_THRESHOLD_OK = "loadwatch_loadtest_threshold_ok"
+"""1 when the SLA threshold named by `threshold` held in the run, 0 when it failed."""
+LOADTEST_REGRESSED = "loadwatch_loadtest_regressed"
+"""Recorded runs: 1 when the run regressed against its baseline (docs/history.md), else 0."""
+LABEL_THRESHOLD = "threshold"
 
 # Written by Prometheus itself for every scrape target: 1 when the scrape succeeded.
 SCRAPE_UP = "up"

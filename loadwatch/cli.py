@@ -123,15 +123,29 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _cmd_loadtest(args: argparse.Namespace) -> int:
-    from loadtests.options import UsageError, from_args
+    from loadtests.options import UsageError, from_args, record_from_args
+    from loadtests.result import show_result
     from loadtests.runner import run_loadtest
 
     try:
         options = from_args(args)
+        recording = record_from_args(args)
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    return run_loadtest(options)
+    result = run_loadtest(options)
+    code = show_result(result, options)
+    if recording.record or recording.pushgateway_url is not None:
+        from runs.record import after_run
+
+        return after_run(result, recording, code)
+    return code
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from runs.record import show_history
+
+    return show_history(args.history_url, scenario=args.scenario, last=args.last, as_json=args.json)
 
 
 def _positive_int(text: str) -> int:
@@ -282,6 +296,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_loadtest_arguments(loadtest)
     loadtest.set_defaults(run=_cmd_loadtest)
+
+    history = commands.add_parser(
+        "history", help="the recorded load-test runs, each against its baseline"
+    )
+    history.add_argument(
+        "--history-url",
+        metavar="URL",
+        help="history database (default sqlite+aiosqlite:///var/history.sqlite3)",
+    )
+    history.add_argument("--scenario", help="only this scenario (name or locustfile path)")
+    history.add_argument(
+        "--last", type=_positive_int, default=20, metavar="N", help="newest N runs (default 20)"
+    )
+    history.add_argument("--json", action="store_true", help="JSON for machines")
+    history.set_defaults(run=_cmd_history)
     return parser
 
 
