@@ -4,7 +4,8 @@ Import-light: each submodule is imported where it is used.
 
 - `runs.history`: runs stored through SQLAlchemy (SQLite by default, PostgreSQL by URL),
   the baseline of earlier comparable runs, and the `loadwatch history` table
-- `runs.record`: what is stored with a run (version, git commit, host, labels)
+- `runs.record`: the edge after a run (`--record`, `--pushgateway`) and `loadwatch history`
+- `runs.export`: the result gauges pushed to a Pushgateway
 """
 
 __all__: list[str] = []
