@@ -142,6 +142,31 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from runs.schedule import ScheduleError, load_schedule
+    from runs.scheduler import run_schedule
+
+    try:
+        config = load_schedule(args.config)
+    except ScheduleError as exc:
+        print(f"loadwatch schedule: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    stop = threading.Event()
+    # SIGTERM and Ctrl-C both stop cleanly: running load tests are told to stop and report.
+    previous = {
+        signum: signal.signal(signum, lambda _signum, _frame: stop.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        return run_schedule(config, stop=stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _cmd_history(args: argparse.Namespace) -> int:
     from runs.record import show_history
 
@@ -311,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("--json", action="store_true", help="JSON for machines")
     history.set_defaults(run=_cmd_history)
+
+    schedule = commands.add_parser(
+        "schedule", help="run load tests on cron expressions and record them (until SIGTERM)"
+    )
+    schedule.add_argument(
+        "--config", type=Path, required=True, metavar="FILE", help="schedule YAML (docs/history.md)"
+    )
+    schedule.set_defaults(run=_cmd_schedule)
     return parser
 
 

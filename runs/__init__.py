@@ -1,4 +1,4 @@
-"""What builds on finished load-test runs: history storage, regression against it, export.
+"""What builds on finished load-test runs: history, regression against it, export, schedules.
 
 Import-light: each submodule is imported where it is used.
 
@@ -6,6 +6,7 @@ Import-light: each submodule is imported where it is used.
   the baseline of earlier comparable runs, and the `loadwatch history` table
 - `runs.record`: the edge after a run (`--record`, `--pushgateway`) and `loadwatch history`
 - `runs.export`: the result gauges pushed to a Pushgateway
+- `runs.schedule`, `runs.scheduler`: the schedule file and its pure plan; the loop
 """
 
 __all__: list[str] = []
