@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -101,3 +103,70 @@ def test_an_unreachable_pushgateway_is_a_push_error_naming_the_flag() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(PushError, match=f"--pushgateway: cannot push to {url}"):
         push_result(url, make_result())
+
+
+ROOT = Path(__file__).resolve().parents[2]
+LENIENT_SLA = "version: 1\nobjectives:\n  error_rate: 50%\n"
+"""Judges only the error rate, loosely: the run passes however loaded the machine is."""
+
+
+def test_loadwatch_loadtest_records_then_pushes_a_real_run(
+    pushgateway: str, tmp_path: Path
+) -> None:
+    """`loadwatch loadtest --record --pushgateway` end to end: Locust against the example
+    service, the run in a SQLite history, its gauges in the Pushgateway."""
+    from tests.integration.test_own_locustfile import stop, wait_until_answering
+
+    port = free_port()
+    service = subprocess.Popen(
+        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    host = f"http://127.0.0.1:{port}"
+    history = f"sqlite+aiosqlite:///{tmp_path / 'history.sqlite3'}"
+    (tmp_path / "sla.yaml").write_text(LENIENT_SLA)
+    try:
+        wait_until_answering(f"{host}/hello", service, timeout_s=30)
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "loadwatch", "loadtest"),
+                str(ROOT / "examples" / "hello_locustfile.py"),
+                *("--host", host, "--users", "4", "--spawn-rate", "4", "--duration", "3s"),
+                *("--json", str(tmp_path / "run.json")),
+                *("--record", "--history-url", history, "--label", "ci=yes"),
+                *("--pushgateway", pushgateway),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120 * TIMEOUT_UNIT_S,
+            check=False,
+        )
+    finally:
+        stop(service)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "error rate < 50%" in done.stdout
+    assert f"wrote {tmp_path / 'run.json'}" in done.stdout
+    assert f"recorded run 1 in {history}" in done.stdout
+    assert "regression: no baseline yet (0 earlier passing runs" in done.stdout
+    assert f"pushed the result to {pushgateway}" in done.stdout
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "loadwatch", "history", "--history-url", history, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60 * TIMEOUT_UNIT_S,
+        check=True,
+    )
+    (run,) = json.loads(listed.stdout)
+    assert run["labels"] == {"ci": "yes"}
+    assert run["summary"] == json.loads((tmp_path / "run.json").read_text())
+
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    passed = re.search(rf"^{names.LOADTEST_PASSED}\{{([^}}]*)\}} (\S+)$", text, re.MULTILINE)
+    assert passed is not None and float(passed.group(2)) == 1.0
+    assert f'{names.LABEL_TARGET}="{host}"' in passed.group(1)
+    assert f'{names.LABEL_SCENARIO}="{run["scenario"]}"' in passed.group(1)
