@@ -7,6 +7,7 @@ Import-light: each submodule is imported where it is used.
 - `runs.record`: the edge after a run (`--record`, `--pushgateway`) and `loadwatch history`
 - `runs.export`: the result gauges pushed to a Pushgateway
 - `runs.schedule`, `runs.scheduler`: the schedule file and its pure plan; the loop
+- `runs.capacity`, `runs.capacity_run`: the capacity search's pure strategy; its driver
 """
 
 __all__: list[str] = []
