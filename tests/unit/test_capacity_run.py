@@ -20,7 +20,8 @@ class Service:
     """Keeps the SLA up to `knee` req/s, then 5 % of requests fail. Time moves per probe."""
 
     def __init__(self, knee: float) -> None:
-        self.knee, self.now, self.offered = knee, 0.0, []
+        self.knee, self.now = knee, 0.0
+        self.offered: list[tuple[float, float]] = []
 
     def probe(self, options: LoadTestOptions) -> LoadTestResult:
         assert options.rate is not None
