@@ -22,7 +22,13 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from loadtests.regression import RegressionReport, RegressionRule, RunFigures, compare
+from loadtests.regression import (
+    DEFAULT_RULE,
+    RegressionReport,
+    RegressionRule,
+    RunFigures,
+    compare,
+)
 from runtime.database import Database, make_engine, sqlite_problem
 
 __all__ = [
@@ -194,9 +200,7 @@ class History:
     ) -> RegressionReport:
         """`run` against its baseline (`loadtests.regression.compare`)."""
         baseline = [b.figures for b in await self.baseline(run, runs)]
-        return (
-            compare(run.figures, baseline) if rule is None else compare(run.figures, baseline, rule)
-        )
+        return compare(run.figures, baseline, rule or DEFAULT_RULE)
 
     async def close(self) -> None:
         await self._db.close()
