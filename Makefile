@@ -25,11 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # Whole packages under --strict; tests and benchmarks under the default settings.
-STRICT_PACKAGES := runtime loadwatch
+STRICT_PACKAGES := runtime loadwatch runs
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PURE_CORE)
 	$(BIN)/mypy --strict $(STRICT_PACKAGES)
-	$(BIN)/mypy collector runtime loadwatch reference_services loadtests alert_rules livehub
+	$(BIN)/mypy collector runtime loadwatch reference_services loadtests alert_rules livehub runs
 	$(BIN)/mypy tests benchmarks
 
 # pytest exits 5 when it collects no test, which fails the target as it should.

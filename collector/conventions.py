@@ -58,6 +58,7 @@ __all__ = [
     "LOADTEST_LAST_SUCCESS",
     "LOADTEST_LATENCY",
     "LOADTEST_PASSED",
+    "LOADTEST_REGRESSED",
     "LOADTEST_REQUESTS_PER_SECOND",
     "LOADTEST_THRESHOLD_OK",
     "LOADTEST_USERS",
@@ -137,22 +138,24 @@ LABEL_REASON = "reason"
 LOADTEST_PASSED = "loadwatch_loadtest_passed"
 """1 when the run met every SLA threshold, 0 when it failed; labels scenario and target."""
 LOADTEST_LAST_SUCCESS = "loadwatch_loadtest_last_success_timestamp_seconds"
+"""Unix time in seconds at which the last passing run finished; labels scenario and target."""
 LOADTEST_REQUESTS_PER_SECOND = "loadwatch_loadtest_requests_per_second"
-"""Client-side requests per second of the last run; labels scenario and target."""
+"""Requests per second the run achieved (all requests / run seconds)."""
 LOADTEST_USERS = "loadwatch_loadtest_users"
-"""Simulated users of the last run; labels scenario and target."""
+"""Concurrent users: the closed model's --users, else the most seen in one window."""
 LOADTEST_LATENCY = "loadwatch_loadtest_latency_seconds"
-"""Client-side latency quantiles of the last run in seconds; labels scenario, target, quantile."""
+"""The run's latency quantiles in seconds (within the sketch's 1 %), by `quantile`."""
 LOADTEST_ERROR_RATIO = "loadwatch_loadtest_error_ratio"
-"""Client-side SLA error ratio of the last run; labels scenario and target."""
+"""SLA errors (5xx, no answer) / all requests of the run."""
 LOADTEST_THRESHOLD_OK = "loadwatch_loadtest_threshold_ok"
-"""1 when the SLA threshold passed, 0 when it failed; labels scenario, target, threshold."""
+"""1 when the SLA threshold named by `threshold` held in the run, 0 when it failed."""
+LOADTEST_REGRESSED = "loadwatch_loadtest_regressed"
+"""Recorded runs: 1 when the run regressed against its baseline (docs/history.md), else 0."""
 
 # Written by Prometheus itself: one series per pending or firing alert.
 PROMETHEUS_ALERTS = "ALERTS"
 LABEL_ALERTSTATE = "alertstate"
 ALERTSTATE_FIRING = "firing"
-"""Unix time in seconds at which the last passing run finished; labels scenario and target."""
 
 # Written by Prometheus itself for every scrape target: 1 when the scrape succeeded.
 SCRAPE_UP = "up"

@@ -5,7 +5,10 @@ with gevent on import, so only the Locust processes import `loadtests.process`,
 `loadtests.openmodel` and the locustfiles. The rest is plain Python:
 
 - `loadtests.options`: the `loadwatch loadtest` flags -> `LoadTestOptions`
-- `loadtests.runner`: `run_loadtest(options) -> exit code` (spawns the Locust processes)
+- `loadtests.runner`: `run_loadtest(options) -> LoadTestResult` (spawns the Locust processes)
+- `loadtests.result`: `LoadTestResult` (exit code, run info, stats with the sketch, verdict)
+  and `show_result`, the edge that prints the verdict and writes the reports
+- `loadtests.regression`: a run's figures against the baseline of earlier runs (pure)
 - `loadtests.stats`, `loadtests.gate`, `loadtests.report`, `loadtests.progress`: pure
   statistics, SLA verdict, reports and the progress line
 - `loadtests.scenarios`: a built-in scenario by name (`SCENARIOS`, locustfiles shipped in

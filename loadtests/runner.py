@@ -1,14 +1,16 @@
 """`loadwatch loadtest`: orchestrates the Locust processes and judges the run. No locust here.
 
-    code = run_loadtest(from_args(namespace))   # an ExitCode: OK, FAILED, USAGE, UNREACHABLE
+    result = run_loadtest(from_args(namespace))  # .code: OK, FAILED, USAGE, UNREACHABLE
+    show_result(result, options)                 # the edge prints the verdict, writes files
 
 Checks the SLA file and that the target answers (TCP connect + GET, one-line reason within
 10 s), then starts `python -m loadtests.process` children in one process group: a local
 runner (--workers 0), or a master and N workers on 127.0.0.1; with --role only the master or
 only the workers. The master (or local) child prints progress and writes the merged recorder
-to a result file; this process summarizes it, applies the gate, prints the verdict table and
-writes the reports. Ctrl-C is forwarded to that child, which stops the run and reports; the
-whole group is killed on the way out, so no child outlives the command.
+to a result file; this process summarizes it and applies the gate, returning a
+`LoadTestResult`; `show_result` prints the verdict table and writes the reports. Ctrl-C is
+forwarded to that child, which stops the run and reports; the whole group is killed on the
+way out, so no child outlives the command.
 """
 
 from __future__ import annotations
@@ -35,9 +37,8 @@ from urllib.parse import urlsplit
 
 from collector.exit_codes import ExitCode
 from collector.sla import SLA, SLAError, default_sla, find_sla, load_sla
-from loadtests.breakdown import breakdown_text
 from loadtests.dataset import describe_dataset, fit_to_services
-from loadtests.gate import Metric, ThresholdResult, Verdict, evaluate, verdict_table
+from loadtests.gate import Metric, ThresholdResult, Verdict, evaluate
 from loadtests.locustfile import check_locustfile
 from loadtests.options import (
     DEFAULT_MASTER_PORT,
@@ -50,6 +51,7 @@ from loadtests.options import (
     UsageError,
     add_arguments,
     from_args,
+    record_from_args,
 )
 from loadtests.prometheus import (
     AGREEMENT_TOLERANCE,
@@ -59,7 +61,8 @@ from loadtests.prometheus import (
     p95_agrees,
     server_figures,
 )
-from loadtests.report import RunInfo, html_report, json_summary
+from loadtests.report import RunInfo
+from loadtests.result import LoadTestResult, show_result
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
 from runtime.ports import free_port
@@ -209,29 +212,28 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
     return Verdict(tuple(results), passed=False)
 
 
-def _report(
-    options: LoadTestOptions, sla: SLA, outcome: RunOutcome, out: TextIO
-) -> tuple[Verdict, ExitCode]:
+def _judge(
+    options: LoadTestOptions, sla: SLA, outcome: RunOutcome, aborted: str | None = None
+) -> LoadTestResult:
+    """Summarize the run, apply the gate and (with --prometheus) fetch the server's figures;
+    prints nothing. An aborted run (`aborted` says why) exits ABORTED whatever its verdict."""
     stats = summarize(RunRecorder.from_dict(outcome.recorder), duration_s=outcome.duration_s)
     verdict = evaluate(sla, stats, options.gate_options(outcome.closed_ceiling_rps))
     if outcome.abort_threshold is not None:
         verdict = _mark_aborted(verdict, outcome.abort_threshold)
+    notes: list[str] = []
     if outcome.worker_requests:
         counts = " + ".join(f"{n:,}" for n in outcome.worker_requests.values())
-        print(
+        notes.append(
             f"merged {len(outcome.worker_requests)} workers: {counts} = {stats.requests:,}"
-            f" requests (Locust counted {outcome.locust_requests:,})",
-            file=out,
+            f" requests (Locust counted {outcome.locust_requests:,})"
         )
     if outcome.late_requests:
-        print(
+        notes.append(
             f"{outcome.late_requests:,} requests completed while users were being stopped;"
-            " not counted (their latency would be the teardown's)",
-            file=out,
+            " not counted (their latency would be the teardown's)"
         )
-    out.write(verdict_table(verdict))
-    out.write(breakdown_text(stats))
-    server = _server_side(options, sla, outcome, stats, out, saturated=verdict.invalid)
+    server, server_line = _server_side(options, sla, outcome, stats, saturated=verdict.invalid)
     info = RunInfo(
         scenario=options.scenario,
         host=options.host or "",
@@ -244,14 +246,13 @@ def _report(
         sla_source=sla.source,
         server=server,
     )
-    if options.json_path is not None:
-        summary = json_summary(info, stats, verdict)
-        options.json_path.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-        print(f"wrote {options.json_path}", file=out)
-    if options.html_path is not None:
-        options.html_path.write_text(html_report(info, stats, verdict))
-        print(f"wrote {options.html_path}", file=out)
-    return verdict, ExitCode.OK if verdict.passed else ExitCode.FAILED
+    if aborted is not None:
+        code = ExitCode.ABORTED
+    else:
+        code = ExitCode.OK if verdict.passed else ExitCode.FAILED
+    return LoadTestResult(
+        code, info, stats, verdict, aborted=aborted, notes=tuple(notes), server_line=server_line
+    )
 
 
 def _campaign_host(options: LoadTestOptions) -> list[str]:
@@ -266,15 +267,15 @@ def _server_side(
     sla: SLA,
     outcome: RunOutcome,
     stats: RunStats,
-    out: TextIO,
     *,
     saturated: str = "",
-) -> dict[str, float | bool | None] | None:
-    """With --prometheus: the server's p95 and error ratio over the run, printed beside ours,
+) -> tuple[dict[str, float | bool | None] | None, str | None]:
+    """With --prometheus: the server's p95 and error ratio over the run, the line that shows
+    them beside ours,
     the client's network time (`network_ms`) and whether the two p95s agree (`p95_agrees`).
     A disagreement is explained by `saturated` (the verdict's reason) when there is one."""
     if options.prometheus_url is None:
-        return None
+        return None, None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
     end_s = outcome.started_at_s + outcome.duration_s + PROMETHEUS_SETTLE_S
     percentile = sla.objectives.display_percentile
@@ -295,8 +296,7 @@ def _server_side(
             )
             scope = " (every scraped service: no scrape target is at the load-tested hosts)"
     except PrometheusError as exc:
-        print(f"server side: not available ({exc})", file=out)
-        return None
+        return None, f"server side: not available ({exc})"
 
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.1f} ms"
@@ -329,14 +329,13 @@ def _server_side(
     if agrees is False and saturated:
         verdict += ": the client's figure is the generator's (it was saturated)"
     period = f" from {from_s:g}s (after the ramp-up)" if from_s > 0 else ""
-    print(
+    line = (
         f"server side (Prometheus){scope}{period}: p{percentile * 100:g} "
         f"{ms(figures.p95_ms)}{hint}, "
         f"errors {pct(figures.error_rate)}; client side: {ms(client_p)}, "
-        f"errors {pct(stats.error_rate)}{verdict}{judged}",
-        file=out,
+        f"errors {pct(stats.error_rate)}{verdict}{judged}"
     )
-    return {
+    server = {
         **figures.to_dict(),
         "from_s": from_s,
         "client_p95_ms": client_p,
@@ -344,6 +343,7 @@ def _server_side(
         "network_ms": network,
         "p95_agrees": agrees,
     }
+    return server, line
 
 
 def _run_workers(options: LoadTestOptions, err: TextIO) -> ExitCode:
@@ -372,11 +372,14 @@ def run_loadtest(
     out: TextIO | None = None,
     err: TextIO | None = None,
     cwd: Path | None = None,
-) -> ExitCode:
-    """Run one load test as the options say; returns the exit code (see the module doc).
+) -> LoadTestResult:
+    """Run one load test as the options say; returns its result (`.code`: the exit code, see
+    the module doc). The verdict is not printed and no report is written: pass the result
+    to `loadtests.result.show_result` for that.
 
-    Blocks for about --duration seconds plus start-up; prints to `out` (default stdout) and
-    `err` (default stderr); `cwd` is where the nearest sla.yaml is looked for.
+    Blocks for about --duration seconds plus start-up; prints the opening line to `out`
+    (default stdout) and problems to `err` (default stderr) as they happen; `cwd` is where
+    the nearest sla.yaml is looked for.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -385,14 +388,14 @@ def run_loadtest(
         problem = check_locustfile(scenario.path)
         if problem is not None:
             print(f"loadwatch loadtest: {problem}", file=err)
-            return ExitCode.USAGE
+            return LoadTestResult(ExitCode.USAGE)
     if options.role is Role.WORKER:
-        return _run_workers(options, err)
+        return LoadTestResult(_run_workers(options, err))
     try:
         sla, sla_path = _resolve_sla(options, cwd)
     except SLAError as exc:
         print(f"loadwatch loadtest: {exc}", file=err)
-        return ExitCode.USAGE
+        return LoadTestResult(ExitCode.USAGE)
     assert options.host is not None
     targets = [options.host]
     if scenario.uses_campaign_host:
@@ -401,7 +404,7 @@ def run_loadtest(
         reason = check_reachable(target)
         if reason is not None:
             print(f"loadwatch loadtest: {reason}", file=err)
-            return ExitCode.UNREACHABLE
+            return LoadTestResult(ExitCode.UNREACHABLE)
     data_line = ""
     if scenario.built_in:
         settings, published = fit_to_services(options.settings, targets)
@@ -443,16 +446,16 @@ def run_loadtest(
                 print(
                     f"loadwatch loadtest: the run produced no result (exit code {code})", file=err
                 )
-                return ExitCode.USAGE if code == ExitCode.USAGE else ExitCode.ABORTED
+                return LoadTestResult(
+                    ExitCode.USAGE if code == ExitCode.USAGE else ExitCode.ABORTED
+                )
             outcome = RunOutcome.from_dict(json.loads(result.read_text()))
     except KeyboardInterrupt:  # before the owner could be told, or a second Ctrl-C
         print("\nloadwatch loadtest: interrupted", file=err)
-        return ExitCode.ABORTED
+        return LoadTestResult(ExitCode.ABORTED)
     if outcome.stopped in (StopReason.INTERRUPTED, StopReason.WORKERS_LOST) or aborted:
-        _report(replace(options, json_path=None, html_path=None), sla, outcome, out)
-        print(f"loadwatch loadtest: run aborted ({aborted or outcome.detail})", file=err)
-        return ExitCode.ABORTED
-    return _report(options, sla, outcome, out)[1]
+        return _judge(options, sla, outcome, aborted=aborted or outcome.detail)
+    return _judge(options, sla, outcome)
 
 
 def main(argv: list[str] | None = None) -> ExitCode:
@@ -462,11 +465,16 @@ def main(argv: list[str] | None = None) -> ExitCode:
     )
     add_arguments(parser)
     try:
-        options = from_args(parser.parse_args(argv))
+        namespace = parser.parse_args(argv)
+        options = from_args(namespace)
+        recording = record_from_args(namespace)
+        if recording.record or recording.pushgateway_url is not None:
+            flag = "--record" if recording.record else "--pushgateway"
+            raise UsageError(flag, "only `loadwatch loadtest` records and pushes runs")
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    return run_loadtest(options)
+    return show_result(run_loadtest(options), options)
 
 
 if __name__ == "__main__":

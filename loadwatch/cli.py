@@ -167,15 +167,93 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 
 
 def _cmd_loadtest(args: argparse.Namespace) -> int:
-    from loadtests.options import UsageError, from_args
+    from loadtests.options import UsageError, from_args, record_from_args
+    from loadtests.result import show_result
     from loadtests.runner import run_loadtest
 
     try:
         options = from_args(args)
+        recording = record_from_args(args)
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    return run_loadtest(options)
+    result = run_loadtest(options)
+    code = show_result(result, options)
+    if recording.record or recording.pushgateway_url is not None:
+        from runs.record import after_run
+
+        return after_run(result, recording, code)
+    return code
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from runs.schedule import ScheduleError, load_schedule
+    from runs.scheduler import run_schedule
+
+    try:
+        config = load_schedule(args.config)
+    except ScheduleError as exc:
+        print(f"loadwatch schedule: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    stop = threading.Event()
+    # SIGTERM and Ctrl-C both stop cleanly: running load tests are told to stop and report.
+    previous = {
+        signum: signal.signal(signum, lambda _signum, _frame: stop.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        return run_schedule(config, stop=stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from collector.units import UnitError, parse_duration
+    from loadtests.options import UsageError, add_arguments, from_args
+    from runs.capacity_run import CapacityBudget, run_capacity
+
+    flags = [args.scenario, "--host", args.host, "--rate", args.start_rate]
+    flags += ["--duration", args.probe]
+    for flag, value in (("--sla", args.sla), ("--service", args.service)):
+        if value is not None:
+            flags += [flag, value]
+    loadtest = argparse.ArgumentParser(prog="loadwatch capacity")
+    add_arguments(loadtest)
+    try:
+        seconds = {}
+        for flag in ("probe", "cooldown", "max_duration"):
+            try:
+                seconds[flag] = parse_duration(getattr(args, flag))
+            except UnitError as exc:
+                raise UsageError(f"--{flag.replace('_', '-')}", str(exc)) from None
+        options = from_args(loadtest.parse_args(flags))
+    except UsageError as exc:
+        print(f"loadwatch capacity: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    assert options.rate is not None
+    if args.max_rate is not None and args.max_rate < options.rate:
+        print("loadwatch capacity: --max-rate: expected at least --start-rate", file=sys.stderr)
+        return ExitCode.USAGE
+    budget = CapacityBudget(
+        start_rps=options.rate,
+        max_rps=args.max_rate if args.max_rate is not None else 100_000.0,
+        probe_s=seconds["probe"],
+        cooldown_s=seconds["cooldown"],
+        max_duration_s=seconds["max_duration"],
+        max_probes=args.max_probes,
+        json_path=args.json,
+    )
+    return run_capacity(options, budget)
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from runs.record import show_history
+
+    return show_history(args.history_url, scenario=args.scenario, last=args.last, as_json=args.json)
 
 
 def _positive_int(text: str) -> int:
@@ -370,6 +448,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_loadtest_arguments(loadtest)
     loadtest.set_defaults(run=_cmd_loadtest)
+
+    history = commands.add_parser(
+        "history", help="the recorded load-test runs, each against its baseline"
+    )
+    history.add_argument(
+        "--history-url",
+        metavar="URL",
+        help="history database (default sqlite+aiosqlite:///var/history.sqlite3)",
+    )
+    history.add_argument("--scenario", help="only this scenario (name or locustfile path)")
+    history.add_argument(
+        "--last", type=_positive_int, default=20, metavar="N", help="newest N runs (default 20)"
+    )
+    history.add_argument("--json", action="store_true", help="JSON for machines")
+    history.set_defaults(run=_cmd_history)
+
+    schedule = commands.add_parser(
+        "schedule", help="run load tests on cron expressions and record them (until SIGTERM)"
+    )
+    schedule.add_argument(
+        "--config", type=Path, required=True, metavar="FILE", help="schedule YAML (docs/history.md)"
+    )
+    schedule.set_defaults(run=_cmd_schedule)
+
+    capacity = commands.add_parser(
+        "capacity",
+        help="find the highest open-model rate that keeps the SLA (ramp, then bisect)",
+    )
+    capacity.add_argument("scenario", help="a built-in scenario or a locustfile's path")
+    capacity.add_argument("--host", required=True, help="base URL of the service under test")
+    capacity.add_argument("--start-rate", default="50", metavar="RPS", help="first probe (50)")
+    capacity.add_argument("--max-rate", type=_positive_float, metavar="RPS", help="never above")
+    capacity.add_argument("--probe", default="30s", metavar="DURATION", help="per probe (30s)")
+    capacity.add_argument("--cooldown", default="5s", metavar="DURATION", help="between (5s)")
+    capacity.add_argument(
+        "--max-duration", default="300s", metavar="DURATION", help="whole search (300s)"
+    )
+    capacity.add_argument("--max-probes", type=_positive_int, default=12, metavar="N")
+    capacity.add_argument("--sla", help="SLA file (default: nearest sla.yaml)")
+    capacity.add_argument("--service", help="the sla.yaml service whose objectives judge it")
+    capacity.add_argument("--json", type=Path, metavar="FILE", help="write the result here")
+    capacity.set_defaults(run=_cmd_capacity)
     return parser
 
 

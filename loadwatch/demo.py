@@ -162,6 +162,7 @@ def run_demo(
 ) -> ExitCode:
     """Run the demo; returns the exit code. `sla_path` (when given) goes to every service."""
     from loadtests.options import LoadTestOptions
+    from loadtests.result import show_result
     from loadtests.runner import run_loadtest
     from loadtests.scenarios.common import ScenarioSettings
 
@@ -226,7 +227,7 @@ def run_demo(
                 live_port=live_port,
                 settings=ScenarioSettings(campaign_host=urls["campaign"]),
             )
-            code = run_loadtest(options)
+            code = show_result(run_loadtest(options), options)
             print(f"\nreports: {json_path}\n         {html_path}")
             return code
     except ChildError as exc:

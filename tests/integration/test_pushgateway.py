@@ -1,0 +1,172 @@
+"""A run's result gauges reach a real Pushgateway (Debian's prometheus-pushgateway)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from collector import conventions as names
+from loadtests.regression import Regression, RegressionReport
+from runs.export import JOB, PushError, push_result
+from runtime.ports import free_port, listening
+from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.run_results import STARTED_S, make_result
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pushgateway(tmp_path: Path) -> Iterator[str]:
+    """A Pushgateway on a free port, stopped after the test. Debian's build persists to
+    /var/lib/prometheus by default: this one keeps its state in `tmp_path`."""
+    binary = require_tool("prometheus-pushgateway")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--persistence.file={tmp_path / 'pushgateway.data'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 10 * TIMEOUT_UNIT_S
+        while not listening(port):
+            assert process.poll() is None, f"pushgateway exited with {process.returncode}"
+            assert time.monotonic() < deadline, "pushgateway did not start listening"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10 * TIMEOUT_UNIT_S)
+
+
+def samples(url: str) -> dict[str, float]:
+    """The loadwatch_loadtest_* samples the Pushgateway exposes, keyed by name{labels}."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"^(loadwatch_loadtest_\w+)(\{[^}]*\})? (\S+)$", line)
+        if match:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+            labels.pop(names.LABEL_INSTANCE, None)
+            assert labels.pop(names.LABEL_JOB) == JOB
+            assert labels.pop(names.LABEL_SCENARIO) == "browse"
+            assert labels.pop(names.LABEL_TARGET) == "http://127.0.0.1:8101"
+            key = match.group(1) + "".join(f"{{{k}={v}}}" for k, v in sorted(labels.items()))
+            found[key] = float(match.group(3))
+    return found
+
+
+def test_a_passing_run_pushes_every_gauge_with_scenario_and_target(pushgateway: str) -> None:
+    result = make_result(latency_s=0.05, requests=1_000, duration_s=10.0, users=20)
+    report = RegressionReport(Regression.OK, 3, ())
+    push_result(pushgateway, result, report)
+    got = samples(pushgateway)
+    finished = STARTED_S + 10.0
+    assert got[names.LOADTEST_PASSED] == 1.0
+    assert got[names.LOADTEST_LAST_SUCCESS] == finished
+    assert got[names.LOADTEST_REQUESTS_PER_SECOND] == pytest.approx(100.0)
+    assert got[names.LOADTEST_USERS] == 20.0
+    assert got[names.LOADTEST_ERROR_RATIO] == 0.0
+    assert got[names.LOADTEST_REGRESSED] == 0.0
+    assert got[f"{names.LOADTEST_LATENCY}{{quantile=0.5}}"] == pytest.approx(0.05, rel=0.01)
+    assert got[f"{names.LOADTEST_LATENCY}{{quantile=0.99}}"] == pytest.approx(0.1, rel=0.01)
+    assert got[f"{names.LOADTEST_THRESHOLD_OK}{{threshold=latency p95 < 200ms}}"] == 1.0
+    assert got[f"{names.LOADTEST_THRESHOLD_OK}{{threshold=error rate < 1%}}"] == 1.0
+
+
+def test_a_failing_run_keeps_the_last_success_time_of_the_passing_one(pushgateway: str) -> None:
+    push_result(pushgateway, make_result())
+    failed = make_result(failures=100, started_at_s=STARTED_S + 3600)
+    push_result(pushgateway, failed)
+    got = samples(pushgateway)
+    assert got[names.LOADTEST_PASSED] == 0.0
+    assert got[names.LOADTEST_ERROR_RATIO] == pytest.approx(0.1)
+    assert got[names.LOADTEST_LAST_SUCCESS] == STARTED_S + 10.0
+    assert got[f"{names.LOADTEST_THRESHOLD_OK}{{threshold=error rate < 1%}}"] == 0.0
+    assert names.LOADTEST_REGRESSED not in got, "no report, no regression gauge"
+
+
+def test_an_unreachable_pushgateway_is_a_push_error_naming_the_flag() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(PushError, match=f"--pushgateway: cannot push to {url}"):
+        push_result(url, make_result())
+
+
+ROOT = Path(__file__).resolve().parents[2]
+LENIENT_SLA = "version: 1\nobjectives:\n  error_rate: 50%\n"
+"""Judges only the error rate, loosely: the run passes however loaded the machine is."""
+
+
+def test_loadwatch_loadtest_records_then_pushes_a_real_run(
+    pushgateway: str, tmp_path: Path
+) -> None:
+    """`loadwatch loadtest --record --pushgateway` end to end: Locust against the example
+    service, the run in a SQLite history, its gauges in the Pushgateway."""
+    from tests.integration.test_own_locustfile import stop, wait_until_answering
+
+    port = free_port()
+    service = subprocess.Popen(
+        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    host = f"http://127.0.0.1:{port}"
+    history = f"sqlite+aiosqlite:///{tmp_path / 'history.sqlite3'}"
+    (tmp_path / "sla.yaml").write_text(LENIENT_SLA)
+    try:
+        wait_until_answering(f"{host}/hello", service, timeout_s=30)
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "loadwatch", "loadtest"),
+                str(ROOT / "examples" / "hello_locustfile.py"),
+                *("--host", host, "--users", "4", "--spawn-rate", "4", "--duration", "3s"),
+                *("--json", str(tmp_path / "run.json")),
+                *("--record", "--history-url", history, "--label", "ci=yes"),
+                *("--pushgateway", pushgateway),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120 * TIMEOUT_UNIT_S,
+            check=False,
+        )
+    finally:
+        stop(service)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "error rate < 50%" in done.stdout
+    assert f"wrote {tmp_path / 'run.json'}" in done.stdout
+    assert f"recorded run 1 in {history}" in done.stdout
+    assert "regression: no baseline yet (0 earlier passing runs" in done.stdout
+    assert f"pushed the result to {pushgateway}" in done.stdout
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "loadwatch", "history", "--history-url", history, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60 * TIMEOUT_UNIT_S,
+        check=True,
+    )
+    (run,) = json.loads(listed.stdout)
+    assert run["labels"] == {"ci": "yes"}
+    assert run["summary"] == json.loads((tmp_path / "run.json").read_text())
+
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    passed = re.search(rf"^{names.LOADTEST_PASSED}\{{([^}}]*)\}} (\S+)$", text, re.MULTILINE)
+    assert passed is not None and float(passed.group(2)) == 1.0
+    assert f'{names.LABEL_TARGET}="{host}"' in passed.group(1)
+    assert f'{names.LABEL_SCENARIO}="{run["scenario"]}"' in passed.group(1)

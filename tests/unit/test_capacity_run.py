@@ -1,0 +1,99 @@
+"""The capacity driver: probes through an injected runner (real LoadTestResults), the time
+budget on an injected clock, the printed answer and the --json document."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from collector.exit_codes import ExitCode
+from loadtests.options import LoadTestOptions
+from loadtests.result import LoadTestResult
+from runs.capacity_run import STARTUP_S, CapacityBudget, run_capacity
+from tests.run_results import make_result
+
+OPTIONS = LoadTestOptions(scenario="course", host="http://127.0.0.1:8101", rate=1.0)
+
+
+class Service:
+    """Keeps the SLA up to `knee` req/s, then 5 % of requests fail. Time moves per probe."""
+
+    def __init__(self, knee: float) -> None:
+        self.knee, self.now = knee, 0.0
+        self.offered: list[tuple[float, float]] = []
+
+    def probe(self, options: LoadTestOptions) -> LoadTestResult:
+        assert options.rate is not None
+        self.offered.append((options.rate, options.duration_s))
+        self.now += options.duration_s + 2.0
+        failures = 0 if options.rate <= self.knee else 50
+        return make_result(failures=failures, requests=1_000, users=None)
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_driver_finds_the_knee_and_writes_the_json(tmp_path: Path) -> None:
+    service, out = Service(knee=130.0), io.StringIO()
+    budget = CapacityBudget(
+        start_rps=20, probe_s=10, cooldown_s=3, max_duration_s=3600, json_path=tmp_path / "c.json"
+    )
+    code = run_capacity(
+        OPTIONS,
+        budget,
+        probe=service.probe,
+        out=out,
+        clock=lambda: service.now,
+        sleep=service.sleep,
+    )
+    assert code == ExitCode.OK
+    document = json.loads((tmp_path / "c.json").read_text())
+    assert document["bounded"] is True
+    assert document["max_rate"] <= 130.0 < document["min_failed_rate"]
+    assert (document["min_failed_rate"] - document["max_rate"]) / document["max_rate"] <= 0.05
+    assert document["recommended_rate"] == 0.8 * document["max_rate"]
+    assert [p["rate"] for p in document["probes"][:4]] == [20, 40, 80, 160]
+    assert all(duration == 10 for _, duration in service.offered)
+    assert f"capacity: {document['max_rate']:,.1f} req/s keeps the SLA" in out.getvalue()
+
+
+def test_the_search_stops_before_a_probe_would_overrun_the_budget() -> None:
+    service, out = Service(knee=1e9), io.StringIO()
+    budget = CapacityBudget(start_rps=10, probe_s=20, cooldown_s=5, max_duration_s=100)
+    code = run_capacity(
+        OPTIONS,
+        budget,
+        probe=service.probe,
+        out=out,
+        clock=lambda: service.now,
+        sleep=service.sleep,
+    )
+    assert code == ExitCode.OK
+    assert service.now + 5 + 20 + STARTUP_S > 100, "one more probe would not have fit"
+    assert service.now <= 100
+    assert "time budget (100 s) reached" in out.getvalue()
+    assert "(no probe failed: it holds at least this)" in out.getvalue()
+
+
+def test_a_first_probe_that_fails_exits_1() -> None:
+    service, out = Service(knee=1.0), io.StringIO()
+    code = run_capacity(
+        OPTIONS,
+        CapacityBudget(start_rps=50),
+        probe=service.probe,
+        out=out,
+        clock=lambda: service.now,
+        sleep=service.sleep,
+    )
+    assert code == ExitCode.FAILED
+    assert "even 50 req/s broke the SLA" in out.getvalue()
+
+
+def test_a_probe_that_cannot_run_ends_the_search_with_its_code() -> None:
+    out = io.StringIO()
+    code = run_capacity(
+        OPTIONS, CapacityBudget(), probe=lambda _: LoadTestResult(ExitCode.UNREACHABLE), out=out
+    )
+    assert code == ExitCode.UNREACHABLE
+    assert "could not run" in out.getvalue()
