@@ -144,6 +144,10 @@ class TwoLevelCache:
         self.clock = clock
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         self._subscriber: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+        """Set while Redis has acknowledged the invalidation subscription: from then on,
+        every invalidation another instance publishes reaches this L1. Cleared when the
+        subscription is lost (it is retried every second) and at `close()`."""
         self._last_warning_s = -_WARNING_INTERVAL_S
 
     def get_l1(self, key: str) -> bytes | None:
@@ -226,7 +230,11 @@ class TwoLevelCache:
             self._l2_failed("invalidate", exc)
 
     async def start(self) -> None:
-        """Listen for other instances' invalidations (only with L2)."""
+        """Listen for other instances' invalidations (only with L2).
+
+        Returns at once, without waiting for Redis (a service starts while Redis is down);
+        await `subscribed.wait()` to know when invalidations from others arrive.
+        """
         if self.l2 is not None and self._subscriber is None:
             self._subscriber = asyncio.create_task(self._listen(self.l2))
 
@@ -237,6 +245,7 @@ class TwoLevelCache:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._subscriber
             self._subscriber = None
+            self.subscribed.clear()
 
     async def _listen(self, l2: RedisLayer) -> None:
         while True:
@@ -244,11 +253,15 @@ class TwoLevelCache:
                 async with l2.client.pubsub() as pubsub:
                     await pubsub.subscribe(_INVALIDATION_CHANNEL)
                     async for message in pubsub.listen():
-                        if message.get("type") != "message":
+                        kind = message.get("type")
+                        if kind == "subscribe":
+                            self.subscribed.set()
+                        if kind != "message":
                             continue
                         data = message["data"]
                         text = data.decode() if isinstance(data, bytes) else str(data)
                         self.l1.delete_matching(text.split("\n"))
             except _REDIS_ERRORS as exc:
+                self.subscribed.clear()
                 self._l2_failed("subscribe", exc)
                 await asyncio.sleep(1.0)
