@@ -30,6 +30,7 @@ from reference_services.database import Database, make_engine
 from reference_services.settings import ServiceSettings
 from reference_services.social import PlatformBehaviour
 from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.conftest import ManualClock
 from tests.integration.test_campaign_service import (
     PLATFORMS,
     campaign_client,
@@ -163,7 +164,7 @@ async def wait_for_status(client: TestClient, path: str, status: int) -> None:
 
 
 async def test_a_database_outage_gives_503_and_the_worker_drains_again_after_it(
-    settings: ServiceSettings,
+    settings: ServiceSettings, limiter_clock: ManualClock
 ) -> None:
     target = urlsplit(settings.database_url)
     proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
@@ -188,7 +189,8 @@ async def test_a_database_outage_gives_503_and_the_worker_drains_again_after_it(
             first, second = await create_campaign(client), await create_campaign(client)
             assert (await client.post(f"/campaigns/{first}/process")).status == 200
             deferred = await client.post(f"/campaigns/{second}/process")
-            assert deferred.status == 202
+            assert deferred.status == 202  # the limiter's clock stands still: no refill
+            limiter_clock.now_s += 1.0
             job = await wait_for_job(client, (await deferred.json())["job_id"])
             assert job["status"] == "done"
     finally:
