@@ -48,12 +48,14 @@ async def clients(redis_url: str, prefix: str) -> AsyncIterator[tuple[Redis, Red
 
 async def timed_acquire(
     limiter: RedisRateLimiter, key: str, tokens: float = 1.0
-) -> tuple[float, Decision]:
-    """One acquire and the Redis server time (s) its script ran at, as the script returned it."""
+) -> tuple[int, Decision]:
+    """One acquire and the Redis server time its script ran at, in whole microseconds."""
     decision = await limiter.acquire(key, tokens)
-    # Read before anything else can run on this loop: this is this acquire's own time.
+    # Read before anything else can run on this loop: this is this acquire's own time. The
+    # script's microseconds survive the float (its step near 1.7e9 s is 0.24 us): rounding
+    # restores them, which the exact comparisons below need.
     assert limiter.last_server_time_s is not None
-    return limiter.last_server_time_s, decision
+    return round(limiter.last_server_time_s * 1e6), decision
 
 
 async def test_two_instances_share_one_bucket_refilled_by_the_server_clock(
@@ -64,11 +66,11 @@ async def test_two_instances_share_one_bucket_refilled_by_the_server_clock(
     first_wave = await asyncio.gather(
         *(timed_acquire(limiters[i % 2], "twitter") for i in range(40))
     )
-    start_s = min(at_s for at_s, _ in first_wave)
+    start_us = min(at_us for at_us, _ in first_wave)
 
-    async def keep_acquiring(limiter: RedisRateLimiter) -> list[tuple[float, Decision]]:
+    async def keep_acquiring(limiter: RedisRateLimiter) -> list[tuple[int, Decision]]:
         seen = [await timed_acquire(limiter, "twitter")]
-        while seen[-1][0] - start_s < 0.5:
+        while seen[-1][0] - start_us < 500_000:
             seen.append(await timed_acquire(limiter, "twitter"))
         return seen
 
@@ -83,14 +85,14 @@ async def test_two_instances_share_one_bucket_refilled_by_the_server_clock(
     )
     replay = TokenBucket(rate, burst)
     assert [d.allowed for _, d in history] == [
-        replay.try_acquire(at_s).allowed for at_s, _ in history
+        replay.try_acquire((at_us - start_us) / 1e6).allowed for at_us, _ in history
     ]
     assert sum(d.allowed for _, d in first_wave) >= burst  # a new bucket starts full
     # Demand far beyond 10 a second: the limit did bind (all 40 of the first wave would need
     # 3 s between the first and the last script).
     assert not all(d.allowed for _, d in history)
     granted = sum(d.allowed for _, d in history)
-    span_s = history[-1][0] - history[0][0]
+    span_s = (history[-1][0] - history[0][0]) / 1e6
     assert granted <= burst + rate * span_s + SLACK_TOKENS
 
 
@@ -100,13 +102,13 @@ async def test_refusals_say_when_the_shared_tokens_return(
     rate = 0.01  # one token per 100 s: nothing this test does takes that long
     one = RedisRateLimiter(clients[0], rate_per_s=rate, burst=3.0, prefix=prefix)
     other = RedisRateLimiter(clients[1], rate_per_s=rate, burst=3.0, prefix=prefix)
-    taken_s, taken = await timed_acquire(one, "linkedin", 3.0)
+    taken_us, taken = await timed_acquire(one, "linkedin", 3.0)
     assert taken.allowed
-    refused_s, refused = await timed_acquire(other, "linkedin", 2.0)
-    refilled = rate * (refused_s - taken_s)  # by the server's clock, between the two scripts
+    refused_us, refused = await timed_acquire(other, "linkedin", 2.0)
+    refilled = rate * (refused_us - taken_us) / 1e6  # by the server's clock, between the two
     assert not refused.allowed
-    assert refused.remaining == pytest.approx(refilled, abs=1e-9)
-    assert refused.retry_after_s == pytest.approx((2.0 - refilled) / rate, abs=1e-6)
+    assert refused.remaining == pytest.approx(refilled, abs=1e-12)
+    assert refused.retry_after_s == pytest.approx((2.0 - refilled) / rate, abs=1e-9)
     # Another key has a bucket of its own.
     assert (await other.acquire("tiktok", 3.0)).allowed
 
@@ -116,12 +118,12 @@ async def test_idle_buckets_expire_when_they_would_be_full_again(
 ) -> None:
     rate, burst = 0.004, 2.0  # one token per 250 s
     limiter = RedisRateLimiter(clients[0], rate_per_s=rate, burst=burst, prefix=prefix)
-    first_s, first = await timed_acquire(limiter, "facebook", 1.0)
-    second_s, second = await timed_acquire(limiter, "facebook", 1.0)
+    first_us, first = await timed_acquire(limiter, "facebook", 1.0)
+    second_us, second = await timed_acquire(limiter, "facebook", 1.0)
     assert first.allowed and second.allowed
-    assert first.remaining == pytest.approx(1.0, abs=1e-9)  # a new bucket starts full
-    assert second.remaining == pytest.approx(rate * (second_s - first_s), abs=1e-9)
-    full_at_ms = (second_s + (burst - second.remaining) / rate) * 1000
+    assert first.remaining == pytest.approx(1.0, abs=1e-12)  # a new bucket starts full
+    assert second.remaining == pytest.approx(rate * (second_us - first_us) / 1e6, abs=1e-12)
+    full_at_ms = second_us / 1000 + (burst - second.remaining) / rate * 1000
     # PEXPIRE rounds up and adds 1 ms; Redis counts it from its own millisecond clock.
     expires_at_ms = await clients[0].pexpiretime(prefix + "facebook")
     assert full_at_ms - 1 <= expires_at_ms <= full_at_ms + 2
