@@ -191,14 +191,18 @@ class TwoLevelCache:
         self.clock = clock
         self.retry_s = retry_s
         self.unsubscribed_ttl_s = unsubscribed_ttl_s
-        self.subscribed = l2 is None
-        """Whether other instances' invalidations reach this L1 (always, without L2)."""
         self.pending: dict[str, int] = {}
         """Invalidation patterns Redis has not taken yet -> the write that last added them."""
         self._writes = 0
         self._replayer: asyncio.Task[None] | None = None
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         self._subscriber: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+        """Set while other instances' invalidations reach this L1: always without L2, else
+        once Redis has acknowledged the subscription. Cleared when the subscription is lost
+        (it is retried every second; L1 is emptied then) and at `close()`."""
+        if l2 is None:
+            self.subscribed.set()
         self._last_warning_s = -_WARNING_INTERVAL_S
 
     def get_l1(self, key: str) -> bytes | None:
@@ -237,7 +241,9 @@ class TwoLevelCache:
         return None if self.pending else self.l2
 
     def _l1_ttl_s(self) -> float:
-        return self.ttl_s if self.subscribed else min(self.ttl_s, self.unsubscribed_ttl_s)
+        if self.subscribed.is_set():
+            return self.ttl_s
+        return min(self.ttl_s, self.unsubscribed_ttl_s)
 
     async def _load_through(
         self, key: str, load: Callable[[], Awaitable[bytes]]
@@ -331,12 +337,16 @@ class TwoLevelCache:
 
     def _unsubscribed(self) -> None:
         """The invalidation channel broke: other instances' writes may go unseen."""
-        if self.subscribed:
-            self.subscribed = False
+        if self.subscribed.is_set():
+            self.subscribed.clear()
             self.l1.clear()
 
     async def start(self) -> None:
-        """Listen for other instances' invalidations (only with L2)."""
+        """Listen for other instances' invalidations (only with L2).
+
+        Returns at once, without waiting for Redis (a service starts while Redis is down);
+        await `subscribed.wait()` to know when invalidations from others arrive.
+        """
         if self.l2 is not None and self._subscriber is None:
             self._subscriber = asyncio.create_task(self._listen(self.l2))
 
@@ -352,15 +362,18 @@ class TwoLevelCache:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._subscriber
             self._subscriber = None
+            self.subscribed.clear()
 
     async def _listen(self, l2: RedisLayer) -> None:
         while True:
             try:
                 async with l2.client.pubsub() as pubsub:
                     await pubsub.subscribe(_INVALIDATION_CHANNEL)
-                    self.subscribed = True
                     async for message in pubsub.listen():
-                        if message.get("type") != "message":
+                        kind = message.get("type")
+                        if kind == "subscribe":
+                            self.subscribed.set()
+                        if kind != "message":
                             continue
                         data = message["data"]
                         text = data.decode() if isinstance(data, bytes) else str(data)

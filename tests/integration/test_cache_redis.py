@@ -74,7 +74,9 @@ async def test_an_invalidation_reaches_the_l1_of_another_instance(client: aiored
     writer, reader = two_level(client), two_level(client)
     await reader.start()
     try:
-        await asyncio.sleep(0.2)  # let the subscription register before publishing
+        # Redis acknowledged SUBSCRIBE: every later PUBLISH reaches the reader.
+        async with asyncio.timeout(5 * TIMEOUT_UNIT_S):
+            await reader.subscribed.wait()
         await reader.get_or_load(key, lambda: value_of(b"doc"))
         assert reader.l1.get(key, time.monotonic()) == b"doc"
         await writer.invalidate(invalidation_patterns(user))
@@ -101,4 +103,22 @@ async def test_an_unreachable_redis_is_skipped_and_counted() -> None:
         await cache.invalidate(["k"])
         assert cache.l1.get("k", time.monotonic()) is None
     finally:
+        await dead.aclose()
+
+
+async def test_a_subscriber_without_redis_never_reports_itself_subscribed() -> None:
+    dead = aioredis.Redis.from_url(
+        "redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2
+    )
+    counters = CacheCounters()
+    cache = TwoLevelCache(LRUCache(10), RedisLayer(dead), counters, ttl_s=60)
+    await cache.start()
+    try:
+        deadline = time.monotonic() + 5 * TIMEOUT_UNIT_S
+        while counters.counts.get(("l2", CacheResult.ERROR), 0) == 0:
+            assert time.monotonic() < deadline, "the failed subscription was not counted"
+            await asyncio.sleep(0.02)
+        assert not cache.subscribed.is_set()
+    finally:
+        await cache.close()
         await dead.aclose()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -39,6 +39,7 @@ from reference_services.settings import ServiceSettings
 from reference_services.social import PlatformBehaviour, make_social_app
 from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.conftest import ManualClock
 
 PLATFORMS = list(DEFAULT_CAMPAIGN_PLATFORMS)
 FAST = {name: PlatformBehaviour(name, 0.002, 0.005) for name in PLATFORMS}
@@ -46,11 +47,13 @@ FAST = {name: PlatformBehaviour(name, 0.002, 0.005) for name in PLATFORMS}
 
 @asynccontextmanager
 async def social_server(
-    behaviours: Mapping[str, PlatformBehaviour] = FAST, seed: int = 1
+    behaviours: Mapping[str, PlatformBehaviour] = FAST,
+    seed: int = 1,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> AsyncIterator[TestServer]:
-    """The fake platforms on 127.0.0.1, port 0."""
+    """The fake platforms on 127.0.0.1, port 0; `sleep` awaits each simulated delay."""
     server = TestServer(
-        make_social_app(behaviours, seed=seed, registry=CollectorRegistry()),
+        make_social_app(behaviours, seed=seed, registry=CollectorRegistry(), sleep=sleep),
         host="127.0.0.1",
         port=0,
     )
@@ -140,7 +143,7 @@ def settings(tmp_path: Any) -> ServiceSettings:
     return ServiceSettings.build(
         "campaign",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'campaign.sqlite3'}",
-        social_timeout_s=2.0 * TIMEOUT_UNIT_S,
+        social_timeout_s=10.0 * TIMEOUT_UNIT_S,  # the fake platforms answer in ~5 ms
     )
 
 
@@ -257,10 +260,10 @@ async def test_paused_campaigns_are_neither_processed_nor_published(client: Test
 
 
 async def test_a_rate_limited_process_is_deferred_once_and_the_worker_runs_it(
-    settings: ServiceSettings,
+    settings: ServiceSettings, limiter_clock: ManualClock
 ) -> None:
-    # One token a second, burst one: the second request is deferred; a later try of the
-    # worker (every defer_s) finds a token again.
+    # One token a second, burst one, on a clock that stands still: the second request is
+    # deferred, and so is every try of the worker (every defer_s) until a second passes.
     limited = replace(settings, rate_limit_per_s=1.0, rate_limit_burst=1.0, defer_s=0.3)
     registry = CollectorRegistry()
     app = make_campaign_app(limited, registry=registry)
@@ -270,12 +273,14 @@ async def test_a_rate_limited_process_is_deferred_once_and_the_worker_runs_it(
         deferred = await client.post(f"/campaigns/{second}/process")
         again = await client.post(f"/campaigns/{second}/process")
         assert deferred.status == 202 and again.status == 202
+        # Due in defer_s (0.3 s) or already due: rounded up, never below one second.
         assert deferred.headers["Retry-After"] == "1"
         body = await deferred.json()
         assert body["status"] == "deferred" and deferred.headers["Location"] == (
             f"/jobs/{body['job_id']}"
         )
         assert (await again.json())["job_id"] == body["job_id"]  # one pending job per campaign
+        limiter_clock.now_s += 1.0  # one token again: the worker's next try takes it
         job = await wait_for_job(client, body["job_id"])
         assert job["status"] == JobStatus.DONE
         campaign = await (await client.get(f"/campaigns/{second}")).json()
@@ -365,20 +370,43 @@ async def test_a_failing_platform_is_retried_then_reported_and_a_retry_posts_onl
 async def test_a_timed_out_post_that_landed_is_not_posted_twice_on_retry(
     settings: ServiceSettings,
 ) -> None:
-    hanging = {"twitter": PlatformBehaviour("twitter", 0.002, 0.005, timeout_rate=1.0, hang_s=1.0)}
-    async with social_server(hanging) as server:
-        quick = replace(
-            settings, social_url=social_url(server), social_timeout_s=0.1 * TIMEOUT_UNIT_S
-        )
-        async with campaign_client(quick) as client:
-            campaign_id = await create_campaign(client, platforms=["twitter"])
-            status, body = await publish(client, campaign_id, "k", ["twitter"])
-            assert status == 502 and "Timeout" in body["results"]["twitter"]["error"]
+    # Twitter stores each post at once and then never answers (until the test is over), so
+    # every attempt that reaches it times out whatever the machine's speed.
+    hang_s = 3600.0
+    released = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        if seconds == hang_s:
+            await released.wait()
+        else:
+            await asyncio.sleep(seconds)
+
+    hanging = {
+        "twitter": PlatformBehaviour("twitter", 0.002, 0.005, timeout_rate=1.0, hang_s=hang_s)
+    }
+    async with social_server(hanging, sleep=sleep) as server:
+        try:
+            on_server = replace(settings, social_url=social_url(server))
+            # Short enough to keep the test short, long enough for each request to land.
+            quick = replace(on_server, social_timeout_s=0.5 * TIMEOUT_UNIT_S)
+            async with campaign_client(quick) as client:
+                campaign_id = await create_campaign(client, platforms=["twitter"])
+                status, body = await publish(client, campaign_id, "k", ["twitter"])
+            assert status == 502
+            assert body["results"]["twitter"]["attempts"] == 3
+            assert "Timeout" in body["results"]["twitter"]["error"]
             await set_behaviour(server, "twitter", timeout_rate=0)
-            status, body = await publish(client, campaign_id, "k", ["twitter"])
+            # The retry comes from an instance whose timeout nothing here can reach.
+            async with campaign_client(on_server) as client:
+                status, body = await publish(client, campaign_id, "k", ["twitter"])
             assert status == 200 and body["results"]["twitter"]["external_id"] == "twitter-1"
-        stats = await social_stats(server)
-    assert stats["twitter"]["stored"] == 1 and stats["twitter"]["duplicates"] == 3
+        finally:
+            released.set()
+        stats = (await social_stats(server))["twitter"]
+    assert stats["timeouts"] >= 1  # at least one timed-out attempt landed: the case at hand
+    # However many attempts landed, the first was stored and every later one got it back.
+    assert stats["stored"] == 1 and stats["errors"] == stats["rejected"] == 0
+    assert stats["duplicates"] == stats["requests"] - 1
 
 
 async def test_retries_back_off_exponentially_and_reuse_one_downstream_key(
@@ -464,19 +492,11 @@ async def test_health_and_metrics_are_served(
 # -- the queue ---------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now_s = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now_s
-
-
 @pytest.fixture
-async def queue(settings: ServiceSettings) -> AsyncIterator[tuple[JobQueue, Clock]]:
+async def queue(settings: ServiceSettings) -> AsyncIterator[tuple[JobQueue, ManualClock]]:
     db = Database(make_engine(settings))
     await db.create_schema(CampaignBase)
-    clock = Clock()
+    clock = ManualClock()
     try:
         yield JobQueue(db, clock=clock, lease_s=30.0, max_attempts=3), clock
     finally:
@@ -484,7 +504,7 @@ async def queue(settings: ServiceSettings) -> AsyncIterator[tuple[JobQueue, Cloc
 
 
 async def test_a_job_is_claimed_when_due_and_again_after_its_lease_expires(
-    queue: tuple[JobQueue, Clock],
+    queue: tuple[JobQueue, ManualClock],
 ) -> None:
     jobs, clock = queue
     queued = await jobs.enqueue(JobKind.PROCESS_CAMPAIGN, 7, delay_s=60.0)
@@ -504,7 +524,7 @@ async def test_a_job_is_claimed_when_due_and_again_after_its_lease_expires(
     assert await jobs.next_ready_in_s() is None
 
 
-async def test_a_campaign_has_at_most_one_pending_job(queue: tuple[JobQueue, Clock]) -> None:
+async def test_a_campaign_has_at_most_one_pending_job(queue: tuple[JobQueue, ManualClock]) -> None:
     jobs, clock = queue
     results = await asyncio.gather(
         *(jobs.enqueue(JobKind.PROCESS_CAMPAIGN, 3, 5.0) for _ in range(8))
@@ -519,7 +539,7 @@ async def test_a_campaign_has_at_most_one_pending_job(queue: tuple[JobQueue, Clo
 
 
 async def test_failures_back_off_then_fail_for_good_and_deferrals_are_free(
-    queue: tuple[JobQueue, Clock],
+    queue: tuple[JobQueue, ManualClock],
 ) -> None:
     jobs, clock = queue
     queued = await jobs.enqueue(JobKind.PROCESS_CAMPAIGN, 9, 0.0)
@@ -540,7 +560,7 @@ async def test_failures_back_off_then_fail_for_good_and_deferrals_are_free(
 
 
 async def test_the_worker_counts_outcomes_and_releases_its_batch_when_stopped(
-    queue: tuple[JobQueue, Clock],
+    queue: tuple[JobQueue, ManualClock],
 ) -> None:
     jobs, clock = queue
 

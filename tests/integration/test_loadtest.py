@@ -7,6 +7,7 @@ open-model case uses a tiny aiohttp server in a child process that blocks its ev
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -122,6 +123,17 @@ def thresholds(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["name"]: t for t in summary["thresholds"]}
 
 
+def assert_counts_add_up(summary: dict[str, Any]) -> None:
+    """Every request of the run is in exactly one endpoint and in exactly one window."""
+    endpoints = summary["endpoints"].values()
+    assert sum(e["requests"] for e in endpoints) == summary["requests"]
+    assert sum(e["failures"] for e in endpoints) == summary["failures"]
+    assert summary["windows"], "a run of seconds has at least one window"
+    assert sum(w["requests"] for w in summary["windows"]) == summary["requests"]
+    starts = [w["start_s"] for w in summary["windows"]]
+    assert starts == sorted(starts)
+
+
 def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
     course_url: str, tmp_path: Path
 ) -> None:
@@ -151,8 +163,9 @@ def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
     assert summary["scenario"] == "course" and summary["model"] == "closed"
     assert summary["users"] == 10 and summary["workers"] == 0
     assert summary["requests"] > 0 and summary["failures"] == 0
-    assert 9.0 <= summary["duration_s"] <= 12.0
+    assert summary["duration_s"] >= 10.0  # it ran its whole duration (how much longer: load)
     assert "GET /courses/{course_id}/content" in summary["endpoints"]
+    assert_counts_add_up(summary)
     assert summary["latency_ms"]["p95"] is not None
     names = thresholds(summary)
     assert {"latency p95 < 200ms", "error rate < 1%", "throughput >= 1000 req/s"} <= set(names)
@@ -194,13 +207,12 @@ def test_an_impossible_threshold_stops_the_run_early_and_exits_1(
     assert "stopped early by --abort-on-fail" in latency["detail"]
 
 
-def test_an_unreachable_host_exits_3_with_a_one_line_reason_within_10_seconds(
+def test_an_unreachable_host_exits_3_with_a_one_line_reason_before_any_load(
     tmp_path: Path,
 ) -> None:
     port = free_port()  # nothing listens there
-    result = loadtest(
-        tmp_path, "course", "--host", f"http://127.0.0.1:{port}", "--duration", "5s", timeout_s=10
-    )
+    # An hour-long run: finishing within loadtest()'s timeout shows no load was started.
+    result = loadtest(tmp_path, "course", "--host", f"http://127.0.0.1:{port}", "--duration", "1h")
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "is unreachable" in lines[0] and str(port) in lines[0]
@@ -267,8 +279,10 @@ def test_two_workers_merge_into_exactly_the_sum_of_their_requests(
 
 
 def test_an_open_model_run_counts_a_server_stall_from_the_intended_start(tmp_path: Path) -> None:
-    """100 req/s on 2 connections; the server blocks its loop for 2 s once, so at least
-    1 % of the requests wait >= 1 s to be sent. Corrected p99 shows it; raw p99 does not."""
+    """100 req/s on 2 connections; the server blocks its loop for 2 s once, so the ~100
+    requests due in the stall's first second wait >= 1 s to be sent: over 1 % of a 9 s
+    run however fast the machine is. Corrected p99 shows it; raw latency starts at the send,
+    so it sees the wait only in the requests that were in flight during the stall."""
     script = tmp_path / "stall_server.py"
     script.write_text(STALL_SERVER)
     port = free_port()
@@ -298,10 +312,14 @@ def test_an_open_model_run_counts_a_server_stall_from_the_intended_start(tmp_pat
     assert re.search(r"^\s+\d+s\s+in flight \d+\s", result.stdout, re.M)
     summary = json.loads(out.read_text())
     assert summary["model"] == "open" and summary["target_rate"] == 100
-    assert summary["requests"] >= 600 and summary["failures"] == 0
-    assert summary["latency_ms"]["p99"] >= 1000.0
-    assert summary["latency_raw_ms"]["p99"] < 500.0
-    assert summary["latency_raw_ms"]["max"] >= 1000.0  # the stalled requests themselves
+    assert summary["failures"] == 0
+    assert_counts_add_up(summary)
+    corrected, raw = summary["latency_ms"], summary["latency_raw_ms"]
+    assert raw["max"] >= 1000.0  # the stall happened: the requests in flight during it
+    assert corrected["p99"] >= 1000.0
+    # From the intended start, never less than from the send (the same requests, the same
+    # sketch buckets).
+    assert all(corrected[q] >= raw[q] for q in ("p50", "p95", "p99"))
 
 
 @pytest.fixture
@@ -339,7 +357,9 @@ def test_the_server_side_figures_of_the_run_come_from_prometheus(
     summary = json.loads(out.read_text())
     server = summary["server"]
     assert server is not None and server["p95_ms"] is not None
-    assert server["requests"] == pytest.approx(summary["requests"], rel=0.15)
+    # increase() extrapolates from 1 s scrapes, which a loaded machine delays: only the
+    # order of magnitude is the behaviour (not the course service's all-time total).
+    assert summary["requests"] / 2 <= server["requests"] <= summary["requests"] * 2
     assert server["p95_ms"] > 0
     assert server["error_rate"] == 0.0
     assert 0 < server["p50_ms"] <= server["p95_ms"]
@@ -411,6 +431,8 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
             "6s",
             "--live-port",
             str(port),
+            "--json",
+            str(tmp_path / "run.json"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -444,9 +466,13 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
     assert seen[-1].service == "loadtest"
     # the generator's own latest second rides along (its first sample comes after 1 s)
     assert generator[-1].keys() == {"processes", "cpu_percent", "loop_lag_ms", "saturated"}
-    assert seen[-1].latency_60s.count >= seen[-1].requests
-    # The first second may be partial; a full one carries about 40 requests at --rate 40.
-    assert 20 <= max(s.requests for s in seen[1:]) <= 60
+    # The 60 s window holds every second so far (the run is shorter): it grows by at least
+    # each later snapshot's requests, and never past the run's total.
+    for earlier, later in itertools.pairwise(seen):
+        assert later.latency_60s.count - earlier.latency_60s.count >= later.requests
+    assert all(s.latency_1s.count == s.requests for s in seen)
+    total = json.loads((tmp_path / "run.json").read_text())["requests"]
+    assert seen[-1].latency_60s.count <= total
 
 
 def test_a_bad_live_port_is_a_usage_error(tmp_path: Path) -> None:

@@ -15,9 +15,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from collector import conventions as names
 from reference_services.ratelimit import (
     SLACK_TOKENS,
+    Decision,
     LocalRateLimiter,
     RateLimitMetrics,
     RedisRateLimiter,
+    TokenBucket,
 )
 from tests.conftest import TIMEOUT_UNIT_S
 
@@ -44,46 +46,69 @@ async def clients(redis_url: str, prefix: str) -> AsyncIterator[tuple[Redis, Red
         await second.aclose()
 
 
-async def server_time_s(client: Redis) -> float:
-    seconds, microseconds = await client.time()
-    return seconds + microseconds / 1e6
+async def timed_acquire(
+    limiter: RedisRateLimiter, key: str, tokens: float = 1.0
+) -> tuple[int, Decision]:
+    """One acquire and the Redis server time its script ran at, in whole microseconds."""
+    decision = await limiter.acquire(key, tokens)
+    # Read before anything else can run on this loop: this is this acquire's own time. The
+    # script's microseconds survive the float (its step near 1.7e9 s is 0.24 us): rounding
+    # restores them, which the exact comparisons below need.
+    assert limiter.last_server_time_s is not None
+    return round(limiter.last_server_time_s * 1e6), decision
 
 
-async def test_two_instances_hold_one_limit_together(
+async def test_two_instances_share_one_bucket_refilled_by_the_server_clock(
     clients: tuple[Redis, Redis], prefix: str
 ) -> None:
     rate, burst = 10.0, 10.0
     limiters = [RedisRateLimiter(c, rate_per_s=rate, burst=burst, prefix=prefix) for c in clients]
-    start_s = await server_time_s(clients[0])
+    first_wave = await asyncio.gather(
+        *(timed_acquire(limiters[i % 2], "twitter") for i in range(40))
+    )
+    start_us = min(at_us for at_us, _ in first_wave)
 
-    first_wave = await asyncio.gather(*(limiters[i % 2].acquire("twitter") for i in range(40)))
-    granted = sum(decision.allowed for decision in first_wave)
-    wave_s = await server_time_s(clients[0]) - start_s
-    assert burst <= granted <= burst + rate * wave_s + SLACK_TOKENS
+    async def keep_acquiring(limiter: RedisRateLimiter) -> list[tuple[int, Decision]]:
+        seen = [await timed_acquire(limiter, "twitter")]
+        while seen[-1][0] - start_us < 500_000:
+            seen.append(await timed_acquire(limiter, "twitter"))
+        return seen
 
-    async def keep_acquiring(limiter: RedisRateLimiter) -> int:
-        count = 0
-        while await server_time_s(clients[0]) - start_s < 0.5:
-            count += (await limiter.acquire("twitter")).allowed
-        return count
-
-    granted += sum(await asyncio.gather(*(keep_acquiring(limiters[i % 2]) for i in range(4))))
-    elapsed_s = await server_time_s(clients[0]) - start_s
-    # Never more than one bucket's worth, and a busy bucket is drained as it refills.
-    assert granted <= burst + rate * elapsed_s + SLACK_TOKENS
-    assert granted >= burst + rate * 0.5 - 2
+    later = await asyncio.gather(*(keep_acquiring(limiters[i % 2]) for i in range(4)))
+    # Redis runs the scripts one at a time, so ordered by their server times (grants first
+    # within one microsecond: a refusal leaves nothing for a later request at that instant)
+    # they are the bucket's history; one in-process bucket fed the same times must agree
+    # with every decision, however long the round trips took.
+    history = sorted(
+        [*first_wave, *(item for items in later for item in items)],
+        key=lambda item: (item[0], not item[1].allowed),
+    )
+    replay = TokenBucket(rate, burst)
+    assert [d.allowed for _, d in history] == [
+        replay.try_acquire((at_us - start_us) / 1e6).allowed for at_us, _ in history
+    ]
+    assert sum(d.allowed for _, d in first_wave) >= burst  # a new bucket starts full
+    # Demand far beyond 10 a second: the limit did bind (all 40 of the first wave would need
+    # 3 s between the first and the last script).
+    assert not all(d.allowed for _, d in history)
+    granted = sum(d.allowed for _, d in history)
+    span_s = (history[-1][0] - history[0][0]) / 1e6
+    assert granted <= burst + rate * span_s + SLACK_TOKENS
 
 
 async def test_refusals_say_when_the_shared_tokens_return(
     clients: tuple[Redis, Redis], prefix: str
 ) -> None:
-    one = RedisRateLimiter(clients[0], rate_per_s=2.0, burst=3.0, prefix=prefix)
-    other = RedisRateLimiter(clients[1], rate_per_s=2.0, burst=3.0, prefix=prefix)
-    assert (await one.acquire("linkedin", 3.0)).allowed
-    refused = await other.acquire("linkedin", 2.0)
+    rate = 0.01  # one token per 100 s: nothing this test does takes that long
+    one = RedisRateLimiter(clients[0], rate_per_s=rate, burst=3.0, prefix=prefix)
+    other = RedisRateLimiter(clients[1], rate_per_s=rate, burst=3.0, prefix=prefix)
+    taken_us, taken = await timed_acquire(one, "linkedin", 3.0)
+    assert taken.allowed
+    refused_us, refused = await timed_acquire(other, "linkedin", 2.0)
+    refilled = rate * (refused_us - taken_us) / 1e6  # by the server's clock, between the two
     assert not refused.allowed
-    assert refused.retry_after_s == pytest.approx((2.0 - refused.remaining) / 2.0)
-    assert 0.9 < refused.retry_after_s <= 1.0
+    assert refused.remaining == pytest.approx(refilled, abs=1e-12)
+    assert refused.retry_after_s == pytest.approx((2.0 - refilled) / rate, abs=1e-9)
     # Another key has a bucket of its own.
     assert (await other.acquire("tiktok", 3.0)).allowed
 
@@ -91,12 +116,17 @@ async def test_refusals_say_when_the_shared_tokens_return(
 async def test_idle_buckets_expire_when_they_would_be_full_again(
     clients: tuple[Redis, Redis], prefix: str
 ) -> None:
-    limiter = RedisRateLimiter(clients[0], rate_per_s=4.0, burst=2.0, prefix=prefix)
-    await limiter.acquire("facebook", 1.0)
-    ttl_ms = await clients[0].pttl(prefix + "facebook")
-    assert 0 < ttl_ms <= 251  # one token at 4/s: 250 ms (+1 ms rounding)
-    await limiter.acquire("facebook", 1.0)
-    assert 251 < await clients[0].pttl(prefix + "facebook") <= 501
+    rate, burst = 0.004, 2.0  # one token per 250 s
+    limiter = RedisRateLimiter(clients[0], rate_per_s=rate, burst=burst, prefix=prefix)
+    first_us, first = await timed_acquire(limiter, "facebook", 1.0)
+    second_us, second = await timed_acquire(limiter, "facebook", 1.0)
+    assert first.allowed and second.allowed
+    assert first.remaining == pytest.approx(1.0, abs=1e-12)  # a new bucket starts full
+    assert second.remaining == pytest.approx(rate * (second_us - first_us) / 1e6, abs=1e-12)
+    full_at_ms = second_us / 1000 + (burst - second.remaining) / rate * 1000
+    # PEXPIRE rounds up and adds 1 ms; Redis counts it from its own millisecond clock.
+    expires_at_ms = await clients[0].pexpiretime(prefix + "facebook")
+    assert full_at_ms - 1 <= expires_at_ms <= full_at_ms + 2
 
 
 def closed_port() -> int:

@@ -1,0 +1,32 @@
+"""Fixtures shared by the integration tests."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+
+from reference_services.campaign import app as campaign_app
+from reference_services.ratelimit import LocalRateLimiter
+
+
+class ManualClock:
+    """A clock that moves only when the test says so (seconds)."""
+
+    def __init__(self, now_s: float = 1_700_000_000.0) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+@pytest.fixture
+def limiter_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """The clock of every campaign app's in-process rate limiter made in this test.
+
+    Refills then happen when the test advances it, never because the machine was slow
+    between two requests.
+    """
+    clock = ManualClock()
+    monkeypatch.setattr(campaign_app, "LocalRateLimiter", partial(LocalRateLimiter, clock=clock))
+    return clock
