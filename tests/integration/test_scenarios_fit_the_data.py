@@ -57,7 +57,9 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 def test_the_services_publish_what_they_were_seeded_with(services: dict[str, str]) -> None:
     course = httpx.get(f"{services['course']}/dataset", timeout=5).json()
-    assert course == {"users": 300, "courses": 5, "videos": 10, "enrollments": 900}
+    enrollments = course.pop("enrollments")
+    assert course == {"users": 300, "courses": 5, "videos": 10}
+    assert enrollments >= 900  # the course scenario enrolls as it runs (tests run in any order)
     campaigns = httpx.get(f"{services['campaign']}/dataset", timeout=5).json()["campaigns"]
     assert campaigns >= 50  # the campaign scenario creates campaigns as it runs
 
