@@ -7,13 +7,13 @@ threshold's verdict, and the result history of recorded runs. `build(sla)` is wh
 
 from __future__ import annotations
 
-from grafanalib.core import Dashboard, GridPos, Template, Templating, Time
+from grafanalib.core import Dashboard, GridPos, Template
 
 from collector import conventions as names
 from collector import promql
 from collector.promql import Matcher
 from collector.sla import SLA, default_sla
-from dashboards.panels import DATASOURCE, Query, datasource_variable, stat, timeseries
+from dashboards.panels import DATASOURCE, Query, loadwatch_dashboard, stat, timeseries
 
 UID = "loadwatch-loadtest"
 _SCENARIO = Matcher(names.LABEL_SCENARIO, "$scenario")
@@ -140,16 +140,9 @@ def _panels(sla: SLA) -> list[object]:
 
 def build(sla: SLA) -> Dashboard:
     """The load-test dashboard; `$scenario` picks the scenario."""
-    return Dashboard(
-        title="loadwatch: load tests",
-        uid=UID,
-        tags=["loadwatch", "loadtest"],
-        timezone="utc",
-        time=Time("now-24h", "now"),
-        refresh="30s",
-        templating=Templating([datasource_variable(), _scenario_variable()]),
-        panels=_panels(sla),
-    ).auto_panel_ids()
+    return loadwatch_dashboard(
+        "load tests", UID, "loadtest", "now-24h", [_scenario_variable()], _panels(sla)
+    )
 
 
 dashboard = build(default_sla())

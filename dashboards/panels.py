@@ -11,21 +11,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grafanalib.core import (
+    Dashboard,
     GridPos,
     Heatmap,
     Stat,
     Table,
     Target,
     Template,
+    Templating,
     Threshold,
+    Time,
     TimeSeries,
 )
+
+from collector import conventions as names
 
 __all__ = [
     "DATASOURCE",
     "Query",
     "datasource_variable",
     "heatmap",
+    "loadwatch_dashboard",
     "service_variable",
     "stat",
     "table",
@@ -147,9 +153,10 @@ def datasource_variable() -> Template:
     return Template(name="datasource", label="Data source", type="datasource", query="prometheus")
 
 
-def service_variable(metric: str, label: str, *, multi: bool) -> Template:
-    """`$service`: the values of `label` on `metric`; `multi`: several at once (for rows that
-    repeat per service), else one."""
+def service_variable(*, multi: bool) -> Template:
+    """`$service`: the services that have answered requests; `multi`: several at once (for
+    rows that repeat per service), else one."""
+    metric, label = f"{names.HTTP_REQUESTS}_total", names.LABEL_SERVICE
     return Template(
         name="service",
         label="Service",
@@ -160,3 +167,25 @@ def service_variable(metric: str, label: str, *, multi: bool) -> Template:
         refresh=2,
         sort=1,
     )
+
+
+def loadwatch_dashboard(
+    title: str,
+    uid: str,
+    tag: str,
+    since: str,
+    variables: Sequence[Template],
+    panels: Sequence[object],
+) -> Dashboard:
+    """A dashboard as all of loadwatch's are: UTC, refreshed every 30 s, `$datasource` first,
+    `since` ago ('now-6h') to now, panel ids assigned in order."""
+    return Dashboard(
+        title=f"loadwatch: {title}",
+        uid=uid,
+        tags=["loadwatch", tag],
+        timezone="utc",
+        time=Time(since, "now"),
+        refresh="30s",
+        templating=Templating([datasource_variable(), *variables]),
+        panels=list(panels),
+    ).auto_panel_ids()

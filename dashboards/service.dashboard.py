@@ -6,13 +6,13 @@ grafanalib's own `generate-dashboard` read this file too.
 
 from __future__ import annotations
 
-from grafanalib.core import Dashboard, GridPos, Templating, Time
+from grafanalib.core import Dashboard, GridPos
 
 from collector import conventions as names
 from collector import promql
 from collector.promql import Matcher
 from collector.sla import SLA, default_sla
-from dashboards.panels import Query, datasource_variable, heatmap, service_variable, timeseries
+from dashboards.panels import Query, heatmap, loadwatch_dashboard, service_variable, timeseries
 
 UID = "loadwatch-service"
 _SERVICE = Matcher(names.LABEL_SERVICE, "$service")
@@ -149,21 +149,14 @@ def _panels(sla: SLA) -> list[object]:
 
 def build(sla: SLA) -> Dashboard:
     """The service dashboard; `$service` picks the service."""
-    return Dashboard(
-        title="loadwatch: service",
-        uid=UID,
-        tags=["loadwatch", "service"],
-        timezone="utc",
-        time=Time("now-1h", "now"),
-        refresh="30s",
-        templating=Templating(
-            [
-                datasource_variable(),
-                service_variable(f"{names.HTTP_REQUESTS}_total", names.LABEL_SERVICE, multi=False),
-            ]
-        ),
-        panels=_panels(sla),
-    ).auto_panel_ids()
+    return loadwatch_dashboard(
+        "service",
+        UID,
+        "service",
+        "now-1h",
+        [service_variable(multi=False)],
+        _panels(sla),
+    )
 
 
 dashboard = build(default_sla())

@@ -6,7 +6,7 @@ grafanalib's own `generate-dashboard` read this file too.
 
 from __future__ import annotations
 
-from grafanalib.core import Dashboard, GridPos, Repeat, RowPanel, Templating, Time
+from grafanalib.core import Dashboard, GridPos, Repeat, RowPanel
 
 from collector import conventions as names
 from collector import promql
@@ -15,7 +15,7 @@ from collector.sla import SLA, default_sla
 from collector.units import format_duration
 from dashboards.panels import (
     Query,
-    datasource_variable,
+    loadwatch_dashboard,
     service_variable,
     stat,
     table,
@@ -117,21 +117,14 @@ def _panels(sla: SLA) -> list[object]:
 
 def build(sla: SLA) -> Dashboard:
     """The SLA overview for `sla`'s default objectives, one row per selected service."""
-    return Dashboard(
-        title="loadwatch: SLA overview",
-        uid=UID,
-        tags=["loadwatch", "sla"],
-        timezone="utc",
-        time=Time("now-6h", "now"),
-        refresh="30s",
-        templating=Templating(
-            [
-                datasource_variable(),
-                service_variable(f"{names.HTTP_REQUESTS}_total", names.LABEL_SERVICE, multi=True),
-            ]
-        ),
-        panels=_panels(sla),
-    ).auto_panel_ids()
+    return loadwatch_dashboard(
+        "SLA overview",
+        UID,
+        "sla",
+        "now-6h",
+        [service_variable(multi=True)],
+        _panels(sla),
+    )
 
 
 dashboard = build(default_sla())
