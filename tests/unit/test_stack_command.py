@@ -3,7 +3,6 @@ stack that never started is exit 3, and the token file and configuration it writ
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from collector.sla import default_sla
 from loadwatch.cli import main
 from promstack.components import StackPorts
 from promstack.configure import config_writer, ensure_token, stack_addresses
+from tests.conftest import require_tool
 
 
 @pytest.mark.parametrize(
@@ -33,8 +33,7 @@ def test_flag_mistakes_are_usage_errors(argv: list[str]) -> None:
 def test_a_bad_sla_file_is_exit_2_before_anything_starts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if shutil.which("prometheus") is None:
-        pytest.skip("without the binaries `up` stops at the missing one (tested elsewhere)")
+    require_tool("prometheus")  # without it `up` stops at the missing binary first
     absent = tmp_path / "absent.yaml"
     code = main(["stack", "up", "--dir", str(tmp_path / "stack"), "--sla", str(absent)])
     assert code == ExitCode.USAGE
