@@ -25,6 +25,7 @@ TOKEN_ENV = "LOADWATCH_RECEIVER_TOKEN"
 _DEFAULT_DATABASE = Path("var") / "receiver.sqlite3"
 _DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 _MIN_TOKEN_CHARS = 16
+_MAX_CONNECT_TIMEOUT_S = 5.0
 
 
 class ReceiverSettingsError(ValueError):
@@ -81,6 +82,11 @@ class ReceiverSettings:
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def connect_timeout_s(self) -> float:
+        """Seconds to wait for a new PostgreSQL connection: the command timeout, at most 5."""
+        return min(self.command_timeout_s, _MAX_CONNECT_TIMEOUT_S)
 
     def validate(self) -> None:
         """Raise ReceiverSettingsError for the first invalid field."""

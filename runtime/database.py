@@ -1,6 +1,7 @@
 """Engine and session factory of a running service, on SQLite or PostgreSQL.
 
-SQLite (aiosqlite) is the embedded default: WAL journal, NORMAL sync, a busy timeout.
+SQLite (aiosqlite) is the embedded default: WAL journal, NORMAL sync (FULL when asked
+for durable commits), a busy timeout.
 PostgreSQL (asyncpg) gets a sized pool with pre-ping, so a database that went away and
 came back is used again without a restart. `DatabaseUnavailable` is what handlers turn
 into 503.
@@ -105,16 +106,26 @@ def sqlite_problem(settings: EngineSettings) -> str | None:
     return None
 
 
-def make_engine(settings: EngineSettings) -> AsyncEngine:
-    """An engine sized from settings: pool_min connections kept, up to pool_max."""
+def make_engine(
+    settings: EngineSettings, *, durable: bool = False, single_writer: bool = False
+) -> AsyncEngine:
+    """An engine sized from settings: pool_min connections kept, up to pool_max.
+
+    Both flags apply to SQLite only. `durable`: `synchronous=FULL`, so a commit the caller
+    acknowledged survives a power cut, not only a crash (one fsync a commit; NORMAL
+    otherwise). `single_writer`: the pool holds one connection, so concurrent callers
+    queue for it (at most `pool_timeout_s` seconds) instead of spinning on SQLITE_BUSY.
+    """
     if settings.is_sqlite:
         path = settings.database_url.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pool_size, pool_max = (1, 1) if single_writer else (settings.pool_min, settings.pool_max)
+        synchronous = "FULL" if durable else "NORMAL"
         engine = create_async_engine(
             settings.database_url,
-            pool_size=settings.pool_min,
-            max_overflow=settings.pool_max - settings.pool_min,
+            pool_size=pool_size,
+            max_overflow=pool_max - pool_size,
             pool_timeout=settings.pool_timeout_s,
             # Connection.close() already rolls back an open transaction; the pool's own
             # reset would be a second aiosqlite thread round trip (~0.4 ms) per checkout.
@@ -126,7 +137,7 @@ def make_engine(settings: EngineSettings) -> AsyncEngine:
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute(f"PRAGMA busy_timeout={int(settings.command_timeout_s * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
