@@ -8,9 +8,9 @@ shared httpx client (one POST each, `config.timeout_s` at most, an `Idempotency-
 header). A 2xx settles the delivery; a network error, a timeout, a 5xx, 408 or 429 is
 retried after the backoff policy's delay (jitter drawn from `rng`); any other 4xx is the
 destination refusing the message and dead-letters it at once, as does the last allowed
-attempt. The worker sleeps until the next delivery is due (at most `poll_s` seconds;
-`wake()` cuts the sleep short). A database outage is logged and retried; held leases
-simply expire.
+attempt. Between rounds it sleeps as `runtime.draining.DrainLoop` does: until the next
+delivery is due, at most `poll_s` seconds, `wake()` cutting the sleep short; a database
+outage is logged and retried, and held leases simply expire.
 """
 
 from __future__ import annotations
@@ -27,17 +27,19 @@ from receiver.destinations import ForwardConfig
 from receiver.messages import render_message
 from receiver.metrics import ReceiverMetrics
 from receiver.outbox import ClaimedDelivery, Outbox
-from runtime.database import is_unavailable
+from runtime.draining import DrainLoop
 
 __all__ = ["Forwarder"]
 
 log = logging.getLogger("loadwatch.receiver.forwarder")
-_MIN_WAIT_S = 0.01
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
-class Forwarder:
-    """Delivers outbox rows to the configured destinations until `stop()`."""
+class Forwarder(DrainLoop):
+    """Delivers outbox rows to the configured destinations until `stop()`.
+
+    `stop()` returns from `run` after the current round (its sends finish first).
+    """
 
     def __init__(
         self,
@@ -50,25 +52,14 @@ class Forwarder:
         poll_s: float = 1.0,
         batch: int = 50,
     ) -> None:
+        super().__init__(poll_s=poll_s, log=log, what="outbox")
         self.outbox = outbox
         self.config = config
         self.client = client
         self.metrics = metrics
         self.rng = rng
-        self.poll_s = poll_s
         self.batch = batch
         self._destinations = config.by_name()
-        self._wake = asyncio.Event()
-        self._stopping = False
-
-    def wake(self) -> None:
-        """Look at the outbox now instead of at the end of the current sleep."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Return from `run` after the current round (its sends finish first)."""
-        self._stopping = True
-        self._wake.set()
 
     async def _send(self, claim: ClaimedDelivery) -> tuple[bool, bool, str]:
         """(delivered, permanent failure, error text) of one attempt."""
@@ -117,28 +108,10 @@ class Forwarder:
                 raise result
         return len(claims)
 
-    async def run(self) -> None:
-        """Drain the outbox until `stop()`; database errors are logged and retried."""
-        while not self._stopping:
-            wait_s = self.poll_s
-            try:
-                attempted = await self.run_once()
-                self.metrics.outbox_depth.set(await self.outbox.depth())
-                if attempted:
-                    continue
-                ready_in_s = await self.outbox.next_ready_in_s()
-                if ready_in_s is not None:
-                    wait_s = min(self.poll_s, max(_MIN_WAIT_S, ready_in_s))
-            except Exception as exc:  # keep forwarding once the database is back
-                if is_unavailable(exc):
-                    log.warning("outbox unavailable: %s", type(exc).__name__)
-                else:
-                    log.exception("outbox error")
-            if self._stopping:
-                break
-            try:
-                async with asyncio.timeout(wait_s):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    async def after_round(self) -> None:
+        """Export the outbox depth."""
+        self.metrics.outbox_depth.set(await self.outbox.depth())
+
+    async def next_ready_in_s(self) -> float | None:
+        """Seconds until some delivery can be claimed (<= 0: now); None if none pend."""
+        return await self.outbox.next_ready_in_s()

@@ -3,15 +3,14 @@
     outbox = Outbox(db, clock=time.time, lease_s=30.0)
     for claim in await outbox.claim(limit=50):
         ...                                    # send claim.alert to claim.destination
-        await outbox.delivered(claim)          # or retry_at(...) / dead(...)
+        await outbox.delivered(claim)          # or retryat(...) / dead(...)
 
 At least once: a claim sets `locked_until` (now + lease_s) and a fresh token; a
 delivery whose holder died (the process was killed mid-send) is claimed again once the
 lease expires, so a restart loses nothing, and the destination may see an event twice
 (the `Idempotency-Key` header lets it tell). Settling checks the token, so a holder
-whose lease was taken over changes nothing. On PostgreSQL a claim is `SELECT ... FOR
-UPDATE SKIP LOCKED` (forwarders never wait on each other); on SQLite, where one writer
-runs at a time anyway, a conditional UPDATE per row.
+whose lease was taken over changes nothing. The leasing queries are
+`runtime.leases.LeasedTable`'s, shared with the campaign's job queue.
 """
 
 from __future__ import annotations
@@ -20,19 +19,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import func, select
 
 from receiver.models import AlertEvent, DeliveryStatus, OutboxDelivery, utc
 from receiver.payload import Alert
 from receiver.storage import alert_of
 from runtime.database import Database
+from runtime.leases import LeasedTable, at
 
 __all__ = ["ClaimedDelivery", "DeliveryView", "Outbox"]
 
 _MAX_ERROR_CHARS = 1000
+_DELIVERIES = LeasedTable(OutboxDelivery, pending=DeliveryStatus.PENDING.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,6 @@ class DeliveryView:
     last_error: str | None
 
 
-def _at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
 class Outbox:
     """Claim and settle deliveries; every method is one short transaction.
 
@@ -77,49 +74,16 @@ class Outbox:
         self.clock = clock
         self.lease_s = lease_s
 
-    @staticmethod
-    def _claimable(now: datetime) -> Any:
-        return and_(
-            OutboxDelivery.status == DeliveryStatus.PENDING.value,
-            OutboxDelivery.due_at <= now,
-            or_(OutboxDelivery.locked_until.is_(None), OutboxDelivery.locked_until < now),
-        )
-
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Lease up to `limit` due deliveries, oldest due first, for `lease_s` seconds."""
-        now_s = self.clock()
-        now, until, token = _at(now_s), _at(now_s + self.lease_s), uuid.uuid4().hex
-        claim = update(OutboxDelivery).values(
-            locked_until=until, claim_token=token, attempts=OutboxDelivery.attempts + 1
-        )
-        candidates = (
-            select(OutboxDelivery.id)
-            .where(self._claimable(now))
-            .order_by(OutboxDelivery.due_at, OutboxDelivery.id)
-            .limit(limit)
-        )
-        ids: list[int] = []
+        token = uuid.uuid4().hex
         async with self.db.session() as session:
-            bind = session.bind
-            if bind is not None and bind.dialect.name == "postgresql":
-                async with session.begin():
-                    locked = list(
-                        await session.scalars(candidates.with_for_update(skip_locked=True))
-                    )
-                    if locked:
-                        claimed = claim.where(OutboxDelivery.id.in_(locked))
-                        ids.extend(await session.scalars(claimed.returning(OutboxDelivery.id)))
-            else:
-                async with session.begin():
-                    for delivery_id in list(await session.scalars(candidates)):
-                        won = await session.scalars(
-                            claim.where(
-                                OutboxDelivery.id == delivery_id, self._claimable(now)
-                            ).returning(OutboxDelivery.id)
-                        )
-                        ids.extend(won)
-            if not ids:
+            leased = await _DELIVERIES.claim(
+                session, limit=limit, now_s=self.clock(), lease_s=self.lease_s, token=token
+            )
+            if not leased:
                 return []
+            ids = [row.id for row in leased]
             rows = (
                 await session.execute(
                     select(
@@ -149,28 +113,18 @@ class Outbox:
         ]
 
     async def _settle(self, claim: ClaimedDelivery, **values: Any) -> bool:
-        async with self.db.session() as session, session.begin():
-            result = await session.execute(
-                update(OutboxDelivery)
-                .where(
-                    OutboxDelivery.id == claim.id,
-                    OutboxDelivery.claim_token == claim.token,
-                    OutboxDelivery.status == DeliveryStatus.PENDING.value,
-                )
-                .values(locked_until=None, claim_token=None, **values)
-            )
-        return bool(getattr(result, "rowcount", 0))
+        return await _DELIVERIES.settle(self.db, claim.id, claim.token, **values)
 
     async def delivered(self, claim: ClaimedDelivery) -> bool:
         """Mark delivered; False if the lease was lost meanwhile."""
         return await self._settle(
-            claim, status=DeliveryStatus.DELIVERED.value, finished_at=_at(self.clock())
+            claim, status=DeliveryStatus.DELIVERED.value, finished_at=at(self.clock())
         )
 
     async def retry_in(self, claim: ClaimedDelivery, delay_s: float, error: str) -> bool:
         """Release the claim; the delivery is due again in `delay_s` seconds."""
         return await self._settle(
-            claim, due_at=_at(self.clock() + delay_s), last_error=error[:_MAX_ERROR_CHARS]
+            claim, due_at=at(self.clock() + delay_s), last_error=error[:_MAX_ERROR_CHARS]
         )
 
     async def dead(self, claim: ClaimedDelivery, error: str) -> bool:
@@ -179,7 +133,7 @@ class Outbox:
             claim,
             status=DeliveryStatus.DEAD.value,
             last_error=error[:_MAX_ERROR_CHARS],
-            finished_at=_at(self.clock()),
+            finished_at=at(self.clock()),
         )
 
     async def depth(self) -> int:
@@ -194,19 +148,7 @@ class Outbox:
 
     async def next_ready_in_s(self) -> float | None:
         """Seconds until some pending delivery can be claimed (<= 0: now); None if none."""
-        ready_at = case(
-            (OutboxDelivery.locked_until > OutboxDelivery.due_at, OutboxDelivery.locked_until),
-            else_=OutboxDelivery.due_at,
-        )
-        async with self.db.session() as session:
-            first = await session.scalar(
-                select(func.min(ready_at)).where(
-                    OutboxDelivery.status == DeliveryStatus.PENDING.value
-                )
-            )
-        if first is None:
-            return None
-        return utc(first).timestamp() - self.clock()
+        return await _DELIVERIES.next_ready_in_s(self.db, self.clock())
 
     async def deliveries(self) -> list[DeliveryView]:
         """Every outbox row, oldest first (for tests and inspection; unbounded)."""

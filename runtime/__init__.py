@@ -1,5 +1,6 @@
 """What every running service shares: the aiohttp runner and edges (`runtime.http`), the
-SQLAlchemy engine helper (`runtime.database`), free ports (`runtime.ports`) and one group of
+SQLAlchemy engine helper (`runtime.database`), leased queue rows and the loop that drains
+them (`runtime.leases`, `runtime.draining`), free ports (`runtime.ports`) and one group of
 child processes with clean stops (`runtime.processes`).
 
 Importing `runtime` loads nothing else: each submodule is imported on first use, so what
@@ -12,7 +13,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["database", "http", "ports", "processes"]
+__all__ = ["database", "draining", "http", "leases", "ports", "processes"]
 
 
 def __getattr__(name: str) -> ModuleType:

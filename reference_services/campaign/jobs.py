@@ -7,17 +7,15 @@
 
 Delivery is at least once: a claim takes a lease (`locked_until`, `lease_s` seconds); a
 job whose holder died is claimed again once the lease expires, so nothing is lost across
-a restart, and handlers must be idempotent. On PostgreSQL a claim is `SELECT ... FOR
-UPDATE SKIP LOCKED` (workers never wait on each other); on SQLite a conditional
-`UPDATE ... WHERE id = ? AND (locked_until IS NULL OR locked_until < now)` per job.
-Completing or deferring checks the claim's token, so a holder whose lease was taken over
-changes nothing. A pending job holds a unique `dedupe_key`: one pending job per
-(kind, campaign).
+a restart, and handlers must be idempotent. Completing or deferring checks the claim's
+token, so a holder whose lease was taken over changes nothing. The leasing queries are
+`runtime.leases.LeasedTable`'s and the worker's loop `runtime.draining.DrainLoop`, both
+shared with the receiver's outbox. A pending job holds a unique `dedupe_key`: one
+pending job per (kind, campaign).
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import threading
@@ -26,17 +24,19 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge
 from prometheus_client.registry import CollectorRegistry
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import func, select
 
 from collector import conventions as names
 from reference_services.campaign.models import Job, JobKind, JobStatus, utc
 from reference_services.campaign.queries import dialect_insert
 from runtime.database import Database, is_unavailable
+from runtime.draining import DrainLoop
+from runtime.leases import LeasedTable, at
 
 __all__ = [
     "ClaimedJob",
@@ -50,8 +50,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("loadwatch.campaign.jobs")
-_MIN_WAIT_S = 0.01
-"""Shortest sleep between rounds, so a job claimed elsewhere never causes a busy loop."""
+_JOBS = LeasedTable(Job, pending=JobStatus.PENDING.value)
 
 
 class JobOutcome(enum.StrEnum):
@@ -146,10 +145,6 @@ class JobMetrics:
         self._processed[outcome].inc()
 
 
-def _at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
 class JobQueue:
     """Enqueue, claim, complete, defer and fail jobs; every method is one transaction.
 
@@ -184,8 +179,8 @@ class JobQueue:
                     campaign_id=campaign_id,
                     status=JobStatus.PENDING.value,
                     dedupe_key=dedupe_key,
-                    due_at=_at(now + delay_s),
-                    created_at=_at(now),
+                    due_at=at(now + delay_s),
+                    created_at=at(now),
                 )
                 row = (
                     await session.execute(
@@ -205,65 +200,32 @@ class JobQueue:
                 return Enqueued(row.id, utc(row.due_at), created)
         raise RuntimeError(f"could not enqueue {dedupe_key}: the pending job kept changing")
 
-    def _claimable(self, now: datetime) -> Any:
-        return and_(
-            Job.status == JobStatus.PENDING.value,
-            Job.due_at <= now,
-            or_(Job.locked_until.is_(None), Job.locked_until < now),
-        )
-
     async def claim(self, limit: int = 10) -> list[ClaimedJob]:
         """Lease up to `limit` due jobs, oldest due first, for `lease_s` seconds."""
-        now_s = self.clock()
-        now, until, token = _at(now_s), _at(now_s + self.lease_s), uuid.uuid4().hex
-        claim = update(Job).values(locked_until=until, claim_token=token, attempts=Job.attempts + 1)
-        columns = (Job.id, Job.kind, Job.campaign_id, Job.attempts)
-        rows: list[Any] = []
+        token = uuid.uuid4().hex
         async with self.db.session() as session:
-            candidates = (
-                select(Job.id).where(self._claimable(now)).order_by(Job.due_at).limit(limit)
+            rows = await _JOBS.claim(
+                session,
+                limit=limit,
+                now_s=self.clock(),
+                lease_s=self.lease_s,
+                token=token,
+                columns=(Job.kind, Job.campaign_id, Job.attempts),
             )
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                async with session.begin():
-                    ids = list(await session.scalars(candidates.with_for_update(skip_locked=True)))
-                    if ids:
-                        claimed = claim.where(Job.id.in_(ids)).returning(*columns)
-                        rows.extend((await session.execute(claimed)).all())
-            else:
-                ids = list(await session.scalars(candidates))
-                await session.commit()
-                for job_id in ids:
-                    async with session.begin():
-                        won = await session.execute(
-                            claim.where(Job.id == job_id, self._claimable(now)).returning(*columns)
-                        )
-                        rows.extend(won.all())
         return [ClaimedJob(r.id, JobKind(r.kind), r.campaign_id, r.attempts, token) for r in rows]
 
     async def _settle(self, job: ClaimedJob, **values: Any) -> bool:
-        async with self.db.session() as session, session.begin():
-            result = await session.execute(
-                update(Job)
-                .where(
-                    Job.id == job.id,
-                    Job.claim_token == job.token,
-                    Job.status == JobStatus.PENDING.value,
-                )
-                .values(locked_until=None, claim_token=None, **values)
-            )
-        return bool(getattr(result, "rowcount", 0))
+        return await _JOBS.settle(self.db, job.id, job.token, **values)
 
     async def complete(self, job: ClaimedJob) -> bool:
         """Mark done (frees the dedupe key); False if the lease was lost meanwhile."""
         return await self._settle(
-            job, status=JobStatus.DONE.value, dedupe_key=None, finished_at=_at(self.clock())
+            job, status=JobStatus.DONE.value, dedupe_key=None, finished_at=at(self.clock())
         )
 
     async def defer(self, job: ClaimedJob, delay_s: float) -> bool:
         """Run again in `delay_s` seconds; the claim does not count as an attempt."""
-        return await self._settle(
-            job, due_at=_at(self.clock() + delay_s), attempts=Job.attempts - 1
-        )
+        return await self._settle(job, due_at=at(self.clock() + delay_s), attempts=Job.attempts - 1)
 
     async def fail(self, job: ClaimedJob, error: str, *, permanent: bool = False) -> JobOutcome:
         """Retry later with backoff, or fail for good (permanent, or out of attempts)."""
@@ -274,16 +236,16 @@ class JobQueue:
                 status=JobStatus.FAILED.value,
                 dedupe_key=None,
                 last_error=error[:1000],
-                finished_at=_at(now),
+                finished_at=at(now),
             )
             return JobOutcome.FAILED
         delay_s = min(3600.0, self.retry_backoff_s * 2 ** (job.attempts - 1))
-        await self._settle(job, due_at=_at(now + delay_s), last_error=error[:1000])
+        await self._settle(job, due_at=at(now + delay_s), last_error=error[:1000])
         return JobOutcome.RETRY
 
     async def count_due(self) -> int:
         """Pending jobs whose due time has come (leased ones included)."""
-        now = _at(self.clock())
+        now = at(self.clock())
         async with self.db.session() as session:
             count = await session.scalar(
                 select(func.count())
@@ -294,14 +256,7 @@ class JobQueue:
 
     async def next_ready_in_s(self) -> float | None:
         """Seconds until some pending job can be claimed (<= 0: now), None if none pend."""
-        ready_at = case((Job.locked_until > Job.due_at, Job.locked_until), else_=Job.due_at)
-        async with self.db.session() as session:
-            first = await session.scalar(
-                select(func.min(ready_at)).where(Job.status == JobStatus.PENDING.value)
-            )
-        if first is None:
-            return None
-        return utc(first).timestamp() - self.clock()
+        return await _JOBS.next_ready_in_s(self.db, self.clock())
 
     async def get(self, job_id: int) -> JobView | None:
         """The job, or None."""
@@ -319,12 +274,13 @@ class JobQueue:
 Handler = Callable[[ClaimedJob], Awaitable[JobResult]]
 
 
-class JobWorker:
+class JobWorker(DrainLoop):
     """Claims due jobs and hands each to `handle`, one at a time, until `stop()`.
 
     It sleeps until the next job is ready, at most `poll_s` seconds (`wake()` cuts the
     sleep short). `on_outcome` sees every job's outcome; `on_due` the number of due jobs
-    after each round. A database outage is logged and retried after `poll_s`.
+    after each round. A database outage is logged and retried after `poll_s`. `stop()`
+    finishes the current job, releases the rest of the batch and returns from `run`.
     """
 
     def __init__(
@@ -337,30 +293,19 @@ class JobWorker:
         on_outcome: Callable[[JobOutcome], None] = lambda outcome: None,
         on_due: Callable[[int], None] = lambda due: None,
     ) -> None:
+        super().__init__(poll_s=poll_s, log=log, what="job queue")
         self.queue = queue
         self.handle = handle
-        self.poll_s = poll_s
         self.batch = batch
         self._on_outcome = on_outcome
         self._on_due = on_due
-        self._wake = asyncio.Event()
-        self._stopping = False
-
-    def wake(self) -> None:
-        """Look for due jobs now instead of at the end of the current sleep."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the current job, release the rest of the batch and return from `run`."""
-        self._stopping = True
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Claim and handle one batch of due jobs; the number handled."""
         jobs = await self.queue.claim(self.batch)
         handled = 0
         for job in jobs:
-            if self._stopping:
+            if self.stopping:
                 await self.queue.defer(job, 0.0)
                 continue
             outcome = await self._handle(job)
@@ -388,28 +333,10 @@ class JobWorker:
             job, result.error or "failed", permanent=result.outcome is JobOutcome.FAILED
         )
 
-    async def run(self) -> None:
-        """Drain due jobs until `stop()`; database errors are logged and retried."""
-        while not self._stopping:
-            wait_s = self.poll_s
-            try:
-                handled = await self.run_once()
-                self._on_due(await self.queue.count_due())
-                if handled:
-                    continue
-                ready_in_s = await self.queue.next_ready_in_s()
-                if ready_in_s is not None:
-                    wait_s = min(self.poll_s, max(_MIN_WAIT_S, ready_in_s))
-            except Exception as exc:  # keep draining once the database is back
-                if is_unavailable(exc):
-                    log.warning("job queue unavailable: %s", type(exc).__name__)
-                else:
-                    log.exception("job queue error")
-            if self._stopping:
-                break
-            try:
-                async with asyncio.timeout(wait_s):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
+    async def after_round(self) -> None:
+        """Report the number of due jobs."""
+        self._on_due(await self.queue.count_due())
+
+    async def next_ready_in_s(self) -> float | None:
+        """Seconds until some job can be claimed (<= 0: now); None if none pend."""
+        return await self.queue.next_ready_in_s()
