@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from receiver.models import AlertEvent, DeliveryStatus, OutboxDelivery, utc
 from receiver.payload import Alert
-from receiver.storage import alert_of
+from receiver.storage import ALERT_COLUMNS, alert_of
 from runtime.database import Database
 from runtime.leases import LeasedTable, at
 
@@ -91,13 +91,7 @@ class Outbox:
                         OutboxDelivery.destination,
                         OutboxDelivery.delivery_key,
                         OutboxDelivery.attempts,
-                        AlertEvent.fingerprint,
-                        AlertEvent.status,
-                        AlertEvent.starts_at,
-                        AlertEvent.ends_at,
-                        AlertEvent.labels,
-                        AlertEvent.annotations,
-                        AlertEvent.generator_url,
+                        *ALERT_COLUMNS,
                     )
                     .join(AlertEvent, AlertEvent.id == OutboxDelivery.event_id)
                     .where(OutboxDelivery.id.in_(ids))

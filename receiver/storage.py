@@ -31,7 +31,7 @@ from receiver.models import AlertEvent, DeliveryStatus, OutboxDelivery, utc
 from receiver.payload import Alert, AlertStatus, WebhookPayload
 from runtime.database import Database
 
-__all__ = ["AlertStore", "StoreResult", "StoredEvent", "alert_of"]
+__all__ = ["ALERT_COLUMNS", "AlertStore", "StoreResult", "StoredEvent", "alert_of"]
 
 _RESOLVED_LAST = case((AlertEvent.status == AlertStatus.RESOLVED.value, 1), else_=0)
 """Of two events with the same start, the resolution is the later one."""
@@ -69,6 +69,18 @@ class StoredEvent:
         }
 
 
+ALERT_COLUMNS = (
+    AlertEvent.fingerprint,
+    AlertEvent.status,
+    AlertEvent.starts_at,
+    AlertEvent.ends_at,
+    AlertEvent.labels,
+    AlertEvent.annotations,
+    AlertEvent.generator_url,
+)
+"""The alert_events columns `alert_of` reads."""
+
+
 def alert_of(row: Any) -> Alert:
     """The Alert held by an alert_events row (or a row with the same columns)."""
     return Alert(
@@ -98,17 +110,7 @@ def _insert_new(conn: AsyncConnection) -> Any:
     return _INSERT_NEW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
 
 
-_EVENT_COLUMNS = (
-    AlertEvent.fingerprint,
-    AlertEvent.status,
-    AlertEvent.starts_at,
-    AlertEvent.ends_at,
-    AlertEvent.labels,
-    AlertEvent.annotations,
-    AlertEvent.generator_url,
-    AlertEvent.event_key,
-    AlertEvent.received_at,
-)
+_EVENT_COLUMNS = (*ALERT_COLUMNS, AlertEvent.event_key, AlertEvent.received_at)
 
 
 class AlertStore:

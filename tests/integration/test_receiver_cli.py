@@ -50,14 +50,19 @@ def test_the_receiver_serves_with_the_token_from_the_environment(tmp_path: Path)
     assert b"forwarding to none" in out
 
 
-def test_without_a_token_it_exits_2_saying_how_to_give_one() -> None:
-    result = subprocess.run(
-        loadwatch("serve", "receiver", "--port", "0"),
+def _serve_receiver_until_exit(*flags: str) -> subprocess.CompletedProcess[str]:
+    """`loadwatch serve receiver FLAGS` run to its exit, output captured as text."""
+    return subprocess.run(
+        loadwatch("serve", "receiver", *flags),
         env=_env(),
         capture_output=True,
         text=True,
         timeout=60 * TIMEOUT_UNIT_S,
     )
+
+
+def test_without_a_token_it_exits_2_saying_how_to_give_one() -> None:
+    result = _serve_receiver_until_exit("--port", "0")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"loadwatch serve receiver: token: required (pass --token or set {TOKEN_ENV})"
@@ -67,13 +72,7 @@ def test_without_a_token_it_exits_2_saying_how_to_give_one() -> None:
 def test_a_bad_forwarding_file_exits_2_naming_file_field_and_value(tmp_path: Path) -> None:
     config = tmp_path / "forward.yaml"
     config.write_text("destinations:\n  - {name: chat, kind: slack, url: 'hooks.example'}\n")
-    result = subprocess.run(
-        loadwatch("serve", "receiver", "--token", TOKEN, "--forward-config", str(config)),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
+    result = _serve_receiver_until_exit("--token", TOKEN, "--forward-config", str(config))
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"loadwatch serve receiver: {config}: destinations[0].url: "
