@@ -12,6 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PURE = (
     "collector.quantiles",
+    "collector.log_mapping",
+    "collector.sketch",
+    "collector.sketch_checks",
+    "collector.windowed_sketch",
     "collector.sla",
     "collector.conventions",
     "collector.snapshot",
