@@ -25,6 +25,7 @@ from reference_services.settings import ServiceSettings
 from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
 from tests.tcp_proxy import TcpProxy
+from tests.waiting import eventually
 
 RECOVERY_BOUND_S = 2 * RETRY_S
 """docs/services.md: once Redis is back, every instance serves the write within this
@@ -138,16 +139,6 @@ def stored_progress(stored: bytes | str | None, course_id: int) -> float | None:
     return float(progress)
 
 
-async def wait_for(condition: object, what: str, timeout_s: float) -> float:
-    """Poll the async `condition()` until true; the seconds it took."""
-    start = time.monotonic()
-    deadline = start + timeout_s
-    while not await condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.1f} s"
-        await asyncio.sleep(0.02)
-    return time.monotonic() - start
-
-
 async def test_a_write_during_a_redis_outage_is_served_by_both_instances_after_it(
     postgres_url: str, redis_url: str, redis_proxy: tuple[TcpProxy, str]
 ) -> None:
@@ -165,9 +156,9 @@ async def test_a_write_during_a_redis_outage_is_served_by_both_instances_after_i
         caches = [client.app[SERVICE_KEY].two_level() for client in (a, b)]
 
         async def both_subscribed() -> bool:
-            return all(cache.subscribed for cache in caches)
+            return all(cache.subscribed.is_set() for cache in caches)
 
-        await wait_for(both_subscribed, "subscribed", 5 * TIMEOUT_UNIT_S)
+        await eventually(both_subscribed, 5, what="subscribed")
         patch = {"progress_percentage": 10, "status": "active"}
         assert (await a.patch(f"/enrollments/{enrollment_id}/progress", json=patch)).status == 200
         assert await progress_of(a, user_id, course_id) == (10, "miss")
@@ -182,7 +173,7 @@ async def test_a_write_during_a_redis_outage_is_served_by_both_instances_after_i
         async def b_sees_the_write() -> bool:
             return (await progress_of(b, user_id, course_id))[0] == 80
 
-        await wait_for(b_sees_the_write, "instance B during the outage", 5 * TIMEOUT_UNIT_S)
+        await eventually(b_sees_the_write, 5, what="instance B during the outage")
         stale = await direct.get(progress_key(user_id))
         assert stored_progress(stale, course_id) == 10  # Redis could not be told
 
@@ -194,12 +185,12 @@ async def test_a_write_during_a_redis_outage_is_served_by_both_instances_after_i
             stored = await direct.get(progress_key(user_id))
             return values == [80, 80] and stored_progress(stored, course_id) in {None, 80.0}
 
-        await wait_for(both_fresh_and_l2_clean, "after Redis returned", 5 * TIMEOUT_UNIT_S)
+        await eventually(both_fresh_and_l2_clean, 5, what="after Redis returned")
 
         async def recovered() -> bool:
-            return all(c.subscribed and not c.pending for c in caches)
+            return all(c.subscribed.is_set() and not c.pending for c in caches)
 
-        await wait_for(recovered, "replayed and resubscribed", 5 * TIMEOUT_UNIT_S)
+        await eventually(recovered, 5, what="replayed and resubscribed")
         took_s = time.monotonic() - restored
         assert (await progress_of(a, user_id, course_id))[0] == 80
         print(f"recovered {took_s:.2f} s after Redis returned (bound {RECOVERY_BOUND_S} s)")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -19,16 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from collector import conventions as names
 from collector.middleware import _TICKER_KEY, INSTRUMENTATION_KEY, instrument
 from collector.sla import default_sla
-from tests.conftest import TIMEOUT_UNIT_S
-
-
-async def wait_for(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
-    """Poll `condition` until it is truthy or the (scaled) deadline passes."""
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s * TIMEOUT_UNIT_S} s")
-        await asyncio.sleep(0.02)
+from tests.waiting import eventually
 
 
 def build_app(registry: CollectorRegistry, gate: asyncio.Event | None = None) -> web.Application:
@@ -164,7 +154,7 @@ async def test_unmatched_methods_and_subapp_routes_are_labelled(client: TestClie
 async def test_in_flight_requests_are_tracked(client: TestClient, gate: asyncio.Event) -> None:
     pending = asyncio.create_task(client.get("/wait"))
     inst = client.app[INSTRUMENTATION_KEY]
-    await wait_for(lambda: inst.requests.in_flight == 1)
+    await eventually(lambda: inst.requests.in_flight == 1)
     text = await scrape(client)
     assert samples(text, names.HTTP_REQUESTS_IN_FLIGHT) == [({"service": "svc"}, 1.0)]
     gate.set()
@@ -196,11 +186,11 @@ async def test_the_live_snapshot_reports_the_last_closed_second(client: TestClie
     if first.status == 503:
         assert first.headers["Retry-After"] == "1"
     inst = client.app[INSTRUMENTATION_KEY]
-    await wait_for(lambda: inst.latest is not None, timeout_s=10)
+    await eventually(lambda: inst.latest is not None, timeout_s=10)
     for i in range(40):
         await client.get(f"/items/{i}")
     await client.get("/fail")
-    await wait_for(
+    await eventually(
         lambda: inst.latest is not None and inst.latest.latency_60s.count >= 41, timeout_s=10
     )
     body = await (await client.get(names.LIVE_SNAPSHOT_PATH)).json()
@@ -212,7 +202,7 @@ async def test_the_live_snapshot_reports_the_last_closed_second(client: TestClie
 
 async def test_live_snapshot_after_a_time_serves_the_seconds_in_order(client: TestClient) -> None:
     inst = client.app[INSTRUMENTATION_KEY]
-    await wait_for(lambda: len(inst.recent) >= 2, timeout_s=5)
+    await eventually(lambda: len(inst.recent) >= 2, timeout_s=5)
     oldest, following = inst.recent[0], inst.recent[1]
     path = names.LIVE_SNAPSHOT_PATH
     first = await (await client.get(path, params={"after": "0"})).json()
@@ -233,7 +223,7 @@ async def test_live_snapshot_is_unavailable_rather_than_frozen_once_the_ticker_e
     client: TestClient,
 ) -> None:
     inst = client.app[INSTRUMENTATION_KEY]
-    await wait_for(lambda: inst.latest is not None, timeout_s=3)
+    await eventually(lambda: inst.latest is not None, timeout_s=3)
     task = client.app[_TICKER_KEY]
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -258,7 +248,7 @@ async def test_a_scrape_from_another_thread_counts_each_request_once(
     thread = threading.Thread(target=scrape_in_a_thread)
     thread.start()
     try:
-        await wait_for(scraping.is_set)
+        await eventually(scraping.is_set)
         for start in range(0, 600, 50):
             statuses = await asyncio.gather(
                 *(client.get(f"/items/{i}") for i in range(start, start + 50))

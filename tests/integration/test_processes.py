@@ -6,8 +6,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from runtime.ports import free_port
 from runtime.processes import ChildError, Output, ProcessGroup, python_command
 from tests.conftest import TIMEOUT_UNIT_S
+from tests.waiting import wait_until
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 
@@ -26,13 +25,6 @@ def gone(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
-def wait_for(condition: str, check: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while not check():
-        assert time.monotonic() < deadline, condition
-        time.sleep(0.02)
 
 
 def test_stop_ends_every_child_and_what_the_children_started(tmp_path: Path) -> None:
@@ -48,12 +40,14 @@ def test_stop_ends_every_child_and_what_the_children_started(tmp_path: Path) -> 
     group = ProcessGroup(grace_s=10.0)
     first = group.start("first", SLEEPER, output=Output.DISCARD)
     second = group.start("spawner", [sys.executable, "-c", spawner], output=Output.DISCARD)
-    wait_for("the grandchild never started", lambda: pid_file.is_file() and pid_file.read_text())
+    wait_until(
+        lambda: pid_file.is_file() and pid_file.read_text(), what="the grandchild never started"
+    )
     grandchild = int(pid_file.read_text())
     group.stop()
     assert first.process.returncode == -signal.SIGTERM
     assert second.process.returncode == -signal.SIGTERM
-    wait_for("the grandchild outlived the group", lambda: gone(grandchild))
+    wait_until(lambda: gone(grandchild), what="the grandchild outlived the group")
     group.stop()  # idempotent: nothing left to signal
 
 
@@ -69,7 +63,7 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path:
     with ProcessGroup(tmp_path, grace_s=0.5) as group:
         child = group.start("stubborn", [sys.executable, "-c", stubborn], output=Output.LOG)
         polite = group.start("polite", SLEEPER, output=Output.DISCARD)
-        wait_for("the stubborn child never got ready", lambda: child.tail() == "ready")
+        wait_until(lambda: child.tail() == "ready", what="the stubborn child never got ready")
     assert child.process.returncode == -signal.SIGKILL
     assert polite.process.returncode == -signal.SIGTERM
 
@@ -134,7 +128,9 @@ def test_sigterm_to_the_parent_stops_its_children(tmp_path: Path) -> None:
     )
     process = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
     try:
-        wait_for("the children never started", lambda: pid_file.is_file() and pid_file.read_text())
+        wait_until(
+            lambda: pid_file.is_file() and pid_file.read_text(), what="the children never started"
+        )
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30 * TIMEOUT_UNIT_S)
     finally:

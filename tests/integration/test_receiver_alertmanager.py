@@ -19,9 +19,9 @@ from tests.integration.test_receiver_service import (
     TOKEN,
     database_url,
     receiver_client,
-    wait_until,
 )
 from tests.integration.test_serve_cli import free_port
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["database_url"]  # the fixture, imported for this module's tests
@@ -79,7 +79,7 @@ async def test_alertmanager_notifications_are_stored_once_then_resolved(
                 except httpx.HTTPError:
                     return False
 
-            await wait_until(lambda: post(None), 30)
+            await eventually(lambda: post(None), 30)
 
             async def events() -> list[tuple[str, str | None]]:
                 listed = await (await client.get("/alerts", headers=AUTH)).json()
@@ -89,9 +89,9 @@ async def test_alertmanager_notifications_are_stored_once_then_resolved(
                 history = await client.get(f"/alerts/{fingerprint}/history", headers=AUTH)
                 return [(e["status"], e["endsAt"]) for e in (await history.json())["events"]]
 
-            await wait_until(lambda: _has(events(), "firing"), 30)
-            await wait_until(lambda: post(datetime.now(UTC) - timedelta(seconds=1)), 30)
-            await wait_until(lambda: _has(events(), "resolved"), 30)
+            await eventually(lambda: _has(events(), "firing"), 30)
+            await eventually(lambda: post(datetime.now(UTC) - timedelta(seconds=1)), 30)
+            await eventually(lambda: _has(events(), "resolved"), 30)
             stored = await events()
         finally:
             manager.terminate()

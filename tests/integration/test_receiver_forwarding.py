@@ -35,8 +35,8 @@ from tests.integration.test_receiver_service import (
     destination_server,
     notification,
     receiver_client,
-    wait_until,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["database_url"]  # the fixture, imported for this module's tests
@@ -104,7 +104,7 @@ async def test_slack_and_webhook_get_their_messages_with_a_stable_idempotency_ke
         async with receiver_client(database_url, config, poll_s=0.05) as client:
             body = notification(alert("a1"))
             assert (await client.post("/alerts", json=body, headers=AUTH)).status == 200
-            await wait_until(lambda: len(destination.delivered()) == 2)
+            await eventually(lambda: len(destination.delivered()) == 2)
     by_path = {path: (message, headers) for path, message, headers in destination.delivered()}
     slack, _ = by_path["/slack"]
     assert slack == {
@@ -198,11 +198,11 @@ async def test_a_queued_delivery_survives_a_restart_of_the_receiver(database_url
         async with receiver_client(database_url, config, poll_s=0.05) as client:
             body = notification(alert("a1"), alert("a2"))
             assert (await client.post("/alerts", json=body, headers=AUTH)).status == 200
-            await wait_until(lambda: len(destination.received) >= 2)
+            await eventually(lambda: len(destination.received) >= 2)
         destination.statuses.clear()  # the destination recovers while the receiver is down
         attempts_before = len(destination.received)
         async with receiver_client(database_url, config, poll_s=0.05):
-            await wait_until(lambda: len(destination.delivered()) == 2)
+            await eventually(lambda: len(destination.delivered()) == 2)
     delivered = {message["fingerprint"] for _, message, _ in destination.delivered()}
     assert delivered == {"a1", "a2"}
     assert len(destination.received) > attempts_before

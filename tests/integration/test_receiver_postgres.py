@@ -20,9 +20,9 @@ from tests.integration.test_receiver_service import (
     notification,
     receiver_client,
     reset_tables,
-    wait_until,
 )
 from tests.tcp_proxy import TcpProxy
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ async def test_storage_down_gives_503_until_it_is_back(postgres_url: str) -> Non
                 again = await client.post("/alerts", json=notification(alert("a2")), headers=AUTH)
                 return again.status == 200
 
-            await wait_until(stored_again)
+            await eventually(stored_again)
             assert (await client.get("/readyz")).status == 200
     finally:
         await proxy.stop()

@@ -28,9 +28,9 @@ from tests.integration.test_receiver_service import (
     notification,
     receiver_client,
     reset_tables,
-    wait_until,
 )
 from tests.tcp_proxy import TcpProxy
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 __all__ = ["database_url"]  # the fixture, imported for this module's tests
@@ -166,9 +166,9 @@ async def test_storage_taken_away_mid_burst_loses_nothing_after_retries(
     try:
         async with receiver_client(via_proxy(postgres_url, proxy), pool_timeout_s=2.0) as client:
             sending = asyncio.create_task(send_all(str(client.make_url("/alerts")), posts, outcome))
-            await wait_until(lambda: outcome.answered >= len(posts) // 4, BURST_TIMEOUT_S)
+            await eventually(lambda: outcome.answered >= len(posts) // 4, BURST_TIMEOUT_S)
             await proxy.stop()
-            await wait_until(lambda: outcome.server_errors >= 20 or sending.done(), BURST_TIMEOUT_S)
+            await eventually(lambda: outcome.server_errors >= 20 or sending.done(), BURST_TIMEOUT_S)
             errors_during_outage = outcome.server_errors
             await proxy.start()
             await sending

@@ -25,7 +25,6 @@ from receiver.app import make_receiver_app
 from receiver.destinations import ForwardConfig
 from receiver.models import AlertEvent, ReceiverBase
 from receiver.settings import ReceiverSettings
-from tests.conftest import TIMEOUT_UNIT_S
 
 pytestmark = pytest.mark.integration
 
@@ -159,19 +158,6 @@ async def destination_server(destination: Destination) -> AsyncIterator[TestServ
         yield server
     finally:
         await server.close()
-
-
-async def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0) -> None:
-    """Poll `condition` (sync or async) until true, failing after the scaled deadline."""
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while time.monotonic() < deadline:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout_s * TIMEOUT_UNIT_S} s")
 
 
 # -- auth, size, validation ----------------------------------------------------------------

@@ -19,6 +19,7 @@ from reference_services.batching import (
     DynamicBatcher,
 )
 from tests.conftest import TIMEOUT_UNIT_S
+from tests.waiting import eventually
 
 DEADLINE_S = 5 * TIMEOUT_UNIT_S
 NEVER_S = 3600.0
@@ -34,16 +35,6 @@ class Recorder:
     def __call__(self, items: list[int]) -> list[int]:
         self.batches.append(list(items))
         return [2 * item for item in items]
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Yield to the loop until `condition()` holds; fail after DEADLINE_S."""
-    try:
-        async with asyncio.timeout(DEADLINE_S):
-            while not condition():
-                await asyncio.sleep(0)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting until {what}") from None
 
 
 async def test_seventy_concurrent_submits_with_max_batch_32_form_batches_of_32_32_and_6() -> None:
@@ -93,9 +84,11 @@ async def test_items_arriving_while_a_batch_runs_in_a_thread_form_the_next_batch
         process, max_batch=4, max_wait_s=0.001, run_in_thread=True
     ) as batcher:
         first = asyncio.create_task(batcher.submit(0))
-        await until(lambda: batcher.pending == 0 and running == 1, "the first batch runs")
+        await eventually(
+            lambda: batcher.pending == 0 and running == 1, what="the first batch runs", poll_s=0
+        )
         later = [asyncio.create_task(batcher.submit(i)) for i in (1, 2, 3)]
-        await until(lambda: batcher.pending == 3, "three items are queued")
+        await eventually(lambda: batcher.pending == 3, what="three items are queued", poll_s=0)
         release.set()
         async with asyncio.timeout(DEADLINE_S):
             assert await asyncio.gather(first, *later) == [0, 2, 4, 6]
@@ -136,7 +129,7 @@ async def test_a_waiter_cancelled_while_queued_is_left_out_of_its_batch() -> Non
     async with DynamicBatcher(recorder, max_batch=3, max_wait_s=NEVER_S) as batcher:
         kept = asyncio.create_task(batcher.submit(1))
         dropped = asyncio.create_task(batcher.submit(2))
-        await until(lambda: batcher.pending == 2, "both items are queued")
+        await eventually(lambda: batcher.pending == 2, what="both items are queued", poll_s=0)
         dropped.cancel()
         with pytest.raises(asyncio.CancelledError):
             await dropped
@@ -175,7 +168,9 @@ async def test_close_processes_queued_items_without_waiting_for_the_timer() -> N
     recorder = Recorder()
     batcher = DynamicBatcher(recorder, max_batch=2, max_wait_s=NEVER_S)
     tasks = [asyncio.create_task(batcher.submit(i)) for i in range(3)]
-    await until(lambda: batcher.pending == 1 and len(recorder.batches) == 1, "one batch ran")
+    await eventually(
+        lambda: batcher.pending == 1 and len(recorder.batches) == 1, what="one batch ran", poll_s=0
+    )
     async with asyncio.timeout(DEADLINE_S):
         await batcher.close()
         assert await asyncio.gather(*tasks) == [0, 2, 4]
@@ -187,7 +182,7 @@ async def test_close_without_drain_fails_queued_items_with_batcher_closed_error(
     recorder = Recorder()
     batcher = DynamicBatcher(recorder, max_batch=10, max_wait_s=NEVER_S)
     tasks = [asyncio.create_task(batcher.submit(i)) for i in range(3)]
-    await until(lambda: batcher.pending == 3, "three items are queued")
+    await eventually(lambda: batcher.pending == 3, what="three items are queued", poll_s=0)
     async with asyncio.timeout(DEADLINE_S):
         await batcher.close(drain=False)
         results = await asyncio.gather(*tasks, return_exceptions=True)

@@ -5,6 +5,7 @@ import pytest
 from collector.cache_metrics import CacheCounters, CacheResult
 from reference_services.cache import CacheSource, LRUCache, TwoLevelCache
 from reference_services.course.content import content_key, invalidation_patterns, progress_key
+from tests.waiting import eventually
 
 
 def test_entries_expire_after_their_ttl() -> None:
@@ -69,8 +70,13 @@ async def test_a_miss_loads_once_then_hits_l1() -> None:
     assert (counters.hits, counters.lookups) == (1, 2)
 
 
+def misses(counters: CacheCounters) -> int:
+    """L1 misses so far: each lookup counts its miss, then loads or joins the load."""
+    return counters.counts.get(("l1", CacheResult.MISS), 0)
+
+
 async def test_concurrent_misses_for_one_key_are_loaded_once() -> None:
-    cache, _ = make_cache()
+    cache, counters = make_cache()
     release = asyncio.Event()
     calls = 0
 
@@ -81,7 +87,7 @@ async def test_concurrent_misses_for_one_key_are_loaded_once() -> None:
         return b"doc"
 
     waiters = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(50)]
-    await asyncio.sleep(0)
+    await eventually(lambda: misses(counters) == 50, what="every lookup missed", poll_s=0)
     release.set()
     results = await asyncio.gather(*waiters)
     assert calls == 1
@@ -89,7 +95,7 @@ async def test_concurrent_misses_for_one_key_are_loaded_once() -> None:
 
 
 async def test_a_failed_load_reaches_every_waiter_and_is_not_cached() -> None:
-    cache, _ = make_cache()
+    cache, counters = make_cache()
     release = asyncio.Event()
 
     async def load() -> bytes:
@@ -97,7 +103,7 @@ async def test_a_failed_load_reaches_every_waiter_and_is_not_cached() -> None:
         raise LookupError("no such course")
 
     waiters = [asyncio.create_task(cache.get_or_load("k", load)) for _ in range(5)]
-    await asyncio.sleep(0)
+    await eventually(lambda: misses(counters) == 5, what="every lookup missed", poll_s=0)
     release.set()
     outcomes = await asyncio.gather(*waiters, return_exceptions=True)
     assert all(isinstance(o, LookupError) for o in outcomes)
