@@ -148,7 +148,7 @@ def after_run(
         from runs.export import PushError, push_result
 
         try:
-            push_result(recording.pushgateway_url, result, report)
+            push_result(recording.pushgateway_url, result, report, interval_s=recording.interval_s)
         except PushError as exc:
             print(f"loadwatch loadtest: {exc}", file=err)
         else:
