@@ -85,3 +85,6 @@ def test_the_module_runner_refuses_record_rather_than_ignoring_it(
 
     assert main(["course", "--host", "http://127.0.0.1:1", "--record"]) == 2
     assert "--record: only `loadwatch loadtest` records and pushes runs" in capsys.readouterr().err
+    grafana = ["--grafana-url", "http://127.0.0.1:3000", "--grafana-token", "t"]
+    assert main(["course", "--host", "http://127.0.0.1:1", *grafana]) == 2
+    assert "--grafana-url: only `loadwatch loadtest`" in capsys.readouterr().err

@@ -229,3 +229,17 @@ def test_the_loop_starts_skips_and_stops_on_the_injected_clock() -> None:
     assert log.count("finished, exit code 0") == 2
     assert "stopping a" in log and log.endswith("loadwatch schedule: stopped\n")
     assert started[-1].terminated
+
+
+def test_schedule_refuses_a_grafana_url_without_a_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loadwatch.cli import main
+
+    monkeypatch.delenv("LOADWATCH_GRAFANA_TOKEN", raising=False)
+    config = tmp_path / "schedule.yaml"
+    config.write_text(GOOD)
+    assert main(["schedule", "--config", str(config), "--grafana-url", "http://g:3000"]) == 2
+    assert capsys.readouterr().err == (
+        "loadwatch schedule: --grafana-url: needs --grafana-token (or $LOADWATCH_GRAFANA_TOKEN)\n"
+    )
