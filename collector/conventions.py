@@ -54,6 +54,7 @@ __all__ = [
     "LABEL_THRESHOLD",
     "LIVE_SNAPSHOT_AFTER",
     "LIVE_SNAPSHOT_PATH",
+    "LOADTEST_ANNOTATION_TAG",
     "LOADTEST_DURATION",
     "LOADTEST_ERROR_RATIO",
     "LOADTEST_FINISHED",
@@ -158,6 +159,8 @@ LOADTEST_DURATION = "loadwatch_loadtest_duration_seconds"
 """How long the run measured, in seconds."""
 LOADTEST_FINISHED = "loadwatch_loadtest_finish_timestamp_seconds"
 """Unix time in seconds at which the last run (passing or not) finished."""
+LOADTEST_ANNOTATION_TAG = "loadwatch"
+"""The tag every run's Grafana annotation carries, and the dashboards' annotation query reads."""
 LOADTEST_INTERVAL = "loadwatch_loadtest_interval_seconds"
 """Seconds between two scheduled runs (the schedule's, or --interval); runs without one
 push none, and the 'no run for two intervals' alert then ignores them."""

@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx
 
+from collector import conventions as names
 from loadtests.regression import RegressionReport
 from loadtests.result import LoadTestResult
 
 __all__ = ["TAG", "AnnotateError", "annotate_run", "annotation"]
 
-TAG = "loadwatch"
+TAG = names.LOADTEST_ANNOTATION_TAG
 TIMEOUT_S = 10.0
 _HINTS = {
     401: "the token was refused (check --grafana-token: a Grafana service-account token)",
