@@ -14,7 +14,7 @@ import html
 import math
 from collections.abc import Callable, Sequence
 
-from runs.capacity_report import ProbeFigures, Sizing
+from runs.capacity_report import ProbeFigures
 
 __all__ = ["capacity_html"]
 
@@ -169,7 +169,6 @@ def capacity_html(
     latency_limit_s: float | None,
     error_limit: float | None,
     summary: Sequence[str] = (),
-    sizing: Sizing | None = None,
 ) -> str:
     """The whole page; `summary` lines (the answer, the sizing) are shown above the charts."""
     x_top = _nice(max((p.rate for p in probes), default=1.0) * 1.05)
@@ -209,10 +208,7 @@ def capacity_html(
             diagonal=True,
         ),
     ]
-    lines = [*summary]
-    if sizing is not None and sizing.instances is not None:
-        lines.append(f"plan for {sizing.instances} instances")
-    items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+    items = "".join(f"<li>{_e(line)}</li>" for line in summary)
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>"

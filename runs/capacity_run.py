@@ -142,8 +142,8 @@ def run_capacity(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Search, print, write JSON; 0 with an answer, 1 when even the first rate failed,
-    2/3 when a probe could not run (bad usage, unreachable target)."""
+    """Search, print, write the JSON and HTML; 0 with an answer, 1 when even the first
+    rate failed, 2/3 when a probe could not run (bad usage, unreachable target)."""
     out = out if out is not None else sys.stdout
     if probe is None:
         from loadtests.runner import run_loadtest
