@@ -21,6 +21,7 @@ from collector.units import format_duration
 __all__ = [
     "DB_POOL_SATURATION",
     "LOADTEST_MAX_AGE_S",
+    "LOADTEST_OVERDUE_INTERVALS",
     "AlertSpec",
     "Signal",
     "all_alerts",
@@ -36,6 +37,8 @@ _DEFAULT_SLO_WINDOW_S = 30 * 86_400.0
 """The SLO window of a latency objective when the SLA gives no availability window."""
 LOADTEST_MAX_AGE_S = 86_400.0
 """Default: a load test is missing when none has passed for this many seconds."""
+LOADTEST_OVERDUE_INTERVALS = 2.0
+"""A scheduled load test is overdue when none has finished for this many of its intervals."""
 
 
 class Signal(StrEnum):
@@ -49,6 +52,8 @@ class Signal(StrEnum):
     POOL = "pool"
     LOADTEST_PASSED = "loadtest_passed"
     LOADTEST_AGE = "loadtest_age"
+    LOADTEST_REGRESSED = "loadtest_regressed"
+    LOADTEST_OVERDUE = "loadtest_overdue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +293,32 @@ def operational_alerts(loadtest_max_age_s: float = LOADTEST_MAX_AGE_S) -> list[A
             f"{age}.",
             Signal.LOADTEST_AGE,
             loadtest_max_age_s,
+        ),
+        AlertSpec(
+            "LoadTestRegressed",
+            f"{selector(names.LOADTEST_REGRESSED)} == 1",
+            0.0,
+            Severity.TICKET,
+            f"load test {scenario} against {target} regressed against its baseline",
+            f"The last recorded run of {scenario} against {target} is slower, fails more "
+            "or serves fewer requests per second than its recent passing runs, beyond their "
+            "noise (regressed = {{ $value }}); `loadwatch history` shows each figure.",
+            Signal.LOADTEST_REGRESSED,
+            1.0,
+        ),
+        AlertSpec(
+            "LoadTestOverdue",
+            f"time() - {selector(names.LOADTEST_FINISHED)}"
+            f" > {number(LOADTEST_OVERDUE_INTERVALS)} * {selector(names.LOADTEST_INTERVAL)}",
+            0.0,
+            Severity.TICKET,
+            f"no run of the scheduled load test {scenario} against {target} for two intervals",
+            f"The last run of {scenario} against {target} finished "
+            "{{ $value | humanizeDuration }} ago, more than twice its schedule's interval "
+            f"({names.LOADTEST_INTERVAL}): the scheduler stopped, runs abort, or they no "
+            "longer reach the Pushgateway.",
+            Signal.LOADTEST_OVERDUE,
+            LOADTEST_OVERDUE_INTERVALS,
         ),
     ]
 

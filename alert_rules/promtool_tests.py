@@ -37,6 +37,15 @@ _POOL_SIZE = 20
 _ROUTE = "/test"
 _INSTANCE = "127.0.0.1:8101"
 _SCENARIO, _TARGET = "mixed", "http://127.0.0.1:8101"
+_LOADTEST_SIGNALS = (
+    Signal.LOADTEST_PASSED,
+    Signal.LOADTEST_AGE,
+    Signal.LOADTEST_REGRESSED,
+    Signal.LOADTEST_OVERDUE,
+)
+_INTERVAL_M = 10
+"""The overdue test's schedule, in minutes; a second target runs hourly beside it."""
+_HOURLY_TARGET = "http://127.0.0.1:8102"
 
 Phases = Sequence[tuple[int, float]]
 """(minutes, level) pieces of a signal's timeline, from t=0."""
@@ -104,13 +113,13 @@ class _Feed:
                 names.LABEL_INSTANCE: _INSTANCE,
                 names.LABEL_SERVICE: self.service,
             }
-        if signal in (Signal.LOADTEST_PASSED, Signal.LOADTEST_AGE):
+        if signal in _LOADTEST_SIGNALS:
             return {names.LABEL_SCENARIO: _SCENARIO, names.LABEL_TARGET: _TARGET}
         return {names.LABEL_SERVICE: self.service}
 
     def subject(self) -> str:
         """What the alert is about, for the test's name."""
-        if self.alert.signal in (Signal.LOADTEST_PASSED, Signal.LOADTEST_AGE):
+        if self.alert.signal in _LOADTEST_SIGNALS:
             return f"{_SCENARIO} against {_TARGET}"
         return self.service
 
@@ -194,10 +203,23 @@ class _Feed:
                 ),
                 _series(names.DB_POOL_SIZE, svc, [_POOL_SIZE] * len(in_use)),
             ]
+        if signal is Signal.LOADTEST_OVERDUE:
+            # The level is the last run's finish time; two schedules share those runs.
+            finished = [levels[0], *levels]
+            hourly = {**self.labels(), names.LABEL_TARGET: _HOURLY_TARGET}
+            return [
+                _series(names.LOADTEST_FINISHED, self.labels(), finished),
+                _series(
+                    names.LOADTEST_INTERVAL, self.labels(), [_INTERVAL_M * 60.0] * len(finished)
+                ),
+                _series(names.LOADTEST_FINISHED, hourly, finished),
+                _series(names.LOADTEST_INTERVAL, hourly, [3600.0] * len(finished)),
+            ]
         metric = {
             Signal.TARGET_UP: names.SCRAPE_UP,
             Signal.LOADTEST_PASSED: names.LOADTEST_PASSED,
             Signal.LOADTEST_AGE: names.LOADTEST_LAST_SUCCESS,
+            Signal.LOADTEST_REGRESSED: names.LOADTEST_REGRESSED,
         }[signal]
         return [_series(metric, self.labels(), [levels[0], *levels])]
 
@@ -241,6 +263,38 @@ def _cases(alert: AlertSpec, feed: _Feed, step: int) -> list[_Case]:
                 "fires when a run fails, resolves when the next one passes",
                 [(5, 1.0), (10, 0.0), (5, 1.0)],
                 [(4, None), (6, 0.0), (14, 0.0), (16, None)],
+            )
+        ]
+    if signal is Signal.LOADTEST_REGRESSED:
+        return [
+            _Case(
+                "fires when a run regressed, resolves when the next one does not",
+                [(5, 0.0), (10, 1.0), (5, 0.0)],
+                [(4, None), (6, 1.0), (14, 1.0), (16, None)],
+            )
+        ]
+    if signal is Signal.LOADTEST_OVERDUE:
+        interval, last = _INTERVAL_M, 2 * _INTERVAL_M
+        overdue_m = last + round(thr * interval)
+        resume = overdue_m + interval
+        return [
+            _Case(
+                f"fires once no run finished for more than {plain(thr)} of its "
+                f"{interval}m intervals (an hourly schedule stays quiet), resolves after "
+                "the next run",
+                [
+                    (interval, 0.0),
+                    (interval, interval * 60.0),
+                    (resume - last, last * 60.0),
+                    (interval, resume * 60.0),
+                ],
+                [
+                    (last, None),
+                    (overdue_m, None),
+                    (overdue_m + 5, (overdue_m + 5 - last) * 60.0),
+                    (resume, (resume - last) * 60.0),
+                    (resume + 1, None),
+                ],
             )
         ]
     if signal is Signal.LOADTEST_AGE:

@@ -54,7 +54,11 @@ __all__ = [
     "LABEL_THRESHOLD",
     "LIVE_SNAPSHOT_AFTER",
     "LIVE_SNAPSHOT_PATH",
+    "LOADTEST_ANNOTATION_TAG",
+    "LOADTEST_DURATION",
     "LOADTEST_ERROR_RATIO",
+    "LOADTEST_FINISHED",
+    "LOADTEST_INTERVAL",
     "LOADTEST_LAST_SUCCESS",
     "LOADTEST_LATENCY",
     "LOADTEST_PASSED",
@@ -151,6 +155,15 @@ LOADTEST_THRESHOLD_OK = "loadwatch_loadtest_threshold_ok"
 """1 when the SLA threshold named by `threshold` held in the run, 0 when it failed."""
 LOADTEST_REGRESSED = "loadwatch_loadtest_regressed"
 """Recorded runs: 1 when the run regressed against its baseline (docs/history.md), else 0."""
+LOADTEST_DURATION = "loadwatch_loadtest_duration_seconds"
+"""How long the run measured, in seconds."""
+LOADTEST_FINISHED = "loadwatch_loadtest_finish_timestamp_seconds"
+"""Unix time in seconds at which the last run (passing or not) finished."""
+LOADTEST_ANNOTATION_TAG = "loadwatch"
+"""The tag every run's Grafana annotation carries, and the dashboards' annotation query reads."""
+LOADTEST_INTERVAL = "loadwatch_loadtest_interval_seconds"
+"""Seconds between two scheduled runs (the schedule's, or --interval); runs without one
+push none, and the 'no run for two intervals' alert then ignores them."""
 
 # Written by Prometheus itself: one series per pending or firing alert.
 PROMETHEUS_ALERTS = "ALERTS"

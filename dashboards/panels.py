@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grafanalib.core import (
+    Annotations,
     Dashboard,
     GridPos,
     Heatmap,
@@ -31,6 +32,7 @@ __all__ = [
     "Query",
     "datasource_variable",
     "heatmap",
+    "load_test_annotations",
     "loadwatch_dashboard",
     "service_variable",
     "stat",
@@ -169,6 +171,23 @@ def service_variable(*, multi: bool) -> Template:
     )
 
 
+def load_test_annotations() -> dict[str, object]:
+    """The annotation query that shows every recorded load test (`--grafana-url`) as a
+    span on the dashboard, by its tag."""
+    return {
+        "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+        "enable": True,
+        "iconColor": "#8250df",
+        "name": "load tests",
+        "target": {
+            "type": "tags",
+            "tags": [names.LOADTEST_ANNOTATION_TAG],
+            "limit": 100,
+            "matchAny": False,
+        },
+    }
+
+
 def loadwatch_dashboard(
     title: str,
     uid: str,
@@ -178,7 +197,7 @@ def loadwatch_dashboard(
     panels: Sequence[object],
 ) -> Dashboard:
     """A dashboard as all of loadwatch's are: UTC, refreshed every 30 s, `$datasource` first,
-    `since` ago ('now-6h') to now, panel ids assigned in order."""
+    `since` ago ('now-6h') to now, load tests as annotations, panel ids assigned in order."""
     return Dashboard(
         title=f"loadwatch: {title}",
         uid=uid,
@@ -187,5 +206,6 @@ def loadwatch_dashboard(
         time=Time(since, "now"),
         refresh="30s",
         templating=Templating([datasource_variable(), *variables]),
+        annotations=Annotations([load_test_annotations()]),
         panels=list(panels),
     ).auto_panel_ids()

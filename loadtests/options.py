@@ -22,12 +22,14 @@ from typing import Any
 
 from collector.units import UnitError, parse_duration
 from loadtests.gate import GateOptions
+from loadtests.record_options import RecordOptions, add_record_arguments, record_from_args
 from loadtests.scenarios import SCENARIOS, Scenario, ScenarioError, resolve_scenario
 from loadtests.scenarios.common import (
     ScenarioSettings,
     ScenarioSettingsError,
     check_base_url,
 )
+from loadtests.usage import UsageError
 
 __all__ = [
     "DEFAULT_MASTER_PORT",
@@ -50,14 +52,6 @@ DEFAULT_MASTER_PORT = 5557
 MAX_POOL = 2000
 MAX_RUN_S = 30 * 86400.0
 """Longest --duration (and --window, --ramp-up, --think-time): 30 days, in seconds."""
-
-
-class UsageError(ValueError):
-    """A flag (or scenario variable) is invalid; `flag` names it, the message says why."""
-
-    def __init__(self, flag: str, message: str) -> None:
-        super().__init__(f"{flag}: {message}")
-        self.flag = flag
 
 
 class Role(enum.StrEnum):
@@ -211,30 +205,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--master-host", help="master: address to bind; worker: the master (default 127.0.0.1)"
     )
     multi.add_argument("--master-port", help=f"default {DEFAULT_MASTER_PORT} with --role")
-    history = parser.add_argument_group("history and export (see docs/history.md)")
-    history.add_argument(
-        "--record", action="store_true", help="store the run in the history database"
-    )
-    history.add_argument(
-        "--history-url",
-        metavar="URL",
-        help="history database (default sqlite+aiosqlite:///var/history.sqlite3)",
-    )
-    history.add_argument(
-        "--label",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="with --record: a label stored with the run (repeatable)",
-    )
-    history.add_argument(
-        "--fail-on-regression",
-        action="store_true",
-        help="with --record: exit 1 when the run regressed against its baseline",
-    )
-    history.add_argument(
-        "--pushgateway", metavar="URL", help="push the run's result gauges to this Pushgateway"
-    )
+    add_record_arguments(parser)
 
 
 def _int(value: str | None, flag: str, default: int, minimum: int) -> int:
@@ -401,47 +372,6 @@ def _prometheus(value: str | None) -> str | None:
             "--prometheus", f"expected a URL like http://127.0.0.1:9090, got {value!r}"
         )
     return value.rstrip("/")
-
-
-@dataclass(frozen=True)
-class RecordOptions:
-    """What happens after a run: `record` it in the history at `history_url` (None: the
-    default) with `labels`, fail on a regression, push gauges to `pushgateway_url`."""
-
-    record: bool = False
-    history_url: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
-    fail_on_regression: bool = False
-    pushgateway_url: str | None = None
-
-
-def record_from_args(namespace: argparse.Namespace) -> RecordOptions:
-    """Validate the history and export flags; UsageError names the first bad one."""
-    ns = namespace
-    labels: dict[str, str] = {}
-    for item in getattr(ns, "label", None) or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError("--label", f"expected KEY=VALUE, got {item!r}")
-        labels[key.strip()] = value.strip()
-    record = bool(getattr(ns, "record", False))
-    history_url = getattr(ns, "history_url", None)
-    if history_url is not None and not history_url.startswith(("sqlite+", "postgresql+")):
-        raise UsageError(
-            "--history-url",
-            f"expected sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB,"
-            f" got {history_url!r}",
-        )
-    fail = bool(getattr(ns, "fail_on_regression", False))
-    for flag, given in (("--label", bool(labels)), ("--fail-on-regression", fail)):
-        if given and not record:
-            raise UsageError(flag, "only applies with --record")
-    pushgateway = getattr(ns, "pushgateway", None)
-    if pushgateway is not None and not pushgateway.startswith(("http://", "https://")):
-        raise UsageError(
-            "--pushgateway", f"expected a URL like http://127.0.0.1:9091, got {pushgateway!r}"
-        )
-    return RecordOptions(record, history_url, labels, fail, pushgateway)
 
 
 # -- what the runner and the Locust processes (loadtests.process) exchange --------------

@@ -468,9 +468,13 @@ def main(argv: list[str] | None = None) -> ExitCode:
         namespace = parser.parse_args(argv)
         options = from_args(namespace)
         recording = record_from_args(namespace)
-        if recording.record or recording.pushgateway_url is not None:
-            flag = "--record" if recording.record else "--pushgateway"
-            raise UsageError(flag, "only `loadwatch loadtest` records and pushes runs")
+        for flag, given in (
+            ("--record", recording.record),
+            ("--pushgateway", recording.pushgateway_url is not None),
+            ("--grafana-url", recording.grafana_url is not None),
+        ):
+            if given:
+                raise UsageError(flag, "only `loadwatch loadtest` records and pushes runs")
     except UsageError as exc:
         print(f"loadwatch loadtest: {exc}", file=sys.stderr)
         return ExitCode.USAGE

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from collector.exit_codes import ExitCode
 from collector.sla import OBJECTIVE_KEYS, SLA, SLAError, load_sla, resolve_sla
-from loadwatch import dashboards_cmd
+from loadwatch import capacity_cmd, dashboards_cmd
 
 __all__ = ["build_parser", "main"]
 
@@ -179,7 +179,7 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     result = run_loadtest(options)
     code = show_result(result, options)
-    if recording.record or recording.pushgateway_url is not None:
+    if recording.record or recording.pushgateway_url or recording.grafana_url:
         from runs.record import after_run
 
         return after_run(result, recording, code)
@@ -189,15 +189,19 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
 def _cmd_schedule(args: argparse.Namespace) -> int:
     import signal
     import threading
+    from dataclasses import replace
 
+    from loadtests.options import UsageError, record_from_args
     from runs.schedule import ScheduleError, load_schedule
     from runs.scheduler import run_schedule
 
     try:
         config = load_schedule(args.config)
-    except ScheduleError as exc:
+        grafana = record_from_args(args)  # only the --grafana-* flags are on this parser
+    except (ScheduleError, UsageError) as exc:
         print(f"loadwatch schedule: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    config = replace(config, grafana_url=grafana.grafana_url, grafana_token=grafana.grafana_token)
     stop = threading.Event()
     # SIGTERM and Ctrl-C both stop cleanly: running load tests are told to stop and report.
     previous = {
@@ -209,45 +213,6 @@ def _cmd_schedule(args: argparse.Namespace) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _cmd_capacity(args: argparse.Namespace) -> int:
-    from collector.units import UnitError, parse_duration
-    from loadtests.options import UsageError, add_arguments, from_args
-    from runs.capacity_run import CapacityBudget, run_capacity
-
-    flags = [args.scenario, "--host", args.host, "--rate", args.start_rate]
-    flags += ["--duration", args.probe]
-    for flag, value in (("--sla", args.sla), ("--service", args.service)):
-        if value is not None:
-            flags += [flag, value]
-    loadtest = argparse.ArgumentParser(prog="loadwatch capacity")
-    add_arguments(loadtest)
-    try:
-        seconds = {}
-        for flag in ("probe", "cooldown", "max_duration"):
-            try:
-                seconds[flag] = parse_duration(getattr(args, flag))
-            except UnitError as exc:
-                raise UsageError(f"--{flag.replace('_', '-')}", str(exc)) from None
-        options = from_args(loadtest.parse_args(flags))
-    except UsageError as exc:
-        print(f"loadwatch capacity: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    assert options.rate is not None
-    if args.max_rate is not None and args.max_rate < options.rate:
-        print("loadwatch capacity: --max-rate: expected at least --start-rate", file=sys.stderr)
-        return ExitCode.USAGE
-    budget = CapacityBudget(
-        start_rps=options.rate,
-        max_rps=args.max_rate if args.max_rate is not None else 100_000.0,
-        probe_s=seconds["probe"],
-        cooldown_s=seconds["cooldown"],
-        max_duration_s=seconds["max_duration"],
-        max_probes=args.max_probes,
-        json_path=args.json,
-    )
-    return run_capacity(options, budget)
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -470,26 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument(
         "--config", type=Path, required=True, metavar="FILE", help="schedule YAML (docs/history.md)"
     )
+    schedule.add_argument("--grafana-url", metavar="URL", help="annotate each run in this Grafana")
+    schedule.add_argument(
+        "--grafana-token", metavar="TOKEN", help="default: $LOADWATCH_GRAFANA_TOKEN"
+    )
     schedule.set_defaults(run=_cmd_schedule)
 
-    capacity = commands.add_parser(
-        "capacity",
-        help="find the highest open-model rate that keeps the SLA (ramp, then bisect)",
-    )
-    capacity.add_argument("scenario", help="a built-in scenario or a locustfile's path")
-    capacity.add_argument("--host", required=True, help="base URL of the service under test")
-    capacity.add_argument("--start-rate", default="50", metavar="RPS", help="first probe (50)")
-    capacity.add_argument("--max-rate", type=_positive_float, metavar="RPS", help="never above")
-    capacity.add_argument("--probe", default="30s", metavar="DURATION", help="per probe (30s)")
-    capacity.add_argument("--cooldown", default="5s", metavar="DURATION", help="between (5s)")
-    capacity.add_argument(
-        "--max-duration", default="300s", metavar="DURATION", help="whole search (300s)"
-    )
-    capacity.add_argument("--max-probes", type=_positive_int, default=12, metavar="N")
-    capacity.add_argument("--sla", help="SLA file (default: nearest sla.yaml)")
-    capacity.add_argument("--service", help="the sla.yaml service whose objectives judge it")
-    capacity.add_argument("--json", type=Path, metavar="FILE", help="write the result here")
-    capacity.set_defaults(run=_cmd_capacity)
+    capacity_cmd.add_parser(commands)
     return parser
 
 

@@ -29,10 +29,15 @@ class PushError(RuntimeError):
 
 
 def build_registry(
-    result: LoadTestResult, report: RegressionReport | None = None, *, finished_at_s: float
+    result: LoadTestResult,
+    report: RegressionReport | None = None,
+    *,
+    finished_at_s: float,
+    interval_s: float | None = None,
 ) -> CollectorRegistry:
     """The run's gauges in a fresh registry (no labels: the grouping key carries them).
-    `finished_at_s` (Unix seconds) is the last-success time when the run passed."""
+    `finished_at_s` (Unix seconds) is the finish time, and the last-success time when the
+    run passed; `interval_s`, the seconds between scheduled runs, is pushed when known."""
     if result.info is None or result.stats is None or result.verdict is None:
         raise ValueError("this run produced no figures; there is nothing to push")
     stats, verdict, info = result.stats, result.verdict, result.info
@@ -44,6 +49,10 @@ def build_registry(
     gauge(names.LOADTEST_PASSED, "1 when the run met every SLA threshold", float(verdict.passed))
     if verdict.passed:
         gauge(names.LOADTEST_LAST_SUCCESS, "when the last passing run finished", finished_at_s)
+    gauge(names.LOADTEST_FINISHED, "when the last run finished", finished_at_s)
+    gauge(names.LOADTEST_DURATION, "how long the run measured, seconds", stats.duration_s)
+    if interval_s is not None:
+        gauge(names.LOADTEST_INTERVAL, "seconds between two scheduled runs", interval_s)
     gauge(names.LOADTEST_REQUESTS_PER_SECOND, "requests per second achieved", stats.rps)
     users = (
         info.users if info.users is not None else max((w.users for w in stats.windows), default=0)
@@ -83,14 +92,16 @@ def push_result(
     report: RegressionReport | None = None,
     *,
     finished_at_s: float | None = None,
+    interval_s: float | None = None,
 ) -> None:
-    """POST the run's gauges to the Pushgateway at `url`; blocks up to 10 s."""
+    """POST the run's gauges to the Pushgateway at `url`; blocks up to 10 s. `interval_s`:
+    seconds between scheduled runs, which the LoadTestOverdue alert doubles."""
     info, stats = result.info, result.stats
     if info is None or stats is None:
         raise ValueError("this run produced no figures; there is nothing to push")
     if finished_at_s is None:
         finished_at_s = stats.started_at_s + stats.duration_s
-    registry = build_registry(result, report, finished_at_s=finished_at_s)
+    registry = build_registry(result, report, finished_at_s=finished_at_s, interval_s=interval_s)
     grouping = {names.LABEL_SCENARIO: info.scenario, names.LABEL_TARGET: info.host}
     try:
         pushadd_to_gateway(

@@ -123,7 +123,8 @@ def after_run(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """--record and --pushgateway for a judged, complete run; returns the exit code: `code`,
+    """--record, --pushgateway and --grafana-url for a judged, complete run (a push or an
+    annotation that fails is reported, never fatal); returns the exit code: `code`,
     or FAILED on a regression with --fail-on-regression, or USAGE when the history cannot
     be used. Aborted runs and runs without figures are neither stored nor pushed."""
     out = out if out is not None else sys.stdout
@@ -148,11 +149,22 @@ def after_run(
         from runs.export import PushError, push_result
 
         try:
-            push_result(recording.pushgateway_url, result, report)
+            push_result(recording.pushgateway_url, result, report, interval_s=recording.interval_s)
         except PushError as exc:
             print(f"loadwatch loadtest: {exc}", file=err)
         else:
             print(f"pushed the result to {recording.pushgateway_url}", file=out)
+    if recording.grafana_url is not None and recording.grafana_token is not None:
+        from runs.annotate import AnnotateError, annotate_run
+
+        try:
+            annotation_id = annotate_run(
+                recording.grafana_url, recording.grafana_token, result, report
+            )
+        except AnnotateError as exc:
+            print(f"loadwatch loadtest: {exc}", file=err)
+        else:
+            print(f"annotated Grafana at {recording.grafana_url} (id {annotation_id})", file=out)
     return code
 
 

@@ -18,7 +18,7 @@ import enum
 import random
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -36,6 +36,7 @@ __all__ = [
     "Plan",
     "ScheduleConfig",
     "ScheduleError",
+    "cron_interval_s",
     "load_schedule",
     "parse_schedule",
 ]
@@ -64,11 +65,34 @@ class Job:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    """The jobs, and where every run is recorded (None: the default history) and pushed."""
+    """The jobs, where every run is recorded (None: the default history) and pushed, and
+    the Grafana each run annotates (`loadwatch schedule --grafana-url`, not the file)."""
 
     jobs: tuple[Job, ...]
     history_url: str | None = None
     pushgateway_url: str | None = None
+    grafana_url: str | None = None
+    grafana_token: str | None = field(default=None, repr=False)
+
+
+INTERVAL_HORIZON = timedelta(days=8)
+"""cron_interval_s looks this far ahead: a weekday-only or weekly gap shows up within it."""
+
+
+def cron_interval_s(cron: str, start: datetime, *, max_slots: int = 2_000) -> float:
+    """The longest gap between consecutive slots of `cron` after `start`, in seconds, over
+    `INTERVAL_HORIZON` (at least two gaps, at most `max_slots` slots): '*/30 * * * *' is
+    1800, '0 9 * * 1-5' is 259200 (Friday to Monday). What 'no run for two intervals'
+    doubles. O(slots)."""
+    slots = iter(CronSim(cron, start))
+    previous = next(slots)
+    longest = 0.0
+    for gaps, slot in enumerate(slots, start=1):
+        longest = max(longest, (slot - previous).total_seconds())
+        if gaps >= max_slots or (gaps >= 2 and slot - start >= INTERVAL_HORIZON):
+            break
+        previous = slot
+    return longest
 
 
 class EventKind(enum.Enum):

@@ -10,6 +10,7 @@ load test stops and reports), then SIGKILL after `grace_s` seconds.
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -19,7 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol, TextIO
 
-from runs.schedule import EventKind, Job, Plan, ScheduleConfig
+from loadtests.record_options import GRAFANA_TOKEN_ENV
+from runs.schedule import EventKind, Job, Plan, ScheduleConfig, cron_interval_s
 
 __all__ = ["Running", "launch_loadtest", "loadtest_command", "run_schedule"]
 
@@ -35,20 +37,29 @@ class Running(Protocol):
     def kill(self) -> None: ...
 
 
-def loadtest_command(job: Job, config: ScheduleConfig) -> list[str]:
-    """The command line of one run of `job`: recorded, and pushed when configured."""
+def loadtest_command(job: Job, config: ScheduleConfig, now: datetime) -> list[str]:
+    """The command line of one run of `job`: recorded, pushed with the cron's interval
+    (its longest gap after `now`) and annotated when configured. The Grafana token is not
+    on it (process listings show it): `launch_loadtest` passes it in the environment."""
     command = [sys.executable, "-m", "loadwatch", "loadtest", *job.loadtest, "--record"]
     if config.history_url is not None:
         command += ["--history-url", config.history_url]
     if config.pushgateway_url is not None:
+        interval_s = cron_interval_s(job.cron, now)
         command += ["--pushgateway", config.pushgateway_url]
+        command += ["--schedule-interval", f"{interval_s:g}s"]
+    if config.grafana_url is not None:
+        command += ["--grafana-url", config.grafana_url]
     command += ["--label", f"schedule={job.name}"]
     return command
 
 
 def launch_loadtest(job: Job, config: ScheduleConfig) -> Running:
     """Start one run of `job` as a child process sharing our output."""
-    return subprocess.Popen(loadtest_command(job, config))
+    environ = dict(os.environ)
+    if config.grafana_token is not None:
+        environ[GRAFANA_TOKEN_ENV] = config.grafana_token
+    return subprocess.Popen(loadtest_command(job, config, _now()), env=environ)
 
 
 def _now() -> datetime:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
+    "BUSY_THINK_S",
     "CAMPAIGN_DEFAULT_PORT",
     "ENV_CAMPAIGN_HOST",
     "ENV_SEED_CAMPAIGNS",
@@ -36,6 +37,7 @@ __all__ = [
     "enroll",
     "generate",
     "list_campaigns",
+    "mean_think_s",
     "process_campaign",
     "publish_campaign",
     "read_content",
@@ -181,11 +183,20 @@ def campaign_base_url(host: str, settings: ScenarioSettings) -> str:
     return urlunsplit((parts.scheme or "http", f"{netloc}:{CAMPAIGN_DEFAULT_PORT}", "", "", ""))
 
 
+BUSY_THINK_S = (0.2, 1.0)
+"""A busy user's think time in seconds, drawn uniformly, when no --think-time is given."""
+
+
+def mean_think_s(settings: ScenarioSettings) -> float:
+    """The mean think time in seconds of the built-in scenarios' users under `settings`."""
+    return settings.think_s if settings.think_s is not None else sum(BUSY_THINK_S) / 2
+
+
 def think(user: Any) -> float:
     """`wait_time` of every scenario user: seconds until its next request."""
     mean = settings_of(user.environment).think_s
     if mean is None:
-        return random.uniform(0.2, 1.0)
+        return random.uniform(*BUSY_THINK_S)
     return random.uniform(0.5 * mean, 1.5 * mean)
 
 

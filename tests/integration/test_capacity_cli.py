@@ -39,6 +39,7 @@ def test_two_bounded_probes_answer_and_write_the_json(tmp_path: Path) -> None:
                 *("--host", f"http://127.0.0.1:{port}", "--start-rate", "5", "--max-rate", "10"),
                 *("--probe", "2s", "--cooldown", "1s", "--max-probes", "2"),
                 *("--json", str(tmp_path / "capacity.json")),
+                *("--html", str(tmp_path / "capacity.html")),
             ],
             capture_output=True,
             text=True,
@@ -50,7 +51,11 @@ def test_two_bounded_probes_answer_and_write_the_json(tmp_path: Path) -> None:
         stop(service)
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads((tmp_path / "capacity.json").read_text())
-    assert document["probes"] == [{"rate": 5.0, "passed": True}, {"rate": 10.0, "passed": True}]
+    assert [(p["rate"], p["passed"]) for p in document["probes"]] == [(5.0, True), (10.0, True)]
+    assert all(p["achieved_rps"] > 0 and p["mean_ms"] > 0 for p in document["probes"])
+    assert document["recommendation"] == {"rate": 8.0, "headroom": 0.8}
+    assert document["instances"]["for_users"] is None, "a locustfile's think time is unknown"
+    assert (tmp_path / "capacity.html").read_text().count("<svg") == 3
     assert document["max_rate"] == 10.0 and document["bounded"] is False
     assert "capacity: 10.0 req/s keeps the SLA (no probe failed" in done.stdout
 

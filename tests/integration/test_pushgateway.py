@@ -72,11 +72,14 @@ def samples(url: str) -> dict[str, float]:
 def test_a_passing_run_pushes_every_gauge_with_scenario_and_target(pushgateway: str) -> None:
     result = make_result(latency_s=0.05, requests=1_000, duration_s=10.0, users=20)
     report = RegressionReport(Regression.OK, 3, ())
-    push_result(pushgateway, result, report)
+    push_result(pushgateway, result, report, interval_s=1800.0)
     got = samples(pushgateway)
     finished = STARTED_S + 10.0
     assert got[names.LOADTEST_PASSED] == 1.0
     assert got[names.LOADTEST_LAST_SUCCESS] == finished
+    assert got[names.LOADTEST_FINISHED] == finished
+    assert got[names.LOADTEST_DURATION] == 10.0
+    assert got[names.LOADTEST_INTERVAL] == 1800.0
     assert got[names.LOADTEST_REQUESTS_PER_SECOND] == pytest.approx(100.0)
     assert got[names.LOADTEST_USERS] == 20.0
     assert got[names.LOADTEST_ERROR_RATIO] == 0.0
@@ -95,6 +98,8 @@ def test_a_failing_run_keeps_the_last_success_time_of_the_passing_one(pushgatewa
     assert got[names.LOADTEST_PASSED] == 0.0
     assert got[names.LOADTEST_ERROR_RATIO] == pytest.approx(0.1)
     assert got[names.LOADTEST_LAST_SUCCESS] == STARTED_S + 10.0
+    assert got[names.LOADTEST_FINISHED] == STARTED_S + 3610.0, "every run moves the finish time"
+    assert names.LOADTEST_INTERVAL not in got, "no schedule, no interval"
     assert got[f"{names.LOADTEST_THRESHOLD_OK}{{threshold=error rate < 1%}}"] == 0.0
     assert names.LOADTEST_REGRESSED not in got, "no report, no regression gauge"
 
@@ -136,7 +141,7 @@ def test_loadwatch_loadtest_records_then_pushes_a_real_run(
                 *("--host", host, "--users", "4", "--spawn-rate", "4", "--duration", "3s"),
                 *("--json", str(tmp_path / "run.json")),
                 *("--record", "--history-url", history, "--label", "ci=yes"),
-                *("--pushgateway", pushgateway),
+                *("--pushgateway", pushgateway, "--schedule-interval", "30m"),
             ],
             capture_output=True,
             text=True,
@@ -170,3 +175,5 @@ def test_loadwatch_loadtest_records_then_pushes_a_real_run(
     assert passed is not None and float(passed.group(2)) == 1.0
     assert f'{names.LABEL_TARGET}="{host}"' in passed.group(1)
     assert f'{names.LABEL_SCENARIO}="{run["scenario"]}"' in passed.group(1)
+    interval = re.search(rf"^{names.LOADTEST_INTERVAL}\{{[^}}]*\}} (\S+)$", text, re.MULTILINE)
+    assert interval is not None and float(interval.group(1)) == 1800.0

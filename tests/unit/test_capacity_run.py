@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from collector.exit_codes import ExitCode
 from loadtests.options import LoadTestOptions
@@ -37,10 +40,16 @@ class Service:
 def test_the_driver_finds_the_knee_and_writes_the_json(tmp_path: Path) -> None:
     service, out = Service(knee=130.0), io.StringIO()
     budget = CapacityBudget(
-        start_rps=20, probe_s=10, cooldown_s=3, max_duration_s=3600, json_path=tmp_path / "c.json"
+        start_rps=20,
+        probe_s=10,
+        cooldown_s=3,
+        max_duration_s=3600,
+        think_s=1.0,
+        json_path=tmp_path / "c.json",
+        html_path=tmp_path / "c.html",
     )
     code = run_capacity(
-        OPTIONS,
+        replace(OPTIONS, sla_path=Path(__file__).resolve().parents[2] / "sla.yaml"),
         budget,
         probe=service.probe,
         out=out,
@@ -56,6 +65,22 @@ def test_the_driver_finds_the_knee_and_writes_the_json(tmp_path: Path) -> None:
     assert [p["rate"] for p in document["probes"][:4]] == [20, 40, 80, 160]
     assert all(duration == 10 for _, duration in service.offered)
     assert f"capacity: {document['max_rate']:,.1f} req/s keeps the SLA" in out.getvalue()
+    # Every probe's figures, and the sizing against the repository's sla.yaml (1,000 req/s,
+    # 10,000 users): 104 req/s per instance, each request 55 ms on average (make_result).
+    first = document["probes"][0]
+    assert first["achieved_rps"] == 100.0 and first["error_ratio"] == 0.0
+    assert first["mean_ms"] == pytest.approx(55.0, rel=0.01)
+    assert document["recommendation"] == {"rate": 104.0, "headroom": 0.8}
+    instances = document["instances"]
+    assert instances["for_throughput"] == 10  # ceil(1000 / 104)
+    assert instances["users_per_instance"] == pytest.approx(104.0 * 1.055, rel=0.01)
+    assert instances["for_users"] == 92 and instances["instances"] == 92  # ceil(10000 / 109.7)
+    assert instances["users_formula"].startswith("ceil(concurrent_users / users_per_instance)")
+    text = out.getvalue()
+    assert "offered req/s  achieved req/s     p95 ms" in text
+    assert "sizing: plan for 92 instances (the larger need)" in text
+    page = (tmp_path / "c.html").read_text()
+    assert page.count("<svg") == 3 and "recommended 104" in page
 
 
 def test_the_search_stops_before_a_probe_would_overrun_the_budget() -> None:

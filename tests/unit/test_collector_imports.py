@@ -22,6 +22,9 @@ PURE = (
     "collector.units",
     "loadtests.gate",
     "loadtests.stats",
+    "runs.capacity",
+    "runs.capacity_chart",
+    "runs.capacity_report",
 )
 HEAVY = ("aiohttp", "prometheus_client", "psutil")
 

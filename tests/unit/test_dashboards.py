@@ -47,6 +47,17 @@ def test_generation_is_deterministic_and_uids_are_stable() -> None:
         assert json.loads(text)["uid"] == name.removesuffix(".json")
 
 
+def test_every_dashboard_shows_the_load_tests_that_runs_annotate() -> None:
+    from runs.annotate import annotation
+    from tests.run_results import make_result
+
+    sent_tags = annotation(make_result())["tags"]
+    for text in build_all(parse_sla(DEFAULT_SLA_YAML)).values():
+        (query,) = json.loads(text)["annotations"]["list"]
+        assert query["enable"] is True and query["target"]["type"] == "tags"
+        assert set(query["target"]["tags"]) <= set(sent_tags), "the query must match a run's"
+
+
 def test_every_panel_has_a_title_a_datasource_a_unit_and_no_string_null() -> None:
     for text in build_all(parse_sla(DEFAULT_SLA_YAML)).values():
         assert '"null"' not in text

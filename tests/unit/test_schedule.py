@@ -17,6 +17,7 @@ from runs.schedule import (
     Plan,
     ScheduleConfig,
     ScheduleError,
+    cron_interval_s,
     load_schedule,
     parse_schedule,
 )
@@ -103,7 +104,7 @@ def test_a_valid_file_becomes_jobs() -> None:
         ("course", "*/30 * * * *", 60.0, HOST),
         ("mixed", "0 3 * * *", 0.0, HOST),
     ]
-    assert loadtest_command(config.jobs[1], config)[3:] == [
+    assert loadtest_command(config.jobs[1], config, T0)[3:] == [
         "loadtest",
         "mixed",
         "--host",
@@ -115,9 +116,35 @@ def test_a_valid_file_becomes_jobs() -> None:
         "sqlite+aiosqlite:///var/h.sqlite3",
         "--pushgateway",
         "http://127.0.0.1:9091",
+        "--schedule-interval",
+        "86400s",
         "--label",
         "schedule=mixed",
     ]
+
+
+@pytest.mark.parametrize(
+    ("cron", "interval_s"),
+    [
+        ("*/30 * * * *", 1800.0),
+        ("0 3 * * *", 86_400.0),
+        ("0 9 * * 1-5", 3 * 86_400.0),  # Friday to Monday is the longest gap
+        ("0 0,6 * * *", 18 * 3600.0),  # uneven slots: the longer gap counts
+        ("0 0 1 * *", 31 * 86_400.0),  # monthly: two gaps looked at, December's is 31 days
+    ],
+)
+def test_the_pushed_interval_is_the_crons_longest_gap(cron: str, interval_s: float) -> None:
+    assert cron_interval_s(cron, T0) == interval_s
+
+
+def test_grafana_goes_on_the_command_line_and_its_token_does_not() -> None:
+    config = ScheduleConfig(
+        (job(),), grafana_url="http://127.0.0.1:3000", grafana_token="glsa_secret"
+    )
+    command = loadtest_command(config.jobs[0], config, T0)
+    assert command[-4:-2] == ["--grafana-url", "http://127.0.0.1:3000"]
+    assert not any("glsa_secret" in part for part in command)
+    assert "glsa_secret" not in repr(config)
 
 
 @pytest.mark.parametrize(
@@ -202,3 +229,17 @@ def test_the_loop_starts_skips_and_stops_on_the_injected_clock() -> None:
     assert log.count("finished, exit code 0") == 2
     assert "stopping a" in log and log.endswith("loadwatch schedule: stopped\n")
     assert started[-1].terminated
+
+
+def test_schedule_refuses_a_grafana_url_without_a_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loadwatch.cli import main
+
+    monkeypatch.delenv("LOADWATCH_GRAFANA_TOKEN", raising=False)
+    config = tmp_path / "schedule.yaml"
+    config.write_text(GOOD)
+    assert main(["schedule", "--config", str(config), "--grafana-url", "http://g:3000"]) == 2
+    assert capsys.readouterr().err == (
+        "loadwatch schedule: --grafana-url: needs --grafana-token (or $LOADWATCH_GRAFANA_TOKEN)\n"
+    )
