@@ -77,12 +77,14 @@ def build_registry(
     for threshold in verdict.thresholds:
         if threshold.ok is not None:
             thresholds.labels(threshold.name).set(float(threshold.ok))
-    if report is not None and report.verdict not in (
-        Regression.NO_BASELINE,
-        Regression.INSUFFICIENT_DATA,
-    ):
-        regressed = float(report.verdict is Regression.REGRESSED)
-        gauge(names.LOADTEST_REGRESSED, "1 when the run regressed against its baseline", regressed)
+    # Always pushed (push-and-add keeps a gauge until it is replaced): a run that could not be
+    # compared must clear an earlier run's 1, or LoadTestRegressed would fire on stale data.
+    regressed = float(report is not None and report.verdict is Regression.REGRESSED)
+    gauge(
+        names.LOADTEST_REGRESSED,
+        "1 when the run regressed against its baseline, 0 when not or not compared",
+        regressed,
+    )
     return registry
 
 

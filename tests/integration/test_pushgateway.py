@@ -101,7 +101,15 @@ def test_a_failing_run_keeps_the_last_success_time_of_the_passing_one(pushgatewa
     assert got[names.LOADTEST_FINISHED] == STARTED_S + 3610.0, "every run moves the finish time"
     assert names.LOADTEST_INTERVAL not in got, "no schedule, no interval"
     assert got[f"{names.LOADTEST_THRESHOLD_OK}{{threshold=error rate < 1%}}"] == 0.0
-    assert names.LOADTEST_REGRESSED not in got, "no report, no regression gauge"
+    assert got[names.LOADTEST_REGRESSED] == 0.0, "not compared: not regressed"
+
+
+def test_a_run_without_a_baseline_clears_an_earlier_regression(pushgateway: str) -> None:
+    push_result(pushgateway, make_result(), RegressionReport(Regression.REGRESSED, 5, ()))
+    assert samples(pushgateway)[names.LOADTEST_REGRESSED] == 1.0
+    later = make_result(started_at_s=STARTED_S + 3600)
+    push_result(pushgateway, later, RegressionReport(Regression.NO_BASELINE, 0, ()))
+    assert samples(pushgateway)[names.LOADTEST_REGRESSED] == 0.0, "a stale 1 keeps firing"
 
 
 def test_an_unreachable_pushgateway_is_a_push_error_naming_the_flag() -> None:
