@@ -65,6 +65,7 @@ from loadtests.report import RunInfo
 from loadtests.result import LoadTestResult, show_result
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
+from loadtests.worker_count import auto_line
 from runtime.ports import free_port
 from runtime.processes import ProcessGroup, python_command, terminate_on_sigterm
 
@@ -209,7 +210,7 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
                 detail=note,
             )
         )
-    return Verdict(tuple(results), passed=False)
+    return replace(verdict, thresholds=tuple(results), passed=False)
 
 
 def _judge(
@@ -245,6 +246,7 @@ def _judge(
         workers=options.workers,
         sla_source=sla.source,
         server=server,
+        workers_auto=options.workers_auto,
     )
     if aborted is not None:
         code = ExitCode.ABORTED
@@ -389,6 +391,8 @@ def run_loadtest(
         if problem is not None:
             print(f"loadwatch loadtest: {problem}", file=err)
             return LoadTestResult(ExitCode.USAGE)
+    if options.workers_auto is not None:
+        print(f"loadwatch loadtest: {auto_line(options.workers_auto)}", file=out, flush=True)
     if options.role is Role.WORKER:
         return LoadTestResult(_run_workers(options, err))
     try:
