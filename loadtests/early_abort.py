@@ -72,8 +72,9 @@ def failed_beyond_recovery(
         ramp_up_s=options.ramp_up_s,
         judge=judge_window,
     )
+    saturated_ended = {w.index for w in ended} & set(saturation.windows)
     lost = rule_lost(
-        len(scope.saturated),
+        saturated_ended,
         window_s=partial.window_s,
         planned_duration_s=planned_duration_s,
         ramp_up_s=options.ramp_up_s,

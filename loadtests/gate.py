@@ -213,7 +213,9 @@ def evaluate(sla: SLA, stats: RunStats, options: GateOptions) -> Verdict:
 
 def _not_judged(result: ThresholdResult, detail: str) -> ThresholdResult:
     """A row the generator's saturation would decide: n/a with the reason."""
-    if result.metric not in _NOT_THE_SERVICE or result.ok is None:
+    if result.metric not in _NOT_THE_SERVICE or (
+        result.ok is None and result.detail != NO_REQUESTS
+    ):
         return result
     return replace(result, ok=None, detail=detail)
 

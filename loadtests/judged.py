@@ -231,21 +231,25 @@ def restrict(stats: RunStats, indexes: Collection[int]) -> RunStats:
 
 
 def rule_lost(
-    saturated_ended: int,
+    saturated_ended: Collection[int],
     *,
     window_s: float,
     planned_duration_s: float,
     ramp_up_s: float = 0.0,
     judge: JudgeWindow = JudgeWindow(),
 ) -> bool:
-    """Whether `saturated_ended` eligible windows that have ended saturated already make
-    the run invalid however the rest goes: even if every later window is judged, the judged
+    """Whether the windows `saturated_ended` (0-based, ended, saturated) already make the
+    run invalid however the rest goes: even if every later window is judged, the judged
     windows of the planned run could not be more than half of its eligible ones."""
-    if saturated_ended <= 0 or window_s <= 0:
+    if not saturated_ended or window_s <= 0:
         return False
     count = max(1, math.ceil(planned_duration_s / window_s - 1e-9))
-    spans = [(i * window_s, min(window_s, planned_duration_s - i * window_s)) for i in range(count)]
-    scope = [start for start, length in spans if judge.holds(start, length)]
-    eligible = [start for start in scope if start >= ramp_up_s]
-    most = len(eligible) if eligible or not judge.whole_run else len(scope)
-    return 2 * (most - saturated_ended) <= most
+    spans = [
+        (i, i * window_s, min(window_s, planned_duration_s - i * window_s)) for i in range(count)
+    ]
+    scope = [(i, start) for i, start, length in spans if judge.holds(start, length)]
+    eligible = {i for i, start in scope if start >= ramp_up_s}
+    if not eligible and judge.whole_run:
+        eligible = {i for i, _ in scope}
+    saturated = len(eligible.intersection(saturated_ended))
+    return saturated > 0 and 2 * (len(eligible) - saturated) <= len(eligible)

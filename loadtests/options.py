@@ -219,7 +219,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--judge-window",
         metavar="START:END",
-        help="judge only the windows inside this part of the run, e.g. 30s:2m30s (either end"
+        help="judge only the windows inside this part of the run, e.g. 30s:150s (either end"
         " optional; default the whole run)",
     )
     multi = parser.add_argument_group("multi-machine runs")

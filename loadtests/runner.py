@@ -234,7 +234,8 @@ def _judge(
             f"{outcome.late_requests:,} requests completed while users were being stopped;"
             " not counted (their latency would be the teardown's)"
         )
-    server, server_line = _server_side(options, sla, outcome, stats, saturated=verdict.invalid)
+    saturated = verdict.invalid or ("in some windows" if verdict.saturated_windows else "")
+    server, server_line = _server_side(options, sla, outcome, stats, saturated=saturated)
     info = RunInfo(
         scenario=options.scenario,
         host=options.host or "",
@@ -275,7 +276,8 @@ def _server_side(
     """With --prometheus: the server's p95 and error ratio over the run, the line that shows
     them beside ours,
     the client's network time (`network_ms`) and whether the two p95s agree (`p95_agrees`).
-    A disagreement is explained by `saturated` (the verdict's reason) when there is one."""
+    A disagreement is explained by `saturated` (why or where the generator was saturated,
+    in any window) when there is one."""
     if options.prometheus_url is None:
         return None, None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
