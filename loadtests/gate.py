@@ -17,9 +17,10 @@ exactly at its limit fails):
   design, neither hides nor spoils the p95 of the rest. Other overridden fields of a route
   are not judged per route. Over the judged windows (below): the whole run when every
   window is judged.
-- **error rate**: failures / requests < ``error_rate``.
-- **throughput**: achieved req/s >= ``throughput_rps``, over the windows that start at or
-  after ``ramp_up_s`` (the whole run without a ramp-up). When the load cannot offer the
+- **error rate**: failures / requests < ``error_rate``, over the windows inside
+  ``--judge-window`` (the whole run without one), saturated ones included.
+- **throughput**: achieved req/s >= ``throughput_rps``, over the judged windows (those that
+  start at or after ``ramp_up_s``; the whole run without a ramp-up). When the load cannot offer the
   objective the run cannot show it: n/a (``ok=None``) with the reason, never a failure. That
   is the open model's rate (``offered_rps``) below the objective, or the closed model's
   ceiling (``closed_ceiling_rps``: users / mean think time) below it.
@@ -42,7 +43,8 @@ exactly at its limit fails):
   requests spend the same budget as errors. The count is ``stats.slow``, so the recorder must
   have been built with ``slow_s`` equal to the SLA's ``slow_request``.
 - **windowed latency** (``options.windowed``): in every window that starts at or after
-  ``ramp_up_s`` and has a request, the percentile < the threshold. ``observed`` is the worst
+  ``ramp_up_s``, lies inside ``--judge-window``, was not saturated and has a request, the
+  percentile < the threshold. ``observed`` is the worst
   window's value, ``detail`` names the first failing window. A short last window is judged too.
 - An objective that sla.yaml does not state is not judged and gets no row; the slow ratio
   needs both ``slow_request`` and ``error_rate``.

@@ -33,6 +33,9 @@ from collector.units import UnitError, format_duration, parse_duration
 from loadtests.stats import EndpointStats, LatencyStats, RunStats
 
 __all__ = [
+    "OUTSIDE",
+    "RAMP_UP",
+    "SATURATED",
     "JudgeWindow",
     "JudgedWindows",
     "judged_windows",
@@ -43,6 +46,7 @@ __all__ = [
 OUTSIDE = "outside the judge window"
 RAMP_UP = "in the ramp-up"
 SATURATED = "the load generator was saturated"
+"""Why a window was not judged (`JudgedWindows.not_judged`)."""
 
 
 @dataclass(frozen=True, slots=True)
