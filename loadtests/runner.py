@@ -189,7 +189,8 @@ def _wait_owner(
 
 
 def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
-    """The verdict with the threshold that stopped the run (--abort-on-fail) failed."""
+    """The verdict with the threshold that stopped the run (--abort-on-fail) failed; a run
+    stopped for its generator's saturation is invalid even if its shorter self is not."""
     note = f"{failed['detail']} (run stopped early by --abort-on-fail)"
     found = False
     results: list[ThresholdResult] = []
@@ -210,7 +211,10 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
                 detail=note,
             )
         )
-    return replace(verdict, thresholds=tuple(results), passed=False)
+    invalid = verdict.invalid
+    if not invalid and failed["metric"] == Metric.GENERATOR.value:
+        invalid = str(failed["detail"])  # stopped because too little was left to judge
+    return replace(verdict, thresholds=tuple(results), passed=False, invalid=invalid)
 
 
 def _judge(
