@@ -16,7 +16,13 @@ from collector.quantiles import QuantileSketch
 from collector.sla import SLA, LatencyObjective, Objectives
 from collector.units import format_duration
 from loadtests.judged import JudgedWindows
-from loadtests.saturation import CPU_LIMIT_PERCENT, LAG_LIMIT_S, WindowLoad, judge
+from loadtests.saturation import (
+    CPU_LIMIT_PERCENT,
+    LAG_LIMIT_S,
+    WindowLoad,
+    judge,
+    window_ranges,
+)
 from loadtests.stats import EndpointStats, RunStats
 
 __all__ = [
@@ -263,9 +269,11 @@ def kept_up_row(
     if not scope.enough:
         detail = counted_reason(loads, scope)
     elif scope.saturated:
+        plural = "s" if len(scope.saturated) > 1 else ""
         detail = (
-            f"{saturation.short}: not judged there; the service was judged on the other"
-            f" {len(scope.judged)} of {len(scope.eligible)} windows"
+            f"the load generator was saturated in window{plural}"
+            f" {window_ranges(scope.saturated)}: not judged there; the service was judged on"
+            f" the other {len(scope.judged)} of {len(scope.eligible)} windows"
         )
     elif saturation.saturated:
         detail = f"{saturation.short}, none of them judged (ramp-up or outside the judge window)"

@@ -154,7 +154,7 @@ def test_a_few_saturated_windows_leave_the_services_own_latency_failure_reported
     assert "1 window(s) not judged: the load generator was saturated" in windowed.detail
     generator = row(verdict, Metric.GENERATOR)
     assert generator.detail == (
-        "the load generator was saturated in window 3 of 5: not judged there; the service was"
+        "the load generator was saturated in window 3: not judged there; the service was"
         " judged on the other 4 of 5 windows"
     )
 
