@@ -3,7 +3,8 @@
     sys.exit(ExitCode.USAGE)        # a CI job reads 2: fix the flags or the SLA file
 
 0 the run passed, 1 an SLA objective failed or the run cannot be trusted (the load
-generator was saturated), 2 bad usage or configuration, 3 the target is unreachable or the
+generator was saturated in too many windows; the output's last line then starts with
+"INVALID:"), 2 bad usage or configuration, 3 the target is unreachable or the
 run stopped before a verdict (Ctrl-C, a service or a Locust worker died). Here in
 `collector` because every package that runs a command may import it.
 """

@@ -9,8 +9,11 @@ with gevent on import, so only the Locust processes import `loadtests.process`,
 - `loadtests.result`: `LoadTestResult` (exit code, run info, stats with the sketch, verdict)
   and `show_result`, the edge that prints the verdict and writes the reports
 - `loadtests.regression`: a run's figures against the baseline of earlier runs (pure)
-- `loadtests.stats`, `loadtests.gate`, `loadtests.report`, `loadtests.progress`: pure
-  statistics, SLA verdict, reports and the progress line
+- `loadtests.stats` (with `loadtests.series`), `loadtests.gate` (rows in
+  `loadtests.thresholds`, the judged windows in `loadtests.judged`, ``--abort-on-fail`` in
+  `loadtests.early_abort`), `loadtests.report`, `loadtests.progress`: pure statistics, SLA
+  verdict, reports and the progress line
+- `loadtests.worker_count`: ``--workers auto``, one worker per core to spare
 - `loadtests.scenarios`: a built-in scenario by name (`SCENARIOS`, locustfiles shipped in
   `loadtests/locustfiles/`) or a user's locustfile by path (`resolve_scenario`)
 - `loadtests.locustfile`: loads a locustfile's User classes (in a Locust process), or checks

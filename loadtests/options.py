@@ -22,6 +22,7 @@ from typing import Any
 
 from collector.units import UnitError, parse_duration
 from loadtests.gate import GateOptions
+from loadtests.judged import JudgeWindow
 from loadtests.record_options import RecordOptions, add_record_arguments, record_from_args
 from loadtests.scenarios import SCENARIOS, Scenario, ScenarioError, resolve_scenario
 from loadtests.scenarios.common import (
@@ -30,6 +31,7 @@ from loadtests.scenarios.common import (
     check_base_url,
 )
 from loadtests.usage import UsageError
+from loadtests.worker_count import auto_workers
 
 __all__ = [
     "DEFAULT_MASTER_PORT",
@@ -89,6 +91,10 @@ class LoadTestOptions:
     live_port: int = 0
     settings: ScenarioSettings = field(default_factory=ScenarioSettings)
     service: str | None = None
+    judge_from_s: float = 0.0
+    judge_until_s: float | None = None
+    workers_auto: dict[str, Any] | None = None
+    """With --workers auto: `WorkerChoice.to_dict()`, what was chosen and why."""
 
     def resolved(self) -> Scenario:
         """The scenario to run (the locustfile was checked to exist when parsing flags)."""
@@ -103,6 +109,8 @@ class LoadTestOptions:
             windowed=self.window_s is not None,
             ramp_up_s=self.ramp_up_s,
             closed_ceiling_rps=closed_ceiling_rps if self.rate is None else None,
+            judge_from_s=self.judge_from_s,
+            judge_until_s=self.judge_until_s,
         )
 
     @property
@@ -175,7 +183,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--duration", default="30s", help="run time, e.g. 30s or 5m (default 30s)")
     parser.add_argument(
-        "--workers", default="0", metavar="N", help="Locust worker processes (default 0: one)"
+        "--workers",
+        default="0",
+        metavar="N",
+        help="Locust worker processes (default 0: one), or auto: one per core to spare",
     )
     parser.add_argument("--sla", metavar="FILE", help="SLA file (default: nearest sla.yaml)")
     parser.add_argument("--json", metavar="FILE", help="write the JSON summary here")
@@ -198,6 +209,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ramp-up", metavar="DURATION", help="windows before this are not judged (default 0)"
+    )
+    parser.add_argument(
+        "--judge-window",
+        metavar="START:END",
+        help="judge only the windows inside this part of the run, e.g. 30s:150s (either end"
+        " optional; default the whole run)",
     )
     multi = parser.add_argument_group("multi-machine runs")
     multi.add_argument("--role", help="master or worker (default: everything on this machine)")
@@ -307,7 +324,15 @@ def from_args(
     assert duration is not None
     if ramp_up >= duration:
         raise UsageError("--ramp-up", f"expected less than --duration ({ns.duration})")
-    workers = _int(ns.workers, "--workers", 0, 0)
+    try:
+        workers_auto = auto_workers(ns.workers, master=role, host=ns.host)
+    except ValueError as exc:
+        raise UsageError("--workers", str(exc)) from None
+    workers = workers_auto["workers"] if workers_auto else _int(ns.workers, "--workers", 0, 0)
+    try:
+        judge_window = JudgeWindow.parse(getattr(ns, "judge_window", None), duration)
+    except ValueError as exc:
+        raise UsageError("--judge-window", str(exc)) from None
     if role is Role.MASTER and workers < 1:
         raise UsageError("--workers", "with --role master: how many workers to wait for (>= 1)")
     master_port = _int(ns.master_port, "--master-port", 0, 1) if ns.master_port else None
@@ -349,6 +374,9 @@ def from_args(
         live_port=_live_port(getattr(ns, "live_port", None)),
         settings=settings,
         service=getattr(ns, "service", None) or None,
+        judge_from_s=judge_window.start_s,
+        judge_until_s=judge_window.end_s,
+        workers_auto=workers_auto,
     )
 
 

@@ -5,7 +5,8 @@
 errors, `scenario_failures` the answers the scenario did not expect, and
 `failures_by_reason` ([{route, reason, count, outcome}]) adds up to both together;
 `generator` is the load generator's own load (per window and per process) and whether it was
-saturated, `invalid` why the run cannot be trusted ("" when it can).
+saturated, `invalid` why the run cannot be trusted ("" when it can), `judged` which windows
+were judged as the service's and why the others were not (`loadtests.judged`).
 `html_report(...)` is one HTML file with inline CSS and inline SVG charts drawn here: no
 JavaScript and no external URL, so it opens offline and can be attached to a CI run. Every
 user-controlled string (scenario, host, route names, SLA source) is escaped.
@@ -35,7 +36,8 @@ class RunInfo:
     (users/s) describe a closed model, `target_rate` (req/s) an open one; `server` holds
     optional server-side figures from Prometheus (`p95_ms`, `p50_ms`, `error_rate`,
     `requests`, the client's `network_ms` and `p95_agrees`: whether the client's p95 agrees
-    with the server's within 2 % plus that network time).
+    with the server's within 2 % plus that network time); `workers_auto` what ``--workers
+    auto`` chose and why (`loadtests.worker_count`), None when a count was given.
     """
 
     scenario: str
@@ -48,6 +50,7 @@ class RunInfo:
     workers: int
     sla_source: str
     server: Mapping[str, float | bool | None] | None = None
+    workers_auto: Mapping[str, Any] | None = None
 
 
 def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, Any]:
@@ -68,6 +71,7 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
         "spawn_rate": _num(info.spawn_rate, 3),
         "target_rate": _num(info.target_rate, 3),
         "workers": info.workers,
+        "workers_auto": dict(info.workers_auto) if info.workers_auto is not None else None,
         "requests": stats.requests,
         "failures": stats.failures,
         "scenario_failures": stats.unexpected,
@@ -112,6 +116,7 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
         "thresholds": [t.to_dict() for t in verdict.thresholds],
         "passed": verdict.passed,
         "invalid": verdict.invalid,
+        "judged": verdict.windows.to_dict() if verdict.windows is not None else None,
         "server": server,
         "sla": info.sla_source,
     }
@@ -122,7 +127,7 @@ def _window_generator(stats: RunStats, index: int, verdict: Verdict) -> dict[str
     worst = worst_of([r for r in stats.generator if r.index == index])
     if worst is None:
         return None
-    return {**worst.to_dict(), "service_judged": index not in verdict.saturated_windows}
+    return {**worst.to_dict(), "service_judged": verdict.judged_window(index)}
 
 
 def _generator(stats: RunStats, verdict: Verdict) -> dict[str, Any] | None:
@@ -200,6 +205,7 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
             f'<p class="invalid">The run is invalid: {_e(verdict.invalid)}. The service was not'
             f" judged in windows {_e(numbers)}.</p>"
         )
+    note += _judged_note(verdict)
     verdict_word = "PASS" if verdict.passed else "FAIL"
     return _PAGE.format(
         title=_e(f"loadwatch: {info.scenario} - {verdict_word}"),
@@ -214,6 +220,18 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
         routes="".join(_route_row(name, e) for name, e in stats.endpoints.items()),
         reasons=_reasons_table(stats),
         css=_CSS,
+    )
+
+
+def _judged_note(verdict: Verdict) -> str:
+    """Which windows were judged, and why each other one was not ("" when all were)."""
+    windows = verdict.windows
+    if windows is None or not windows.summary:
+        return ""
+    others = ", ".join(f"{i + 1} ({why})" for i, why in windows.not_judged)
+    return (
+        f'<p class="judged">{_e(windows.summary[0].upper() + windows.summary[1:])}.'
+        f" Windows not judged: {_e(others)}.</p>"
     )
 
 
@@ -483,6 +501,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 background:#f6f8fa;margin:0;padding:24px}
 main{max-width:1100px;margin:0 auto}
 .invalid{background:#fff8c5;border:1px solid #d4a72c;border-radius:8px;padding:8px 12px}
+.judged{color:#57606a;margin:6px 0}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px;margin:0}
 table{border-collapse:collapse;width:100%;background:#fff}

@@ -74,19 +74,22 @@ def show_result(
     err: TextIO | None = None,
 ) -> ExitCode:
     """Print the run's notes, verdict table, breakdown and server-side line to `out`
-    (default stdout), write the reports (not for an aborted run), say why a run was aborted
-    on `err` (default stderr); returns the result's exit code."""
+    (default stdout), write the reports (not for an aborted run), end an invalid run's output
+    with its `invalid_line`, say why a run was aborted on `err` (default stderr); returns the
+    result's exit code."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     if result.judged:
         assert result.stats is not None and result.verdict is not None
         for note in result.notes:
             print(note, file=out)
-        out.write(verdict_table(result.verdict))
+        out.write(verdict_table(result.verdict, closing=False))
         out.write(breakdown_text(result.stats))
         if result.server_line is not None:
             print(result.server_line, file=out)
         write_reports(result, options, out)
+        if result.verdict.invalid_line:  # last, so that a CI job finds it on the last line
+            print(result.verdict.invalid_line, file=out)
     if result.aborted is not None:
         print(f"loadwatch loadtest: run aborted ({result.aborted})", file=err)
     return result.code

@@ -65,6 +65,7 @@ from loadtests.report import RunInfo
 from loadtests.result import LoadTestResult, show_result
 from loadtests.scenarios.common import campaign_base_url
 from loadtests.stats import RunRecorder, RunStats, steady_part, summarize
+from loadtests.worker_count import auto_line
 from runtime.ports import free_port
 from runtime.processes import ProcessGroup, python_command, terminate_on_sigterm
 
@@ -188,7 +189,8 @@ def _wait_owner(
 
 
 def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
-    """The verdict with the threshold that stopped the run (--abort-on-fail) failed."""
+    """The verdict with the threshold that stopped the run (--abort-on-fail) failed; a run
+    stopped for its generator's saturation is invalid even if its shorter self is not."""
     note = f"{failed['detail']} (run stopped early by --abort-on-fail)"
     found = False
     results: list[ThresholdResult] = []
@@ -209,7 +211,10 @@ def _mark_aborted(verdict: Verdict, failed: Mapping[str, Any]) -> Verdict:
                 detail=note,
             )
         )
-    return Verdict(tuple(results), passed=False)
+    invalid = verdict.invalid
+    if not invalid and failed["metric"] == Metric.GENERATOR.value:
+        invalid = str(failed["detail"])  # stopped because too little was left to judge
+    return replace(verdict, thresholds=tuple(results), passed=False, invalid=invalid)
 
 
 def _judge(
@@ -233,7 +238,8 @@ def _judge(
             f"{outcome.late_requests:,} requests completed while users were being stopped;"
             " not counted (their latency would be the teardown's)"
         )
-    server, server_line = _server_side(options, sla, outcome, stats, saturated=verdict.invalid)
+    saturated = verdict.invalid or ("in some windows" if verdict.saturated_windows else "")
+    server, server_line = _server_side(options, sla, outcome, stats, saturated=saturated)
     info = RunInfo(
         scenario=options.scenario,
         host=options.host or "",
@@ -245,6 +251,7 @@ def _judge(
         workers=options.workers,
         sla_source=sla.source,
         server=server,
+        workers_auto=options.workers_auto,
     )
     if aborted is not None:
         code = ExitCode.ABORTED
@@ -273,7 +280,8 @@ def _server_side(
     """With --prometheus: the server's p95 and error ratio over the run, the line that shows
     them beside ours,
     the client's network time (`network_ms`) and whether the two p95s agree (`p95_agrees`).
-    A disagreement is explained by `saturated` (the verdict's reason) when there is one."""
+    A disagreement is explained by `saturated` (why or where the generator was saturated,
+    in any window) when there is one."""
     if options.prometheus_url is None:
         return None, None
     time.sleep(PROMETHEUS_SETTLE_S)  # let one more scrape see the run's last requests
@@ -389,6 +397,8 @@ def run_loadtest(
         if problem is not None:
             print(f"loadwatch loadtest: {problem}", file=err)
             return LoadTestResult(ExitCode.USAGE)
+    if options.workers_auto is not None:
+        print(f"loadwatch loadtest: {auto_line(options.workers_auto)}", file=out, flush=True)
     if options.role is Role.WORKER:
         return LoadTestResult(_run_workers(options, err))
     try:

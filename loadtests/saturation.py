@@ -39,6 +39,7 @@ __all__ = [
     "judge",
     "live_figures",
     "window_loads",
+    "window_ranges",
     "worst_of",
 ]
 
@@ -243,7 +244,7 @@ class Saturation:
         if not self.windows:
             return ""
         plural = "s" if len(self.windows) > 1 else ""
-        where = f"window{plural} {_ranges(self.windows)} of {self.judged}"
+        where = f"window{plural} {window_ranges(self.windows)} of {self.judged}"
         return f"the load generator was saturated in {where}"
 
 
@@ -272,12 +273,12 @@ def judge(loads: Iterable[WindowLoad]) -> Saturation:
     plural = "s" if len(windows) > 1 else ""
     reason = (
         f"the load generator was saturated: {', '.join(figures)} in window{plural} "
-        f"{_ranges(windows)} of {judged}; its latency figures measure itself"
+        f"{window_ranges(windows)} of {judged}; its latency figures measure itself"
     )
     return Saturation(windows, judged, cpu, lag, missed, reason)
 
 
-def _ranges(indexes: Sequence[int]) -> str:
+def window_ranges(indexes: Sequence[int]) -> str:
     """0-based indexes as 1-based ranges: (1, 2, 3, 5) -> "2-4, 6"."""
     parts: list[str] = []
     start = prev = indexes[0]

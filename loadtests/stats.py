@@ -23,6 +23,7 @@ from typing import Any
 from collector.quantiles import QuantileSketch
 from loadtests.outcomes import MAX_REASONS, OTHER_REASON, Outcome, ReasonCount
 from loadtests.saturation import GeneratorLoad, GeneratorSample, WindowLoad, window_loads
+from loadtests.series import Series
 
 __all__ = [
     "MAX_REASONS",
@@ -38,108 +39,8 @@ __all__ = [
     "summarize",
 ]
 
-_SERVED, _ACCEPTED = Outcome.SERVED, Outcome.ACCEPTED
-_ERROR, _UNEXPECTED = Outcome.ERROR, Outcome.UNEXPECTED
-"""Module-level aliases: an enum member read through its class costs a lookup per request."""
-
-
-class _Series:
-    """Counts and latency sketches of one slice of the run (whole, endpoint or window).
-
-    `failures` counts SLA errors only; `unexpected` the scenario failures; `rate_limited`
-    the 429 answers, which are not latency samples (nor slow)."""
-
-    __slots__ = (
-        "accepted",
-        "failures",
-        "latency",
-        "max_s",
-        "rate_limited",
-        "raw",
-        "requests",
-        "slow",
-        "unexpected",
-    )
-
-    def __init__(self, accuracy: float) -> None:
-        self.latency = QuantileSketch(accuracy)
-        self.raw = QuantileSketch(accuracy)
-        self.requests = 0
-        self.failures = 0
-        self.unexpected = 0
-        self.accepted = 0
-        self.rate_limited = 0
-        self.slow = 0
-        self.max_s = 0.0
-
-    def add_sample(self, latency_s: float, slow: bool, raw_latency_s: float | None) -> None:
-        """One request that is a latency sample (all but 429s); the whole of a served one."""
-        self.requests += 1
-        self.latency.add(latency_s)
-        if raw_latency_s is not None:
-            self.raw.add(raw_latency_s)
-        if slow:
-            self.slow += 1
-        if latency_s > self.max_s:
-            self.max_s = latency_s
-
-    def add(
-        self,
-        latency_s: float,
-        outcome: Outcome,
-        slow: bool,
-        raw_latency_s: float | None,
-        rate_limited: bool,
-    ) -> None:
-        if outcome is _ERROR:
-            self.failures += 1
-        elif outcome is _UNEXPECTED:
-            self.unexpected += 1
-        elif outcome is _ACCEPTED:
-            self.accepted += 1
-        if rate_limited:
-            self.requests += 1
-            self.rate_limited += 1
-            return
-        self.add_sample(latency_s, slow, raw_latency_s)
-
-    def merge(self, other: _Series) -> None:
-        self.latency.merge(other.latency)
-        self.raw.merge(other.raw)
-        self.requests += other.requests
-        self.failures += other.failures
-        self.unexpected += other.unexpected
-        self.accepted += other.accepted
-        self.rate_limited += other.rate_limited
-        self.slow += other.slow
-        self.max_s = max(self.max_s, other.max_s)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "latency": self.latency.to_dict(),
-            "raw": self.raw.to_dict(),
-            "requests": self.requests,
-            "failures": self.failures,
-            "unexpected": self.unexpected,
-            "accepted": self.accepted,
-            "rate_limited": self.rate_limited,
-            "slow": self.slow,
-            "max_s": self.max_s,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], accuracy: float) -> _Series:
-        series = cls(accuracy)
-        series.latency = QuantileSketch.from_dict(data["latency"])
-        series.raw = QuantileSketch.from_dict(data["raw"])
-        series.requests = int(data["requests"])
-        series.failures = int(data["failures"])
-        series.unexpected = int(data.get("unexpected", 0))
-        series.accepted = int(data.get("accepted", 0))
-        series.rate_limited = int(data.get("rate_limited", 0))
-        series.slow = int(data["slow"])
-        series.max_s = float(data["max_s"])
-        return series
+_SERVED = Outcome.SERVED
+"""Module-level alias: an enum member read through its class costs a lookup per request."""
 
 
 class RunRecorder:
@@ -167,9 +68,11 @@ class RunRecorder:
         self.window_s = window_s
         self.slow_s = slow_s
         self.accuracy = relative_accuracy
-        self.overall = _Series(relative_accuracy)
-        self.endpoints: dict[str, _Series] = {}
-        self.windows: dict[int, _Series] = {}
+        self.overall = Series(relative_accuracy)
+        self.endpoints: dict[str, Series] = {}
+        self.windows: dict[int, Series] = {}
+        self.window_endpoints: dict[tuple[int, str], QuantileSketch] = {}
+        """Latency per (window, endpoint): the gate judges a route over some windows only."""
         self.users: dict[int, int] = {}
         self.reasons: dict[tuple[Outcome, str, str], int] = {}
         self._reason_texts: set[str] = set()
@@ -201,11 +104,16 @@ class RunRecorder:
         slow = not rate_limited and latency_s > self.slow_s
         series = self.endpoints.get(endpoint)
         if series is None:
-            series = self.endpoints[endpoint] = _Series(self.accuracy)
+            series = self.endpoints[endpoint] = Series(self.accuracy)
         index = self._window(now_s)
         window = self.windows.get(index)
         if window is None:
-            window = self.windows[index] = _Series(self.accuracy)
+            window = self.windows[index] = Series(self.accuracy)
+        if not rate_limited:
+            sketch = self.window_endpoints.get((index, endpoint))
+            if sketch is None:
+                sketch = self.window_endpoints[index, endpoint] = QuantileSketch(self.accuracy)
+            sketch.add(latency_s)
         if outcome is _SERVED and not rate_limited:
             self.overall.add_sample(latency_s, slow, raw_latency_s)
             series.add_sample(latency_s, slow, raw_latency_s)
@@ -250,10 +158,13 @@ class RunRecorder:
         offset = other.started_at_s - self.started_at_s
         self.overall.merge(other.overall)
         for name, series in other.endpoints.items():
-            self.endpoints.setdefault(name, _Series(self.accuracy)).merge(series)
+            self.endpoints.setdefault(name, Series(self.accuracy)).merge(series)
         for index, series in other.windows.items():
             shifted = max(0, index + round(offset / self.window_s))
-            self.windows.setdefault(shifted, _Series(self.accuracy)).merge(series)
+            self.windows.setdefault(shifted, Series(self.accuracy)).merge(series)
+        for (index, name), sketch in other.window_endpoints.items():
+            key = (max(0, index + round(offset / self.window_s)), name)
+            self.window_endpoints.setdefault(key, QuantileSketch(self.accuracy)).merge(sketch)
         for index, users in other.users.items():
             shifted = max(0, index + round(offset / self.window_s))
             self.users[shifted] = self.users.get(shifted, 0) + users
@@ -273,6 +184,9 @@ class RunRecorder:
             "overall": self.overall.to_dict(),
             "endpoints": {name: s.to_dict() for name, s in self.endpoints.items()},
             "windows": {str(i): s.to_dict() for i, s in self.windows.items()},
+            "window_endpoints": [
+                [i, e, s.to_dict()] for (i, e), s in self.window_endpoints.items()
+            ],
             "users": {str(i): n for i, n in self.users.items()},
             "reasons": [[o.value, e, r, n] for (o, e, r), n in self.reasons.items()],
             "missed_starts": self.missed_starts,
@@ -290,14 +204,18 @@ class RunRecorder:
             slow_s=float(data["slow_s"]),
             relative_accuracy=accuracy,
         )
-        recorder.overall = _Series.from_dict(data["overall"], accuracy)
+        recorder.overall = Series.from_dict(data["overall"], accuracy)
         recorder.endpoints = {
-            name: _Series.from_dict(s, accuracy) for name, s in data["endpoints"].items()
+            name: Series.from_dict(s, accuracy) for name, s in data["endpoints"].items()
         }
         recorder.windows = {
-            int(i): _Series.from_dict(s, accuracy) for i, s in data["windows"].items()
+            int(i): Series.from_dict(s, accuracy) for i, s in data["windows"].items()
         }
         recorder.users = {int(i): int(n) for i, n in data["users"].items()}
+        recorder.window_endpoints = {
+            (int(i), str(e)): QuantileSketch.from_dict(s)
+            for i, e, s in data.get("window_endpoints", ())
+        }
         for outcome, endpoint, reason, count in data.get("reasons", ()):
             recorder._count_reason(Outcome(outcome), str(endpoint), str(reason), int(count))
         recorder.missed_starts = int(data["missed_starts"])
@@ -382,6 +300,9 @@ class WindowStats:
     users: int
     latency: LatencyStats
     sketch: QuantileSketch
+    slow: int = 0
+    endpoints: Mapping[str, QuantileSketch] = field(default_factory=dict)
+    """Each endpoint's latency sketch in this window (requests that are latency samples)."""
 
     @property
     def rps(self) -> float:
@@ -450,6 +371,9 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
     overall = recorder.overall
     length = recorder.window_s
     last_index = max([*recorder.windows, *recorder.users], default=-1)
+    by_window: dict[int, dict[str, QuantileSketch]] = {}
+    for (index, name), sketch in sorted(recorder.window_endpoints.items()):
+        by_window.setdefault(index, {})[name] = sketch
     windows = tuple(
         WindowStats(
             index=i,
@@ -466,6 +390,8 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
             sketch=recorder.windows[i].latency
             if i in recorder.windows
             else QuantileSketch(recorder.accuracy),
+            slow=recorder.windows[i].slow if i in recorder.windows else 0,
+            endpoints=by_window.get(i, {}),
         )
         for i in range(last_index + 1)
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtests.worker_count import choose_workers, usable_cores
 from tests.integration.test_loadtest import free_port, stop, wait_until_answering
 from tests.integration.test_own_locustfile import ROOT, loadtest, summary_of
 
@@ -109,6 +110,39 @@ def test_a_starved_generator_makes_the_run_invalid_and_never_fails_the_latency(
     )
     assert "generator cpu" in result.stdout
     assert "The service was not judged in windows 1." in page.read_text()
+    assert result.stdout.splitlines()[-1] == (
+        "INVALID: the load generator was saturated (1 of 1 windows); use --workers or more machines"
+    )
+
+
+def test_workers_auto_chooses_a_count_says_why_and_records_it(
+    hello_url: str, tmp_path: Path
+) -> None:
+    locustfile = tmp_path / "calm.py"
+    locustfile.write_text(CALM)
+    report = tmp_path / "run.json"
+    result = loadtest(
+        tmp_path,
+        str(locustfile),
+        "--host",
+        hello_url,
+        "--users",
+        "2",
+        "--spawn-rate",
+        "2",
+        "--duration",
+        "3s",
+        "--workers",
+        "auto",
+        "--json",
+        str(report),
+    )
+    out = result.stdout + result.stderr
+    chosen = choose_workers(usable_cores(), service="127.0.0.1")
+    assert f"loadwatch loadtest: {chosen.line}" in result.stdout.splitlines(), out
+    summary = summary_of(report)
+    assert summary["workers"] == chosen.workers and summary["workers_auto"] == chosen.to_dict()
+    assert len(summary["generator"]["processes"]) == chosen.workers, out
 
 
 def test_a_calm_generator_is_judged_and_reported_as_keeping_up(

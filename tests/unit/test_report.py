@@ -93,6 +93,8 @@ def test_the_json_summary_has_exactly_the_documented_keys() -> None:
         "accepted_by_reason",
         "generator",
         "invalid",
+        "judged",
+        "workers_auto",
     }
 
 

@@ -179,9 +179,10 @@ def test_the_same_run_with_a_calm_generator_blames_the_latency() -> None:
 
 
 def test_saturation_stops_an_abort_on_fail_run_as_invalid_not_as_slow() -> None:
-    stats = summarize(saturated_recorder(), duration_s=25.0)
-    stopped = failed_beyond_recovery(default_sla(), stats, GateOptions(), planned_duration_s=60.0)
+    stats = summarize(saturated_recorder(), duration_s=30.0)
+    stopped = failed_beyond_recovery(default_sla(), stats, GateOptions(), planned_duration_s=40.0)
     assert stopped is not None and stopped.metric is Metric.GENERATOR
+    assert stopped.ok is False and "windows 2-3 of 3" in stopped.detail
 
 
 def test_reports_and_progress_show_the_generator_load() -> None:
