@@ -28,6 +28,7 @@ from loadtests.scenarios.common import (
     ScenarioSettingsError,
     check_base_url,
 )
+from loadtests.stages import Stages, StagesError, load_stages, parse_stages
 
 __all__ = [
     "DEFAULT_MASTER_PORT",
@@ -95,6 +96,7 @@ class LoadTestOptions:
     live_port: int = 0
     settings: ScenarioSettings = field(default_factory=ScenarioSettings)
     service: str | None = None
+    stages: str | None = None
 
     def resolved(self) -> Scenario:
         """The scenario to run (the locustfile was checked to exist when parsing flags)."""
@@ -110,6 +112,11 @@ class LoadTestOptions:
             ramp_up_s=self.ramp_up_s,
             closed_ceiling_rps=closed_ceiling_rps if self.rate is None else None,
         )
+
+    def shape(self) -> Stages | None:
+        """The --stages load shape (targets in req/s when `rate` is set, else users); `rate`
+        or `users` then holds its peak."""
+        return parse_stages(self.stages) if self.stages is not None else None
 
     @property
     def model(self) -> str:
@@ -179,7 +186,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="users (one request in flight each) per process; default max(50, 2 x rate)",
     )
-    parser.add_argument("--duration", default="30s", help="run time, e.g. 30s or 5m (default 30s)")
+    parser.add_argument(
+        "--stages",
+        metavar="D:T,...",
+        help="a load shape, e.g. 30s:100,2m:100,30s:0: ramp linearly to each target (users;"
+        " req/s with --model open) over its duration; the run lasts the stages' total",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("closed", "open"),
+        help="with --stages: the targets are users (closed, default) or req/s (open)",
+    )
+    parser.add_argument("--duration", help="run time, e.g. 30s or 5m (default 30s)")
     parser.add_argument(
         "--workers", default="0", metavar="N", help="Locust worker processes (default 0: one)"
     )
@@ -323,6 +341,9 @@ def from_args(
             else "--think-time"
         )
         raise UsageError(flag, "the closed model's flag cannot be combined with --rate")
+    stages = _stages(ns, rate)
+    if stages is not None and getattr(ns, "model", None) == "open":
+        rate = stages.peak
     if ns.connections is not None and rate is None:
         raise UsageError("--connections", "only applies to the open model (--rate)")
     connections = (
@@ -330,12 +351,13 @@ def from_args(
     )
     if connections is not None and connections > MAX_POOL:
         raise UsageError("--connections", f"expected at most {MAX_POOL}, got {connections}")
-    duration = _duration(ns.duration, "--duration")
+    duration = _duration(ns.duration, "--duration") or 30.0
+    if stages is not None:
+        duration = _staged_duration(ns.duration, duration, stages)
     window = _duration(ns.window, "--window")
     ramp_up = _duration(ns.ramp_up, "--ramp-up") or 0.0
-    assert duration is not None
     if ramp_up >= duration:
-        raise UsageError("--ramp-up", f"expected less than --duration ({ns.duration})")
+        raise UsageError("--ramp-up", f"expected less than --duration ({duration:g} s)")
     workers = _int(ns.workers, "--workers", 0, 0)
     if role is Role.MASTER and workers < 1:
         raise UsageError("--workers", "with --role master: how many workers to wait for (>= 1)")
@@ -356,10 +378,11 @@ def from_args(
     if think is not None:
         settings = replace(settings, think_s=think)
     spawn_rate = _positive(ns.spawn_rate, "--spawn-rate")
+    users = _int(ns.users, "--users", 10, 1)
     return LoadTestOptions(
         scenario=reference,
         host=ns.host.rstrip("/") if ns.host else None,
-        users=_int(ns.users, "--users", 10, 1),
+        users=int(stages.peak) if stages is not None and rate is None else users,
         spawn_rate=spawn_rate if spawn_rate is not None else 10.0,
         rate=rate,
         connections=connections,
@@ -378,7 +401,36 @@ def from_args(
         live_port=_live_port(getattr(ns, "live_port", None)),
         settings=settings,
         service=getattr(ns, "service", None) or None,
+        stages=ns.stages.strip() if stages is not None else None,
     )
+
+
+def _stages(ns: argparse.Namespace, rate: float | None) -> Stages | None:
+    """--stages (with --model), checked against the flags that a load shape replaces."""
+    text, model = getattr(ns, "stages", None), getattr(ns, "model", None)
+    if text is None and model is not None:
+        raise UsageError("--model", "only applies with --stages (--rate is the open model)")
+    for flag, value in (("--rate", rate), ("--users", ns.users), ("--spawn-rate", ns.spawn_rate)):
+        if text is not None and value is not None:
+            raise UsageError(flag, "cannot be combined with --stages, which sets the load")
+    if model == "open" and getattr(ns, "think_time", None) is not None:
+        raise UsageError(
+            "--think-time", "the closed model's flag cannot be combined with --model open"
+        )
+    try:
+        return None if text is None else load_stages(text, users=model != "open")
+    except StagesError as exc:
+        raise UsageError("--stages", str(exc)) from None
+
+
+def _staged_duration(given: str | None, duration_s: float, stages: Stages) -> float:
+    """A staged run lasts the stages' total; --duration may only repeat it."""
+    if given is not None and abs(duration_s - stages.total_s) > 1e-6:
+        message = f"contradicts --stages, which last {stages.total_s:g} s: omit --duration"
+        raise UsageError("--duration", message + " or add a stage to hold longer")
+    if stages.total_s > MAX_RUN_S:
+        raise UsageError("--stages", "expected stages lasting at most 30d in all")
+    return stages.total_s
 
 
 def _live_port(value: str | None) -> int:
