@@ -415,6 +415,8 @@ def run_loadtest(
         DEFAULT_MASTER_PORT if options.role is Role.MASTER else free_port()
     )
     load = f"{options.rate:g} req/s" if options.rate else f"{options.users} users"
+    if options.stages is not None:
+        load = f"stages {options.stages} ({'req/s' if options.rate else 'users'})"
     print(
         f"loadwatch loadtest: {options.scenario} against {options.host}, {options.model} model,"
         f" {load}, {options.duration_s:g} s, {options.workers or 'no'} workers,"

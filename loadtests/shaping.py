@@ -1,0 +1,109 @@
+"""Load shapes in a Locust process (imports locust: Locust processes only).
+
+    classes, shape = load_scenario(options)    # shape: a LoadTestShape instance or None
+    Environment(user_classes=classes, shape_class=shape, ...); runner.start_shape()
+
+The closed model's `--stages` become a `StagesShape`; a locustfile's own LoadTestShape
+subclass is used as it is. Either runs where Locust runs shapes: in the local process, or on
+the master, which dispatches each tick's users to the workers. The open model's `--stages`
+need no LoadTestShape: each process's `OpenLoop` follows its share of the stages' rate.
+`target_source` and `record_targets` give every window the target the run was asked for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from locust import LoadTestShape
+
+from loadtests.locustfile import LocustfileError, load_locustfile
+from loadtests.options import LoadTestOptions
+from loadtests.stages import Stages
+from loadtests.stats import RunRecorder
+
+__all__ = [
+    "StagesShape",
+    "TargetSource",
+    "describe_shape",
+    "load_scenario",
+    "record_targets",
+    "target_source",
+]
+
+TargetSource = Callable[[float, float], float]
+"""The mean target (users or req/s) between two times, in seconds since the run's start."""
+
+
+class StagesShape(LoadTestShape):
+    """--stages in the closed model: each one-second tick asks for the stages' users now."""
+
+    def __init__(self, stages: Stages) -> None:
+        self.start_time = time.perf_counter()  # as LoadTestShape's; the runner resets it
+        self.stages = stages
+
+    def tick(self) -> tuple[int, float] | None:
+        return self.stages.users_tick(time.perf_counter() - self.start_time)
+
+
+def load_scenario(options: LoadTestOptions) -> tuple[list[type[Any]], LoadTestShape | None]:
+    """The scenario's User classes, and the shape that sets their number (None: --users or
+    the open model). LocustfileError when a locustfile's own shape contradicts the flags."""
+    scenario = options.resolved()
+    classes, own = load_locustfile(scenario.path)
+    if own is not None:
+        where = f"{scenario.path}: its LoadTestShape {own.__name__} sets the users"
+        if options.stages is not None:
+            raise LocustfileError(f"{where}; --stages cannot be combined with it")
+        if options.rate is not None:
+            raise LocustfileError(f"{where} (the closed model); it cannot run with --rate")
+        return classes, own()
+    stages = options.shape()
+    if stages is not None and options.rate is None:
+        return classes, StagesShape(stages)
+    return classes, None
+
+
+def describe_shape(shape: LoadTestShape, duration_s: float) -> str:
+    """The line that says a locustfile's own shape runs, and what that means."""
+    return (
+        f"load shape: the locustfile's {type(shape).__name__} sets the users (not --users);"
+        f" the run ends when its tick() returns None, or after {duration_s:g} s"
+    )
+
+
+def target_source(options: LoadTestOptions, shape: LoadTestShape | None) -> TargetSource | None:
+    """What each window is measured against: the --stages (exact means), a locustfile's own
+    shape (the users of its latest tick, 0 before the first and after the last), or None."""
+    stages = options.shape()
+    if stages is not None:
+        return stages.mean_between
+    if shape is None:
+        return None
+
+    def latest_tick(start_s: float, end_s: float) -> float:
+        tick = getattr(shape.runner, "shape_last_tick", None)
+        return float(tick[0]) if tick else 0.0
+
+    return latest_tick
+
+
+def record_targets(
+    recorder: Callable[[], RunRecorder],
+    source: TargetSource,
+    started_at_s: float,
+    users: Callable[[], int] | None = None,
+) -> None:
+    """Until killed (run it in its own greenlet): the mean target of each second of the run,
+    recorded at the middle of that second into `recorder()`, and the `users()` running at
+    its end (closed model), so that every window shows both. One wake-up a second."""
+    second = 0
+    while True:
+        gevent.sleep(max(0.0, started_at_s + second + 1.0 - time.time()))
+        target = source(float(second), second + 1.0)
+        recorder().record_target(target, started_at_s + second + 0.5)
+        if users is not None:
+            recorder().record_users(users(), started_at_s + second + 0.5)
+        second += 1
