@@ -118,6 +118,13 @@ class LoadTestOptions:
         or `users` then holds its peak."""
         return parse_stages(self.stages) if self.stages is not None else None
 
+    def shaped(self, stages: Stages, *, open_model: bool) -> LoadTestOptions:
+        """These options following `stages` (req/s if `open_model`, else users) for their
+        total duration, as --stages would: how a program (a capacity search) shapes a run."""
+        peak = stages.peak
+        load = {"rate": peak} if open_model else {"rate": None, "users": math.ceil(peak)}
+        return replace(self, stages=stages.spec, duration_s=stages.total_s, **load)
+
     @property
     def model(self) -> str:
         """ "open" (--rate) or "closed" (--users)."""

@@ -24,6 +24,7 @@ from loadtests.options import (
 )
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import IdPicker, ScenarioSettings, campaign_base_url
+from loadtests.stages import parse_stages
 
 HOST = "http://127.0.0.1:8101"
 
@@ -357,3 +358,14 @@ def test_stages_survive_the_trip_to_a_locust_process() -> None:
     options = parse("course", "--host", HOST, "--stages", "5s:20,5s:0", "--model", "open")
     again = LoadTestOptions.from_dict(options.to_dict())
     assert again == options and again.shape() == options.shape()
+
+
+def test_a_program_shapes_a_run_as_the_stages_flag_would() -> None:
+    stages = parse_stages("10s:50,20s:50,10s:0")
+    base = parse("course", "--host", HOST, "--rate", "10")
+    opened = base.shaped(stages, open_model=True)
+    flagged = parse("course", "--host", HOST, "--stages", stages.spec, "--model", "open")
+    assert (opened.rate, opened.duration_s, opened.shape()) == (50.0, 40.0, stages)
+    assert opened == flagged
+    closed = base.shaped(stages, open_model=False)
+    assert (closed.model, closed.users, closed.duration_s) == ("closed", 50, 40.0)
