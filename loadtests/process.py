@@ -197,12 +197,13 @@ class RequestRecorder:
 
 
 def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
-    classes, shape = load_scenario(spec.options)
+    worker = spec.role is ProcessRole.WORKER  # a --role worker machine may not know the model
+    classes, shape = load_scenario(spec.options, owner=not worker)
     env: Any = Environment(
-        user_classes=[*classes, OpenModelDriver] if spec.options.rate is not None else classes,
+        user_classes=[*classes, OpenModelDriver] if spec.options.rate or worker else classes,
         host=spec.options.host,
         dispatcher_class=SmoothDispatcher,
-        shape_class=shape if spec.role is not ProcessRole.WORKER else None,
+        shape_class=shape,
     )
     setattr(env, SETTINGS_ATTR, spec.options.settings)
     env.events.spawning_complete.add_listener(freeze_started_users)

@@ -240,7 +240,7 @@ def _judge(
         started_at=datetime.fromtimestamp(outcome.started_at_s, UTC).isoformat(),
         model=options.model,
         users=options.users if options.rate is None else None,
-        spawn_rate=options.spawn_rate if options.rate is None else None,
+        spawn_rate=options.spawn_rate if options.rate is None and not options.stages else None,
         target_rate=options.rate,
         workers=options.workers,
         sla_source=sla.source,

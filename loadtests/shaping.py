@@ -48,11 +48,16 @@ class StagesShape(LoadTestShape):
         return self.stages.users_tick(time.perf_counter() - self.start_time)
 
 
-def load_scenario(options: LoadTestOptions) -> tuple[list[type[Any]], LoadTestShape | None]:
-    """The scenario's User classes, and the shape that sets their number (None: --users or
-    the open model). LocustfileError when a locustfile's own shape contradicts the flags."""
+def load_scenario(
+    options: LoadTestOptions, *, owner: bool = True
+) -> tuple[list[type[Any]], LoadTestShape | None]:
+    """The scenario's User classes, and the shape that sets their number (None: --users, the
+    open model, or not the `owner`: workers run what the master dispatches). LocustfileError
+    when a locustfile's own shape contradicts the flags (the owner reports it)."""
     scenario = options.resolved()
     classes, own = load_locustfile(scenario.path)
+    if not owner:
+        return classes, None
     if own is not None:
         where = f"{scenario.path}: its LoadTestShape {own.__name__} sets the users"
         if options.stages is not None:
