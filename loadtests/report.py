@@ -35,7 +35,8 @@ class RunInfo:
     (users/s) describe a closed model, `target_rate` (req/s) an open one; `server` holds
     optional server-side figures from Prometheus (`p95_ms`, `p50_ms`, `error_rate`,
     `requests`, the client's `network_ms` and `p95_agrees`: whether the client's p95 agrees
-    with the server's within 2 % plus that network time).
+    with the server's within 2 % plus that network time); `stages` the --stages load shape
+    (then `users` or `target_rate` is its peak).
     """
 
     scenario: str
@@ -48,6 +49,7 @@ class RunInfo:
     workers: int
     sla_source: str
     server: Mapping[str, float | bool | None] | None = None
+    stages: str | None = None
 
 
 def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, Any]:
@@ -67,6 +69,7 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
         "users": info.users,
         "spawn_rate": _num(info.spawn_rate, 3),
         "target_rate": _num(info.target_rate, 3),
+        "stages": info.stages,
         "workers": info.workers,
         "requests": stats.requests,
         "failures": stats.failures,
@@ -248,7 +251,11 @@ def _e(text: object) -> str:
 
 def _facts(info: RunInfo, stats: RunStats) -> str:
     load = (
-        f"{info.users} users, spawn {info.spawn_rate:g}/s"
+        f"stages {info.stages} (peak {info.users} users)"
+        if info.model == "closed" and info.stages
+        else f"stages {info.stages} (peak {info.target_rate:g} req/s)"
+        if info.stages and info.target_rate is not None
+        else f"{info.users} users, spawn {info.spawn_rate:g}/s"
         if info.model == "closed" and info.users is not None and info.spawn_rate is not None
         else f"{info.target_rate:g} req/s offered"
         if info.target_rate is not None

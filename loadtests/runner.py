@@ -245,6 +245,7 @@ def _judge(
         workers=options.workers,
         sla_source=sla.source,
         server=server,
+        stages=options.stages,
     )
     if aborted is not None:
         code = ExitCode.ABORTED

@@ -69,6 +69,7 @@ def test_the_json_summary_has_exactly_the_documented_keys() -> None:
         "model",
         "users",
         "target_rate",
+        "stages",
         "requests",
         "failures",
         "rps",
@@ -326,7 +327,15 @@ def shaped_run() -> RunStats:
 
 def test_windows_carry_the_load_shapes_target_next_to_what_was_achieved() -> None:
     stats = shaped_run()
-    windows = json_summary(CLOSED, stats, verdict_of(stats))["windows"]
+    staged = dataclasses.replace(CLOSED, users=90, spawn_rate=None, stages="9s:90,1s:90")
+    summary = json_summary(staged, stats, verdict_of(stats))
+    assert (
+        summary["stages"] == "9s:90,1s:90" and json_summary(OPEN, STATS, VERDICT)["stages"] is None
+    )
+    assert "closed: stages 9s:90,1s:90 (peak 90 users)" in html_report(
+        staged, stats, verdict_of(stats)
+    )
+    windows = summary["windows"]
     assert [w["target"] for w in windows] == [10.0 * i for i in range(10)]
     assert [w["users"] for w in windows] == [0, 0] + [10 * i for i in range(1, 9)]
     assert all(w["target"] is None for w in json_summary(OPEN, STATS, VERDICT)["windows"])
