@@ -351,7 +351,7 @@ class _Owner:
         live = self.serve_live(runner)
         targets = None
         if self.target is not None:
-            users = (lambda: self.current_live_users(runner)) if options.rate is None else None
+            users = (lambda: int(runner.user_count)) if options.rate is None else None
             recording = (lambda: self.merged, self.target, plan.started_at_s, users)
             targets = gevent.spawn(record_targets, *recording)
         self.watch(runner, plan.started_at_s)

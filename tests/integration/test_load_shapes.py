@@ -88,8 +88,9 @@ def loadtest(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], d
     return result, summary
 
 
+@pytest.mark.parametrize("workers", [0, 1])
 def test_closed_model_stages_ramp_hold_and_step_down_the_users(
-    hello_url: str, tmp_path: Path
+    hello_url: str, tmp_path: Path, workers: int
 ) -> None:
     page = tmp_path / "run.html"
     result, summary = loadtest(
@@ -103,6 +104,8 @@ def test_closed_model_stages_ramp_hold_and_step_down_the_users(
         "2s",
         "--html",
         str(page),
+        "--workers",
+        str(workers),
     )
     windows = summary["windows"][:3]
     assert [w["target"] for w in windows] == [3.0, 6.0, 2.0]  # ramp 0 -> 6, hold 6, step to 2
@@ -110,6 +113,7 @@ def test_closed_model_stages_ramp_hold_and_step_down_the_users(
     assert windows[1]["requests"] > windows[2]["requests"] > 0
     assert 6.0 <= summary["duration_s"] < 8.0, "a staged run lasts its stages"
     assert "stages 2s:6,2s:6,0s:2,2s:2 (users), 6 s" in result.stdout
+    assert summary["stages"] == "2s:6,2s:6,0s:2,2s:2"
     assert re.search(r"users target \d+ / achieved \d+", result.stdout), result.stdout
     users_chart = page.read_text().split('aria-label="Users"', 1)[1].split("</svg>", 1)[0]
     assert 'class="target"' in users_chart
