@@ -201,7 +201,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model",
-        choices=("closed", "open"),
+        metavar="closed|open",
         help="with --stages: the targets are users (closed, default) or req/s (open)",
     )
     parser.add_argument("--duration", help="run time, e.g. 30s or 5m (default 30s)")
@@ -415,6 +415,8 @@ def from_args(
 def _stages(ns: argparse.Namespace, rate: float | None) -> Stages | None:
     """--stages (with --model), checked against the flags that a load shape replaces."""
     text, model = getattr(ns, "stages", None), getattr(ns, "model", None)
+    if model not in (None, "closed", "open"):
+        raise UsageError("--model", f"expected closed or open, got {model!r}")
     if text is None and model is not None:
         raise UsageError("--model", "only applies with --stages (--rate is the open model)")
     for flag, value in (("--rate", rate), ("--users", ns.users), ("--spawn-rate", ns.spawn_rate)):

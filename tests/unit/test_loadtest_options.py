@@ -341,6 +341,7 @@ def test_a_duration_that_repeats_the_stages_total_is_accepted() -> None:
         (["--stages", "30s:10,2m"], "--stages", "stage 2 '2m': expected DURATION:TARGET"),
         (["--stages", "745h:10"], "--stages", "at most 30d"),
         (["--model", "open"], "--model", "only applies with --stages"),
+        (["--stages", "30s:10", "--model", "opened"], "--model", "closed or open, got 'opened'"),
         (["--stages", "30s:10", "--connections", "5"], "--connections", "open model"),
         (["--stages", "30s:10", "--model", "open", "--think-time", "1s"], "--think-time", "open"),
         (["--stages", "30s:10", "--ramp-up", "30s"], "--ramp-up", "less than --duration (30 s)"),
