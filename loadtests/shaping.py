@@ -25,6 +25,7 @@ from loadtests.stages import Stages
 from loadtests.stats import RunRecorder
 
 __all__ = [
+    "LATEST_TICK_ATTR",
     "StagesShape",
     "TargetSource",
     "describe_shape",
@@ -35,6 +36,8 @@ __all__ = [
 
 TargetSource = Callable[[float, float], float]
 """The mean target (users or req/s) between two times, in seconds since the run's start."""
+LATEST_TICK_ATTR = "loadwatch_latest_tick"
+"""Attribute of a locustfile's own shape: what its latest tick() returned (None: stop)."""
 
 
 class StagesShape(LoadTestShape):
@@ -64,11 +67,25 @@ def load_scenario(
             raise LocustfileError(f"{where}; --stages cannot be combined with it")
         if options.rate is not None:
             raise LocustfileError(f"{where} (the closed model); it cannot run with --rate")
-        return classes, own()
+        return classes, _remembering(own())
     stages = options.shape()
     if stages is not None and options.rate is None:
         return classes, StagesShape(stages)
     return classes, None
+
+
+def _remembering(shape: LoadTestShape) -> LoadTestShape:
+    """`shape`, keeping what each tick() returns as LATEST_TICK_ATTR the moment it returns
+    (Locust's own `shape_last_tick` is set only once a master has dispatched the users)."""
+    tick = shape.tick
+
+    def remembered() -> Any:
+        value = tick()
+        setattr(shape, LATEST_TICK_ATTR, value)
+        return value
+
+    shape.tick = remembered  # type: ignore[method-assign]
+    return shape
 
 
 def describe_shape(shape: LoadTestShape, duration_s: float) -> str:
@@ -81,7 +98,8 @@ def describe_shape(shape: LoadTestShape, duration_s: float) -> str:
 
 def target_source(options: LoadTestOptions, shape: LoadTestShape | None) -> TargetSource | None:
     """What each window is measured against: the --stages (exact means), a locustfile's own
-    shape (the users of its latest tick, 0 before the first and after the last), or None."""
+    shape (the users its latest tick asked for, 0 before the first and after the last; from
+    `load_scenario`), or None."""
     stages = options.shape()
     if stages is not None:
         return stages.mean_between
@@ -89,7 +107,7 @@ def target_source(options: LoadTestOptions, shape: LoadTestShape | None) -> Targ
         return None
 
     def latest_tick(start_s: float, end_s: float) -> float:
-        tick = getattr(shape.runner, "shape_last_tick", None)
+        tick = getattr(shape, LATEST_TICK_ATTR, None)
         return float(tick[0]) if tick else 0.0
 
     return latest_tick
