@@ -4,9 +4,10 @@
     python -m loadtests.locustfile locustfile.py         # the check the runner makes first
 
 A User class is any class in the file's namespace that subclasses `locust.User` and is not
-abstract (HttpUser, FastHttpUser and their subclasses), sorted by name. The file's folder is
+abstract (HttpUser, FastHttpUser and their subclasses), sorted by name; a LoadTestShape
+subclass (at most one) is the file's own load shape. The file's folder is
 put first on sys.path while it is imported, so it may import its neighbours. The check prints
-the class names as JSON and exits 0, or prints one line to stderr and exits 2.
+the class names (and the shape's) as JSON and exits 0, or prints one line to stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LocustfileError", "check_locustfile", "load_user_classes", "main"]
+__all__ = ["LocustfileError", "check_locustfile", "load_locustfile", "load_user_classes", "main"]
 
 EXIT_BAD_LOCUSTFILE = 2
 CHECK_TIMEOUT_S = 60.0
@@ -33,7 +34,13 @@ class LocustfileError(ValueError):
 
 def load_user_classes(path: Path) -> list[type[Any]]:
     """The non-abstract User classes `path` defines or imports; LocustfileError if none."""
-    from locust import User
+    return load_locustfile(path)[0]
+
+
+def load_locustfile(path: Path) -> tuple[list[type[Any]], type[Any] | None]:
+    """(User classes, its LoadTestShape subclass or None) of `path`, found as Locust finds
+    them; LocustfileError if it has no User class or more than one shape."""
+    from locust import LoadTestShape, User
 
     if not path.is_file():
         raise LocustfileError(f"{path}: no such file")
@@ -69,7 +76,22 @@ def load_user_classes(path: Path) -> list[type[Any]]:
         raise LocustfileError(
             f"{path}: defines no User class (expected a subclass of HttpUser or FastHttpUser)"
         )
-    return classes
+    shapes = sorted(
+        (
+            value
+            for value in vars(module).values()
+            if inspect.isclass(value)
+            and issubclass(value, LoadTestShape)
+            and not getattr(value, "abstract", True)
+        ),
+        key=lambda cls: cls.__name__,
+    )
+    if len(shapes) > 1:
+        names = ", ".join(cls.__name__ for cls in shapes)
+        raise LocustfileError(
+            f"{path}: defines {len(shapes)} LoadTestShape classes ({names}); expected at most one"
+        )
+    return classes, shapes[0] if shapes else None
 
 
 def check_locustfile(path: Path, timeout_s: float = CHECK_TIMEOUT_S) -> str | None:
@@ -103,11 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m loadtests.locustfile PATH", file=sys.stderr)
         return EXIT_BAD_LOCUSTFILE
     try:
-        classes = load_user_classes(Path(args[0]))
+        classes, shape = load_locustfile(Path(args[0]))
     except LocustfileError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_LOCUSTFILE
-    print(json.dumps({"classes": [cls.__name__ for cls in classes]}))
+    names = [cls.__name__ for cls in classes]
+    print(json.dumps({"classes": names, "shape": shape.__name__ if shape else None}))
     return 0
 
 

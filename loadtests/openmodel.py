@@ -1,12 +1,13 @@
-"""Open-model load (constant arrival rate) for a Locust process; imports locust and gevent.
+"""Open-model load (an arrival rate, constant or shaped) for a Locust process; imports locust.
 
 One `OpenModelDriver` user runs per process (the runner spawns it like any user). It starts
-request i at ``start + i / rate`` on a free user from a pool of scenario users (created on
-demand, at most `pool_size`), each running one task (= one request) at a time. When every
-user is busy the start waits in a backlog and runs as soon as one frees up, as wrk2 queues
-behind busy connections; its latency still counts from the intended start. A start is
-*missed* (`OpenLoopSink.missed`) only when the backlog already holds `backlog_limit` starts,
-or the run ends before it began.
+request i at ``start + i / rate`` (with a load shape, `--stages`: where the integral of the
+shape's rate reaches i, counted from the run's start) on a free user from a pool of scenario
+users (created on demand, at most `pool_size`), each running one task (= one request) at a
+time. When every user is busy the start waits in a backlog and runs as soon as one frees up,
+as wrk2 queues behind busy connections; its latency still counts from the intended start.
+A start is *missed* (`OpenLoopSink.missed`) only when the backlog already holds
+`backlog_limit` starts, or the run ends before it began.
 
 The intended start (`time.perf_counter()` seconds) rides on the request's greenlet as
 `INTENDED_ATTR`, where the request listener reads it to report the corrected latency.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -28,6 +30,8 @@ from gevent import GreenletExit
 from gevent.pool import Group
 from locust import User, constant, task
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
+
+from loadtests.stages import Stages
 
 __all__ = ["INTENDED_ATTR", "OpenLoop", "OpenLoopConfig", "OpenLoopSink", "OpenModelDriver"]
 
@@ -50,11 +54,15 @@ class OpenLoopSink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OpenLoopConfig:
-    """`rate_per_s` starts per second in this process; `pool_size` users at most."""
+    """`rate_per_s` starts per second in this process (the peak, with a `shape`); `pool_size`
+    users at most. A `shape` (this process's share of --stages) sets the rate over time from
+    `started_at_s`, the run's wall-clock start (time.time() seconds)."""
 
     rate_per_s: float
     pool_size: int
     sink: OpenLoopSink
+    shape: Stages | None = None
+    started_at_s: float = 0.0
 
     @property
     def backlog_limit(self) -> int:
@@ -148,19 +156,28 @@ class OpenLoop:
                 user_instance=user, exception=exc, tb=exc.__traceback__
             )
 
+    def _due_s(self, index: int) -> float | None:
+        """Seconds after the schedule's start when request `index` is due (None: never)."""
+        shape = self.config.shape
+        return index / self.config.rate_per_s if shape is None else shape.arrival_s(index)
+
     def run(self) -> None:
         """Start requests on schedule until killed (GreenletExit), then clean up."""
-        period_s = 1.0 / self.config.rate_per_s
         start_s = self.clock()
         issued = 0
+        if self.config.shape is not None:  # follow the shape from the run's start
+            late_s = max(0.0, time.time() - self.config.started_at_s)
+            start_s -= late_s
+            issued = math.ceil(self.config.shape.cumulative(late_s))
         try:
             while True:
-                now_s = self.clock()
-                due = int((now_s - start_s) / period_s) + 1
-                while issued < due:
-                    self.start_one(start_s + issued * period_s)
+                due_s = self._due_s(issued)
+                while due_s is not None and start_s + due_s <= self.clock():
+                    self.start_one(start_s + due_s)
                     issued += 1
-                gevent.sleep(max(0.0, start_s + issued * period_s - self.clock()))
+                    due_s = self._due_s(issued)
+                wait_s = 1.0 if due_s is None else start_s + due_s - self.clock()
+                gevent.sleep(max(0.0, wait_s))
         finally:
             self.requests.kill(block=True, timeout=2.0)
             if self.waiting:

@@ -30,6 +30,7 @@ from loadtests.scenarios.common import (
     ScenarioSettingsError,
     check_base_url,
 )
+from loadtests.stages import Stages, StagesError, load_stages, parse_stages
 from loadtests.usage import UsageError
 from loadtests.worker_count import auto_workers
 
@@ -95,6 +96,7 @@ class LoadTestOptions:
     judge_until_s: float | None = None
     workers_auto: dict[str, Any] | None = None
     """With --workers auto: `WorkerChoice.to_dict()`, what was chosen and why."""
+    stages: str | None = None
 
     def resolved(self) -> Scenario:
         """The scenario to run (the locustfile was checked to exist when parsing flags)."""
@@ -112,6 +114,18 @@ class LoadTestOptions:
             judge_from_s=self.judge_from_s,
             judge_until_s=self.judge_until_s,
         )
+
+    def shape(self) -> Stages | None:
+        """The --stages load shape (targets in req/s when `rate` is set, else users); `rate`
+        or `users` then holds its peak."""
+        return parse_stages(self.stages) if self.stages is not None else None
+
+    def shaped(self, stages: Stages, *, open_model: bool) -> LoadTestOptions:
+        """These options following `stages` (req/s if `open_model`, else users) for their
+        total duration, as --stages would: how a program (a capacity search) shapes a run."""
+        peak = stages.peak
+        load = {"rate": peak} if open_model else {"rate": None, "users": math.ceil(peak)}
+        return replace(self, stages=stages.spec, duration_s=stages.total_s, **load)
 
     @property
     def model(self) -> str:
@@ -181,7 +195,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="users (one request in flight each) per process; default max(50, 2 x rate)",
     )
-    parser.add_argument("--duration", default="30s", help="run time, e.g. 30s or 5m (default 30s)")
+    parser.add_argument(
+        "--stages",
+        metavar="D:T,...",
+        help="a load shape, e.g. 30s:100,2m:100,30s:0: ramp linearly to each target (users;"
+        " req/s with --model open) over its duration; the run lasts the stages' total",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="closed|open",
+        help="with --stages: the targets are users (closed, default) or req/s (open)",
+    )
+    parser.add_argument("--duration", help="run time, e.g. 30s or 5m (default 30s)")
     parser.add_argument(
         "--workers",
         default="0",
@@ -311,6 +336,9 @@ def from_args(
             else "--think-time"
         )
         raise UsageError(flag, "the closed model's flag cannot be combined with --rate")
+    stages = _stages(ns, rate)
+    if stages is not None and getattr(ns, "model", None) == "open":
+        rate = stages.peak
     if ns.connections is not None and rate is None:
         raise UsageError("--connections", "only applies to the open model (--rate)")
     connections = (
@@ -318,12 +346,13 @@ def from_args(
     )
     if connections is not None and connections > MAX_POOL:
         raise UsageError("--connections", f"expected at most {MAX_POOL}, got {connections}")
-    duration = _duration(ns.duration, "--duration")
+    duration = _duration(ns.duration, "--duration") or 30.0
+    if stages is not None:
+        duration = _staged_duration(ns.duration, duration, stages)
     window = _duration(ns.window, "--window")
     ramp_up = _duration(ns.ramp_up, "--ramp-up") or 0.0
-    assert duration is not None
     if ramp_up >= duration:
-        raise UsageError("--ramp-up", f"expected less than --duration ({ns.duration})")
+        raise UsageError("--ramp-up", f"expected less than --duration ({duration:g} s)")
     try:
         workers_auto = auto_workers(ns.workers, master=role, host=ns.host)
     except ValueError as exc:
@@ -352,10 +381,11 @@ def from_args(
     if think is not None:
         settings = replace(settings, think_s=think)
     spawn_rate = _positive(ns.spawn_rate, "--spawn-rate")
+    users = _int(ns.users, "--users", 10, 1)
     return LoadTestOptions(
         scenario=reference,
         host=ns.host.rstrip("/") if ns.host else None,
-        users=_int(ns.users, "--users", 10, 1),
+        users=int(stages.peak) if stages is not None and rate is None else users,
         spawn_rate=spawn_rate if spawn_rate is not None else 10.0,
         rate=rate,
         connections=connections,
@@ -377,7 +407,38 @@ def from_args(
         judge_from_s=judge_window.start_s,
         judge_until_s=judge_window.end_s,
         workers_auto=workers_auto,
+        stages=ns.stages.strip() if stages is not None else None,
     )
+
+
+def _stages(ns: argparse.Namespace, rate: float | None) -> Stages | None:
+    """--stages (with --model), checked against the flags that a load shape replaces."""
+    text, model = getattr(ns, "stages", None), getattr(ns, "model", None)
+    if model not in (None, "closed", "open"):
+        raise UsageError("--model", f"expected closed or open, got {model!r}")
+    if text is None and model is not None:
+        raise UsageError("--model", "only applies with --stages (--rate is the open model)")
+    for flag, value in (("--rate", rate), ("--users", ns.users), ("--spawn-rate", ns.spawn_rate)):
+        if text is not None and value is not None:
+            raise UsageError(flag, "cannot be combined with --stages, which sets the load")
+    if model == "open" and getattr(ns, "think_time", None) is not None:
+        raise UsageError(
+            "--think-time", "the closed model's flag cannot be combined with --model open"
+        )
+    try:
+        return None if text is None else load_stages(text, users=model != "open")
+    except StagesError as exc:
+        raise UsageError("--stages", str(exc)) from None
+
+
+def _staged_duration(given: str | None, duration_s: float, stages: Stages) -> float:
+    """A staged run lasts the stages' total; --duration may only repeat it."""
+    if given is not None and abs(duration_s - stages.total_s) > 1e-6:
+        message = f"contradicts --stages, which last {stages.total_s:g} s: omit --duration"
+        raise UsageError("--duration", message + " or add a stage to hold longer")
+    if stages.total_s > MAX_RUN_S:
+        raise UsageError("--stages", "expected stages lasting at most 30d in all")
+    return stages.total_s
 
 
 def _live_port(value: str | None) -> int:

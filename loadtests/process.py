@@ -49,7 +49,9 @@ from loadtests.outcomes import classify
 from loadtests.progress import progress_line
 from loadtests.saturation import LAG_PROBE_S, GeneratorSample, live_figures
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
+from loadtests.shaping import describe_shape, load_scenario, record_targets, target_source
 from loadtests.spawning import SmoothDispatcher, freeze_started_users
+from loadtests.stages import parse_stages
 from loadtests.stats import RunRecorder, summarize
 
 __all__ = ["RequestRecorder", "RunPlan", "main"]
@@ -66,7 +68,7 @@ class RunPlan:
     """What every load-generating process must agree on; the master sends it to workers.
 
     `started_at_s` is wall-clock (time.time()) seconds; `rate_per_process` req/s is None in
-    the closed model.
+    the closed model (the peak with open-model `stages`, which every process follows).
     """
 
     started_at_s: float
@@ -75,6 +77,7 @@ class RunPlan:
     rate_per_process: float | None
     pool_size: int
     settings: Mapping[str, Any]
+    stages: str | None = None
 
     def recorder(self) -> RunRecorder:
         return RunRecorder(
@@ -194,11 +197,13 @@ class RequestRecorder:
 
 
 def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
-    classes = spec.options.resolved().user_classes()
+    worker = spec.role is ProcessRole.WORKER  # a --role worker machine may not know the model
+    classes, shape = load_scenario(spec.options, owner=not worker)
     env: Any = Environment(
-        user_classes=[*classes, OpenModelDriver],
+        user_classes=[*classes, OpenModelDriver] if spec.options.rate or worker else classes,
         host=spec.options.host,
         dispatcher_class=SmoothDispatcher,
+        shape_class=shape,
     )
     setattr(env, SETTINGS_ATTR, spec.options.settings)
     env.events.spawning_complete.add_listener(freeze_started_users)
@@ -220,7 +225,12 @@ def _apply(env: Any, holder: RequestRecorder, plan: RunPlan) -> None:
     holder.recorder = plan.recorder()
     setattr(env, SETTINGS_ATTR, ScenarioSettings.from_dict(plan.settings))
     if plan.rate_per_process is not None:
-        setattr(env, CONFIG_ATTR, OpenLoopConfig(plan.rate_per_process, plan.pool_size, holder))
+        stages = parse_stages(plan.stages) if plan.stages is not None else None
+        share = stages.scaled(plan.rate_per_process / stages.peak) if stages else None
+        config = OpenLoopConfig(
+            plan.rate_per_process, plan.pool_size, holder, share, plan.started_at_s
+        )
+        setattr(env, CONFIG_ATTR, config)
 
 
 def _write(path: Path, outcome: RunOutcome) -> None:
@@ -239,7 +249,9 @@ class _Owner:
         self.distributed = spec.role is ProcessRole.MASTER
         self.env, self.classes = _environment(spec)
         self.ceiling_rps = None
-        if self.options.rate is None:
+        self.target = target_source(self.options, self.env.shape_class)
+        own_shape = self.env.shape_class is not None and self.options.stages is None
+        if self.options.rate is None and not own_shape:
             think = [(float(c.weight), _mean_think_s(c, self.env)) for c in self.classes]
             self.ceiling_rps = closed_ceiling_rps(self.options.users, think)
         self.gate = self.options.gate_options(self.ceiling_rps)
@@ -310,6 +322,7 @@ class _Owner:
             rate_per_process=options.rate / options.processes if options.rate else None,
             pool_size=options.pool_size(),
             settings=options.settings.to_dict(),
+            stages=options.stages if options.rate is not None else None,
         )
         self.merged = plan.recorder()
         probe = None
@@ -326,15 +339,26 @@ class _Owner:
         if options.rate is not None:
             count, classes = options.processes, [OpenModelDriver]
             starter = gevent.spawn(runner.start, count, float(count), user_classes=classes)
+        elif env.shape_class is not None:  # it ends the run when its tick returns None
+            env.events.test_stopping.add_listener(lambda **_: self.stop_event.set())
+            starter = gevent.spawn(runner.start_shape)
+            if options.stages is None:
+                print(describe_shape(env.shape_class, options.duration_s), flush=True)
         else:
             starter = gevent.spawn(
                 runner.start, options.users, options.spawn_rate, user_classes=self.classes
             )
         live = self.serve_live(runner)
+        targets = None
+        if self.target is not None:
+            users = (lambda: int(runner.user_count)) if options.rate is None else None
+            recording = (lambda: self.merged, self.target, plan.started_at_s, users)
+            targets = gevent.spawn(record_targets, *recording)
         self.watch(runner, plan.started_at_s)
         stop_at = time.time()
-        if probe is not None:
-            probe.kill()
+        for greenlet in (probe, targets):
+            if greenlet is not None:
+                greenlet.kill()
         starter.kill()
         runner.stop()
         if self.distributed:
@@ -421,6 +445,10 @@ class _Owner:
             stats = summarize(self.merged, duration_s=max(1e-3, now_s - started_at_s))
             verdict = evaluate(self.sla, stats, self.gate)
             rps = (stats.requests - last_requests) / max(1e-3, now_s - last_s)
+            target = None
+            if self.target is not None:  # users now, or req/s over the interval
+                since_s = last_s if options.rate is not None else now_s
+                target = self.target(since_s - started_at_s, now_s - started_at_s)
             last_s, last_requests = now_s, stats.requests
             line = progress_line(
                 elapsed_s=now_s - started_at_s,
@@ -430,6 +458,7 @@ class _Owner:
                 verdict=verdict,
                 percentile=self.objectives.display_percentile,
                 model=options.model,
+                target=target,
             )
             print(line, flush=True)
             if self.distributed and runner.worker_count < options.workers:

@@ -52,17 +52,24 @@ def progress_line(
     verdict: Verdict,
     percentile: float,
     model: str = "closed",
+    target: float | None = None,
 ) -> str:
     """One line: elapsed seconds, users (open model: requests in flight), current req/s, the
     SLA percentile so far, the error ratio so far, the generator's own latest CPU share and
-    loop lag (worst process), and a mark per threshold of `verdict`."""
+    loop lag (worst process), and a mark per threshold of `verdict`. A load shape's `target`
+    (users; req/s in the open model) shows as `target X / achieved Y` beside what it sets."""
     marks: Sequence[str] = [objective_mark(r) for r in verdict.thresholds]
     label = "in flight" if model == "open" else "users"
     value = stats.sketch.quantile(percentile) if stats.sketch.count else None
+    users_part, rps_part = f"{label} {users}", f"{rps:,.1f} req/s"
+    if target is not None and model == "open":
+        rps_part = f"req/s target {target:,.1f} / achieved {rps:,.1f}"
+    elif target is not None:
+        users_part = f"users target {target:,.0f} / achieved {users}"
     parts = [
         f"{elapsed_s:5.0f}s",
-        f"{label} {users}",
-        f"{rps:,.1f} req/s",
+        users_part,
+        rps_part,
         f"p{percentile * 100:g} {_ms(value)}",
         f"errors {stats.error_rate * 100:.2f}%",
     ]

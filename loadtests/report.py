@@ -37,7 +37,8 @@ class RunInfo:
     optional server-side figures from Prometheus (`p95_ms`, `p50_ms`, `error_rate`,
     `requests`, the client's `network_ms` and `p95_agrees`: whether the client's p95 agrees
     with the server's within 2 % plus that network time); `workers_auto` what ``--workers
-    auto`` chose and why (`loadtests.worker_count`), None when a count was given.
+    auto`` chose and why (`loadtests.worker_count`), None when a count was given; `stages`
+    the --stages load shape (then `users` or `target_rate` is its peak).
     """
 
     scenario: str
@@ -51,6 +52,7 @@ class RunInfo:
     sla_source: str
     server: Mapping[str, float | bool | None] | None = None
     workers_auto: Mapping[str, Any] | None = None
+    stages: str | None = None
 
 
 def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, Any]:
@@ -70,6 +72,7 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
         "users": info.users,
         "spawn_rate": _num(info.spawn_rate, 3),
         "target_rate": _num(info.target_rate, 3),
+        "stages": info.stages,
         "workers": info.workers,
         "workers_auto": dict(info.workers_auto) if info.workers_auto is not None else None,
         "requests": stats.requests,
@@ -107,6 +110,7 @@ def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, 
                 "failures": w.failures,
                 "rps": _num(w.rps, 3),
                 "users": w.users,
+                "target": _num(w.target, 3),
                 "p95_ms": _num(w.latency.p95_ms, 3),
                 "generator": _window_generator(stats, w.index, verdict),
             }
@@ -157,8 +161,15 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
     def series(value: Callable[[WindowStats], float | None]) -> list[tuple[float, float | None]]:
         return [(w.start_s + w.length_s / 2, value(w)) for w in stats.windows]
 
+    target = series(lambda w: w.target) if any(w.target is not None for w in stats.windows) else ()
     charts = [
-        _line_chart("Requests per second", "req/s", series(lambda w: w.rps), end_s),
+        _line_chart(
+            "Requests per second",
+            "req/s",
+            series(lambda w: w.rps),
+            end_s,
+            target=target if info.model == "open" else (),
+        ),
         _line_chart(
             "p95 latency", "ms", series(lambda w: w.latency.p95_ms), end_s, threshold=p95_limit
         ),
@@ -169,7 +180,14 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
             end_s,
             color="#cf222e",
         ),
-        _line_chart("Users", "users", series(lambda w: w.users), end_s, color="#8250df"),
+        _line_chart(
+            "Users",
+            "users",
+            series(lambda w: w.users),
+            end_s,
+            color="#8250df",
+            target=target if info.model == "closed" else (),
+        ),
     ]
     if any(r.samples for r in stats.generator):
         worst = {
@@ -251,7 +269,11 @@ def _e(text: object) -> str:
 
 def _facts(info: RunInfo, stats: RunStats) -> str:
     load = (
-        f"{info.users} users, spawn {info.spawn_rate:g}/s"
+        f"stages {info.stages} (peak {info.users} users)"
+        if info.model == "closed" and info.stages
+        else f"stages {info.stages} (peak {info.target_rate:g} req/s)"
+        if info.stages and info.target_rate is not None
+        else f"{info.users} users, spawn {info.spawn_rate:g}/s"
         if info.model == "closed" and info.users is not None and info.spawn_rate is not None
         else f"{info.target_rate:g} req/s offered"
         if info.target_rate is not None
@@ -411,15 +433,37 @@ def _line_chart(
     *,
     threshold: float | None = None,
     color: str = "#0969da",
+    target: Sequence[tuple[float, float | None]] = (),
 ) -> str:
-    """A time series of (seconds since start, value) up to `end_s`; None breaks the line."""
-    known = [y for _, y in series if y is not None]
+    """A time series of (seconds since start, value) up to `end_s`; None breaks the line.
+    A load shape's `target` series is drawn dashed behind it, labelled "target"."""
+    known = [y for _, y in [*series, *target] if y is not None]
     end_s = max(end_s, 1e-9)
     step, count = _steps(end_s, 6)
     ticks = [(k * step / end_s, f"{k * step:g}s") for k in range(count + 1) if k * step <= end_s]
     frame, y_top = _frame(title, unit, _W, max([*known, threshold or 0.0]) * 1.05, ticks)
     parts = [frame]
-    plot_w = _W - _L - _R
+    if any(y is not None for _, y in target):
+        parts += _polylines(target, end_s, y_top, "#57606a", "target")
+        parts.append(f'<text x="{_W - _R}" y="18" class="targetlabel">- - target</text>')
+    parts += _polylines(series, end_s, y_top, color, "line")
+    if threshold is not None:
+        y = _T + _PLOT_H * (1 - threshold / y_top)
+        parts.append(
+            f'<line x1="{_L}" x2="{_W - _R}" y1="{y:.1f}" y2="{y:.1f}" class="limit"/>'
+            f'<text x="{_W - _R}" y="{y - 4:.1f}" class="limitlabel">SLA {_tick(threshold)} '
+            f"{_e(unit)}</text>"
+        )
+    if not known:
+        parts.append(f'<text x="{_W / 2}" y="{_H / 2}" class="empty">no data</text>')
+    return "".join(parts) + "</svg>"
+
+
+def _polylines(
+    series: Sequence[tuple[float, float | None]], end_s: float, y_top: float, color: str, css: str
+) -> list[str]:
+    """SVG polylines (a dot for a lone point) of (seconds, value) pairs; None breaks them."""
+    parts, plot_w = [], _W - _L - _R
     segment: list[tuple[float, float]] = []
     for x_s, y in [*series, (0.0, None)]:
         if y is not None:
@@ -431,19 +475,10 @@ def _line_chart(
             )
         elif segment:
             points = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-            parts.append(f'<polyline points="{points}" stroke="{color}" class="line"/>')
+            parts.append(f'<polyline points="{points}" stroke="{color}" class="{css}"/>')
         if y is None:
             segment = []
-    if threshold is not None:
-        y = _T + _PLOT_H * (1 - threshold / y_top)
-        parts.append(
-            f'<line x1="{_L}" x2="{_W - _R}" y1="{y:.1f}" y2="{y:.1f}" class="limit"/>'
-            f'<text x="{_W - _R}" y="{y - 4:.1f}" class="limitlabel">SLA {_tick(threshold)} '
-            f"{_e(unit)}</text>"
-        )
-    if not known:
-        parts.append(f'<text x="{_W / 2}" y="{_H / 2}" class="empty">no data</text>')
-    return "".join(parts) + "</svg>"
+    return parts
 
 
 def _histogram(stats: RunStats, latency: ThresholdResult | None) -> str:
@@ -523,6 +558,8 @@ svg .title{font-weight:600;font-size:13px;fill:#1f2328}svg .unit{font-weight:400
 svg .grid{stroke:#eaeef2}svg .ytick{font-size:11px;fill:#57606a;text-anchor:end}
 svg .xtick{font-size:11px;fill:#57606a;text-anchor:middle}
 svg .line{fill:none;stroke-width:2;stroke-linejoin:round}
+svg .target{fill:none;stroke-width:1.5;stroke-dasharray:5 3}
+svg .targetlabel{font-size:11px;fill:#57606a;text-anchor:end}
 svg .limit{stroke:#cf222e;stroke-width:1.5;stroke-dasharray:6 4}
 svg .limitlabel{font-size:11px;fill:#cf222e;text-anchor:end}svg .start{text-anchor:start}
 svg .bar{fill:#0969da}svg .empty{font-size:13px;fill:#8c959f;text-anchor:middle}

@@ -246,12 +246,13 @@ def _judge(
         started_at=datetime.fromtimestamp(outcome.started_at_s, UTC).isoformat(),
         model=options.model,
         users=options.users if options.rate is None else None,
-        spawn_rate=options.spawn_rate if options.rate is None else None,
+        spawn_rate=options.spawn_rate if options.rate is None and not options.stages else None,
         target_rate=options.rate,
         workers=options.workers,
         sla_source=sla.source,
         server=server,
         workers_auto=options.workers_auto,
+        stages=options.stages,
     )
     if aborted is not None:
         code = ExitCode.ABORTED
@@ -425,6 +426,8 @@ def run_loadtest(
         DEFAULT_MASTER_PORT if options.role is Role.MASTER else free_port()
     )
     load = f"{options.rate:g} req/s" if options.rate else f"{options.users} users"
+    if options.stages is not None:
+        load = f"stages {options.stages} ({'req/s' if options.rate else 'users'})"
     print(
         f"loadwatch loadtest: {options.scenario} against {options.host}, {options.model} model,"
         f" {load}, {options.duration_s:g} s, {options.workers or 'no'} workers,"

@@ -74,6 +74,7 @@ class RunRecorder:
         self.window_endpoints: dict[tuple[int, str], QuantileSketch] = {}
         """Latency per (window, endpoint): the gate judges a route over some windows only."""
         self.users: dict[int, int] = {}
+        self.targets: dict[int, tuple[float, int]] = {}
         self.reasons: dict[tuple[Outcome, str, str], int] = {}
         self._reason_texts: set[str] = set()
         self.missed_starts = 0
@@ -151,6 +152,11 @@ class RunRecorder:
         index = self._window(now_s)
         self.users[index] = max(users, self.users.get(index, 0))
 
+    def record_target(self, target: float, now_s: float) -> None:
+        """A load shape's target (users or req/s) sampled at `now_s`; a window's is the mean."""
+        total, count = self.targets.get(self._window(now_s), (0.0, 0))
+        self.targets[self._window(now_s)] = (total + target, count + 1)
+
     def merge(self, other: RunRecorder) -> None:
         """Add another worker's recorder (same window and accuracy) into this one."""
         if other.window_s != self.window_s or other.accuracy != self.accuracy:
@@ -168,6 +174,10 @@ class RunRecorder:
         for index, users in other.users.items():
             shifted = max(0, index + round(offset / self.window_s))
             self.users[shifted] = self.users.get(shifted, 0) + users
+        for index, (total, count) in other.targets.items():
+            shifted = max(0, index + round(offset / self.window_s))
+            mine = self.targets.get(shifted, (0.0, 0))
+            self.targets[shifted] = (mine[0] + total, mine[1] + count)
         for (outcome, endpoint, reason), count in other.reasons.items():
             self._count_reason(outcome, endpoint, reason, count)
         self.missed_starts += other.missed_starts
@@ -188,6 +198,7 @@ class RunRecorder:
                 [i, e, s.to_dict()] for (i, e), s in self.window_endpoints.items()
             ],
             "users": {str(i): n for i, n in self.users.items()},
+            "targets": {str(i): list(t) for i, t in self.targets.items()},
             "reasons": [[o.value, e, r, n] for (o, e, r), n in self.reasons.items()],
             "missed_starts": self.missed_starts,
             "generator": self.generator.to_dict(),
@@ -215,6 +226,9 @@ class RunRecorder:
         recorder.window_endpoints = {
             (int(i), str(e)): QuantileSketch.from_dict(s)
             for i, e, s in data.get("window_endpoints", ())
+        }
+        recorder.targets = {
+            int(i): (float(t), int(n)) for i, (t, n) in data.get("targets", {}).items()
         }
         for outcome, endpoint, reason, count in data.get("reasons", ()):
             recorder._count_reason(Outcome(outcome), str(endpoint), str(reason), int(count))
@@ -290,7 +304,8 @@ class EndpointStats:
 
 @dataclass(frozen=True, slots=True)
 class WindowStats:
-    """One fixed window of the run: [start_s, start_s + length_s) after the start."""
+    """One fixed window of the run: [start_s, start_s + length_s) after the start; `target`
+    the load shape's mean target in it (users, or req/s in the open model; None: no shape)."""
 
     index: int
     start_s: float
@@ -303,6 +318,7 @@ class WindowStats:
     slow: int = 0
     endpoints: Mapping[str, QuantileSketch] = field(default_factory=dict)
     """Each endpoint's latency sketch in this window (requests that are latency samples)."""
+    target: float | None = None
 
     @property
     def rps(self) -> float:
@@ -370,7 +386,7 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
     """Freeze a recorder into RunStats for a run of `duration_s` seconds."""
     overall = recorder.overall
     length = recorder.window_s
-    last_index = max([*recorder.windows, *recorder.users], default=-1)
+    last_index = max([*recorder.windows, *recorder.users, *recorder.targets], default=-1)
     by_window: dict[int, dict[str, QuantileSketch]] = {}
     for (index, name), sketch in sorted(recorder.window_endpoints.items()):
         by_window.setdefault(index, {})[name] = sketch
@@ -392,6 +408,9 @@ def summarize(recorder: RunRecorder, *, duration_s: float) -> RunStats:
             else QuantileSketch(recorder.accuracy),
             slow=recorder.windows[i].slow if i in recorder.windows else 0,
             endpoints=by_window.get(i, {}),
+            target=recorder.targets[i][0] / recorder.targets[i][1]
+            if i in recorder.targets
+            else None,
         )
         for i in range(last_index + 1)
     )

@@ -67,3 +67,39 @@ def test_a_bad_locustfile_gets_one_line_saying_why(tmp_path: Path, text: str, re
     assert problem is not None and problem.startswith(f"{path}: ")
     assert reason in problem and "\n" not in problem
     assert check_locustfile(tmp_path / "missing.py") == f"{tmp_path / 'missing.py'}: no such file"
+
+
+SHAPED = """
+from locust import HttpUser, LoadTestShape, task
+
+class Reader(HttpUser):
+    @task
+    def hello(self):
+        self.client.get("/hello")
+
+class Base(LoadTestShape):
+    abstract = True
+
+class Ramp(Base):
+    def tick(self):
+        return None
+"""
+
+
+def test_a_locustfiles_own_load_shape_is_found_and_a_second_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shaped.py"
+    path.write_text(SHAPED)
+    result = subprocess.run(
+        [sys.executable, "-m", "loadtests.locustfile", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60 * TIMEOUT_UNIT_S,
+    )
+    assert json.loads(result.stdout) == {"classes": ["Reader"], "shape": "Ramp"}
+    path.write_text(SHAPED + "\nclass Spike(Base):\n    def tick(self):\n        return None\n")
+    assert check_locustfile(path) == (
+        f"{path}: defines 2 LoadTestShape classes (Ramp, Spike); expected at most one"
+    )

@@ -24,6 +24,7 @@ from loadtests.options import (
 )
 from loadtests.scenarios import SCENARIOS
 from loadtests.scenarios.common import IdPicker, ScenarioSettings, campaign_base_url
+from loadtests.stages import parse_stages
 
 HOST = "http://127.0.0.1:8101"
 
@@ -301,3 +302,71 @@ def test_published_counts_size_the_id_ranges_unless_a_variable_set_them() -> Non
     picker = IdPicker(fitted, random.Random(3))
     assert max(picker.user() for _ in range(3000)) == 300
     assert max(picker.enrollment() for _ in range(3000)) <= 900
+
+
+def test_stages_set_a_closed_run_of_their_peak_users_for_their_total_duration() -> None:
+    options = parse("course", "--host", HOST, "--stages", "30s:100,2m:500,30s:1500,1m:0")
+    assert options.model == "closed" and options.users == 1500 and options.rate is None
+    assert options.duration_s == 240.0 and options.stages == "30s:100,2m:500,30s:1500,1m:0"
+    shape = options.shape()
+    assert shape is not None and shape.target_at(15.0) == 50.0
+
+
+def test_open_model_stages_are_req_per_s_and_size_the_pool_by_their_peak() -> None:
+    options = parse("course", "--host", HOST, "--stages", "10s:40.5,20s:300", "--model", "open")
+    assert options.model == "open" and options.rate == 300.0 and options.duration_s == 30.0
+    assert options.pool_size() == 600
+    assert parse("course", "--host", HOST, "--stages", "10s:40", "--model", "open",
+                 "--connections", "7").pool_size() == 7  # fmt: skip
+
+
+def test_a_duration_that_repeats_the_stages_total_is_accepted() -> None:
+    options = parse("course", "--host", HOST, "--stages", "1m:10,30s:0", "--duration", "90s")
+    assert options.duration_s == 90.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag", "words"),
+    [
+        (
+            ["--stages", "30s:10", "--duration", "1m"],
+            "--duration",
+            "contradicts --stages, which last 30 s",
+        ),
+        (["--stages", "30s:10", "--users", "5"], "--users", "cannot be combined with --stages"),
+        (["--stages", "30s:10", "--spawn-rate", "5"], "--spawn-rate", "cannot be combined"),
+        (["--stages", "30s:10", "--rate", "5"], "--rate", "cannot be combined with --stages"),
+        (["--stages", "30s:2.5"], "--stages", "expected whole numbers, got 2.5"),
+        (["--stages", "30s:0,1m:0"], "--stages", "every target is 0"),
+        (["--stages", "30s:10,2m"], "--stages", "stage 2 '2m': expected DURATION:TARGET"),
+        (["--stages", "745h:10"], "--stages", "at most 30d"),
+        (["--model", "open"], "--model", "only applies with --stages"),
+        (["--stages", "30s:10", "--model", "opened"], "--model", "closed or open, got 'opened'"),
+        (["--stages", "30s:10", "--connections", "5"], "--connections", "open model"),
+        (["--stages", "30s:10", "--model", "open", "--think-time", "1s"], "--think-time", "open"),
+        (["--stages", "30s:10", "--ramp-up", "30s"], "--ramp-up", "less than --duration (30 s)"),
+    ],
+)
+def test_a_bad_stages_flag_is_a_usage_error_that_names_the_flag(
+    argv: list[str], flag: str, words: str
+) -> None:
+    with pytest.raises(UsageError) as info:
+        parse("course", "--host", HOST, *argv)
+    assert info.value.flag == flag and words in str(info.value)
+
+
+def test_stages_survive_the_trip_to_a_locust_process() -> None:
+    options = parse("course", "--host", HOST, "--stages", "5s:20,5s:0", "--model", "open")
+    again = LoadTestOptions.from_dict(options.to_dict())
+    assert again == options and again.shape() == options.shape()
+
+
+def test_a_program_shapes_a_run_as_the_stages_flag_would() -> None:
+    stages = parse_stages("10s:50,20s:50,10s:0")
+    base = parse("course", "--host", HOST, "--rate", "10")
+    opened = base.shaped(stages, open_model=True)
+    flagged = parse("course", "--host", HOST, "--stages", stages.spec, "--model", "open")
+    assert (opened.rate, opened.duration_s, opened.shape()) == (50.0, 40.0, stages)
+    assert opened == flagged
+    closed = base.shaped(stages, open_model=False)
+    assert (closed.model, closed.users, closed.duration_s) == ("closed", 50, 40.0)

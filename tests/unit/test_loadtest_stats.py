@@ -104,3 +104,22 @@ def test_an_empty_run_summarizes_to_no_percentiles() -> None:
     assert stats.requests == 0
     assert stats.latency.p95_ms is None
     assert stats.error_rate == 0.0 and stats.rps == 0.0
+
+
+def test_a_window_target_is_the_mean_of_its_samples_and_survives_the_trip_and_merge() -> None:
+    recorder = RunRecorder(started_at_s=100.0, window_s=2.0)
+    for second, target in enumerate([10.0, 30.0, 50.0, 50.0, 20.0]):
+        recorder.record_target(target, 100.0 + second + 0.5)
+    stats = summarize(
+        RunRecorder.from_dict(json.loads(json.dumps(recorder.to_dict()))), duration_s=5.0
+    )
+    assert [w.target for w in stats.windows] == [20.0, 50.0, 20.0]
+    merged = RunRecorder(started_at_s=100.0, window_s=2.0)
+    merged.merge(recorder)
+    assert [w.target for w in summarize(merged, duration_s=5.0).windows] == [20.0, 50.0, 20.0]
+
+
+def test_a_window_without_a_load_shape_has_no_target() -> None:
+    recorder = RunRecorder(started_at_s=0.0)
+    fill(recorder, 100, seed=1, start=0.0)
+    assert [w.target for w in summarize(recorder, duration_s=1.0).windows] == [None]

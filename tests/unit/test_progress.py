@@ -103,3 +103,28 @@ def test_each_metric_has_a_short_mark() -> None:
         "windows FAIL"
     )
     assert result(Metric.THROUGHPUT, "throughput >= 1000 req/s", None) == "throughput n/a"
+
+
+def test_a_shaped_closed_run_shows_its_target_users_next_to_the_achieved_ones() -> None:
+    stats = run_stats([0.010] * 100)
+    verdict = evaluate(default_sla(), stats, GateOptions(service="course"))
+    line = progress_line(
+        elapsed_s=9, users=48, rps=96.0, stats=stats, verdict=verdict, percentile=0.95, target=50
+    )
+    assert line.startswith("    9s  users target 50 / achieved 48  96.0 req/s  p95 ")
+
+
+def test_a_shaped_open_run_shows_its_target_rate_next_to_the_achieved_one() -> None:
+    stats = run_stats([0.010] * 100, raw=True)
+    verdict = evaluate(default_sla(), stats, GateOptions(service="course", offered_rps=300.0))
+    line = progress_line(
+        elapsed_s=9,
+        users=4,
+        rps=118.24,
+        stats=stats,
+        verdict=verdict,
+        percentile=0.95,
+        model="open",
+        target=120.0,
+    )
+    assert line.startswith("    9s  in flight 4  req/s target 120.0 / achieved 118.2  p95 ")

@@ -69,6 +69,7 @@ def test_the_json_summary_has_exactly_the_documented_keys() -> None:
         "model",
         "users",
         "target_rate",
+        "stages",
         "requests",
         "failures",
         "rps",
@@ -314,3 +315,44 @@ def test_the_html_report_has_a_table_of_failures_by_reason() -> None:
     clean.record(COURSE, 0.05, Outcome.SERVED, STARTED_S + 1.0)
     clean_stats = summarize(clean, duration_s=10.0)
     assert "Every request was served" in html_report(CLOSED, clean_stats, verdict_of(clean_stats))
+
+
+def shaped_run() -> RunStats:
+    """Ten 1 s windows: the target ramps 0 -> 90 users over 9 s, the users lag it by 10."""
+    recorder = RunRecorder(started_at_s=STARTED_S, window_s=1.0)
+    for second in range(10):
+        recorder.record_target(second * 10.0, STARTED_S + second + 0.5)
+        recorder.record_users(max(0, second * 10 - 10), STARTED_S + second + 0.5)
+        recorder.record(COURSE, 0.05, Outcome.SERVED, STARTED_S + second + 0.5)
+    return summarize(recorder, duration_s=10.0)
+
+
+def test_windows_carry_the_load_shapes_target_next_to_what_was_achieved() -> None:
+    stats = shaped_run()
+    staged = dataclasses.replace(CLOSED, users=90, spawn_rate=None, stages="9s:90,1s:90")
+    summary = json_summary(staged, stats, verdict_of(stats))
+    assert (
+        summary["stages"] == "9s:90,1s:90" and json_summary(OPEN, STATS, VERDICT)["stages"] is None
+    )
+    assert "closed: stages 9s:90,1s:90 (peak 90 users)" in html_report(
+        staged, stats, verdict_of(stats)
+    )
+    windows = summary["windows"]
+    assert [w["target"] for w in windows] == [10.0 * i for i in range(10)]
+    assert [w["users"] for w in windows] == [0, 0] + [10 * i for i in range(1, 9)]
+    assert all(w["target"] is None for w in json_summary(OPEN, STATS, VERDICT)["windows"])
+
+
+@pytest.mark.parametrize(("info", "chart"), [(CLOSED, "Users"), (OPEN, "Requests per second")])
+def test_the_chart_of_what_the_shape_sets_draws_its_target_dashed(
+    info: RunInfo, chart: str
+) -> None:
+    stats = shaped_run()
+    charts = svgs(html_report(info, stats, verdict_of(stats)))
+    shaped = re.findall(
+        r'<polyline points="([^"]+)" stroke="[^"]+" class="target"/>', charts[chart]
+    )
+    assert [len(p.split()) for p in shaped] == [10] and "target</text>" in charts[chart]
+    other = "Requests per second" if chart == "Users" else "Users"
+    assert 'class="target"' not in charts[other]
+    assert 'class="target"' not in svgs(PAGE)[chart]
