@@ -28,6 +28,15 @@ from aiohttp import web
 from collector import conventions as names
 from collector.gc_tuning import settle_heap
 from runtime.database import Database, is_unavailable
+from runtime.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 
 __all__ = [
     "MAX_ID",
@@ -60,63 +69,6 @@ MAX_ID = 2**31 - 1
 MAX_JSON_DEPTH = 32
 """Deepest nesting of arrays and objects a JSON body may have (ours need 2)."""
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-class ApiError(Exception):
-    """An error the client can act on; rendered as JSON with `status`."""
-
-    status = 400
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        fields: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = dict(fields or {})
-        self.headers = dict(headers or {})
-
-
-class BadRequest(ApiError):
-    """400: the request is malformed; `fields` maps field name -> what was expected."""
-
-    status = 400
-
-
-class NotFound(ApiError):
-    """404: the resource does not exist."""
-
-    status = 404
-
-
-class Conflict(ApiError):
-    """409: the request conflicts with the current state."""
-
-    status = 409
-
-
-class TooManyRequests(ApiError):
-    """429: rate limited; retry after `retry_after_s` seconds."""
-
-    status = 429
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message, headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))})
-
-
-class PayloadTooLarge(ApiError):
-    """413: the body is larger than the application accepts."""
-
-    status = 413
-
-
-class ServiceUnavailable(ApiError):
-    """503: a dependency is down; retry later."""
-
-    status = 503
 
 
 def json_error(
