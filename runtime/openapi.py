@@ -77,6 +77,8 @@ class Operation:
 
     A 400 is documented whenever there is an input, a 413 whenever there is a body.
     `bearer`: the route needs `Authorization: Bearer <token>` (401 otherwise).
+    `body_schema`: a JSON body that the handler parses itself with a richer parser than
+    `Body` (like Alertmanager's payload); documented here, not parsed by `parse`.
     """
 
     method: str
@@ -87,13 +89,15 @@ class Operation:
     body: Body | None = None
     errors: tuple[int, ...] = ()
     bearer: bool = False
+    body_schema: JsonSchema | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     def error_statuses(self) -> list[int]:
         statuses = set(self.errors)
-        if self.params or self.body is not None:
+        has_body = self.body is not None or self.body_schema is not None
+        if self.params or has_body:
             statuses.add(400)
-        if self.body is not None:
+        if has_body:
             statuses.add(413)
         if self.bearer:
             statuses.add(401)
@@ -114,10 +118,11 @@ class Operation:
         }
         if self.params:
             operation["parameters"] = [p.openapi() for p in self.params]
-        if self.body is not None:
+        body = self.body.schema() if self.body is not None else self.body_schema
+        if body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": self.body.schema()}},
+                "content": {"application/json": {"schema": body}},
             }
         if self.bearer:
             operation["security"] = [{"bearer": []}]

@@ -195,7 +195,8 @@ PUBLISH = Operation(
     {
         200: Response("Posted everywhere", _RESULTS),
         207: Response("Some platforms failed", _RESULTS),
-        502: Response("Every platform failed", _RESULTS),
+        422: Response("Every platform refused the post (4xx): change the campaign", _RESULTS),
+        502: Response("No platform posted, some failed in a way a retry may mend", _RESULTS),
     },
     params=(
         _id("campaign_id"),
