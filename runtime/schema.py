@@ -77,6 +77,9 @@ class Integer:
         return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
 
     def check(self, value: object) -> bool:
+        """An int in range, or a float with no fraction (JSON Schema calls 1.0 an integer)."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         return _is_int(value) and self.minimum <= value <= self.maximum  # type: ignore[operator]
 
     def from_text(self, raw: str) -> object:
@@ -369,7 +372,7 @@ class Body:
                 continue
             value = body[spec.name]
             if spec.kind.check(value):
-                values[spec.name] = value
+                values[spec.name] = int(value) if isinstance(spec.kind, Integer) else value
             else:
                 errors[spec.name] = spec.message()
         if not self.extra_fields:

@@ -19,6 +19,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -79,7 +80,11 @@ def examine(
 def fuzz(base_url: str, headers: dict[str, str]) -> dict[str, Counter[int]]:
     """Run every operation of the document at base_url; the statuses each answered."""
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        operations.append(result.ok())
     answered: dict[str, Counter[int]] = {}
     for operation in sorted(operations, key=run_last):
         raw = operation.definition.raw
@@ -88,7 +93,7 @@ def fuzz(base_url: str, headers: dict[str, str]) -> dict[str, Counter[int]]:
         examine(operation, GenerationMode.POSITIVE, base_url, headers, statuses)
         if has_input:
             examine(operation, GenerationMode.NEGATIVE, base_url, headers, statuses)
-        ids = {
+        ids: dict[str, object] = {
             p["name"]: 1
             for p in raw.get("parameters", [])
             if p["in"] == "path" and p["schema"].get("type") == "integer"
