@@ -1,6 +1,8 @@
 """What every running service shares: the aiohttp runner and edges (`runtime.http`), the
-SQLAlchemy engine helper (`runtime.database`), free ports (`runtime.ports`) and one group of
-child processes with clean stops (`runtime.processes`).
+errors handlers raise (`runtime.errors`), request models (`runtime.schema`) and the
+operations and OpenAPI document built from them (`runtime.openapi`), the SQLAlchemy engine
+helper (`runtime.database`), free ports (`runtime.ports`) and one group of child processes
+with clean stops (`runtime.processes`).
 
 Importing `runtime` loads nothing else: each submodule is imported on first use, so what
 needs one helper does not pull in the others: `ports` and `processes` use the standard
@@ -12,7 +14,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["database", "http", "ports", "processes"]
+__all__ = ["database", "errors", "http", "openapi", "ports", "processes", "schema"]
 
 
 def __getattr__(name: str) -> ModuleType:

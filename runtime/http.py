@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import re
 import socket
 import sys
@@ -37,6 +36,7 @@ from runtime.errors import (
     ServiceUnavailable,
     TooManyRequests,
 )
+from runtime.schema import Integer, Number, Param
 
 __all__ = [
     "MAX_ID",
@@ -187,27 +187,12 @@ def _check_storable(body: dict[str, Any]) -> None:
             stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
-def _int(raw: str | None, name: str, minimum: int, maximum: int) -> int:
-    if raw is None:
-        raise BadRequest(f"{name} is required", fields={name: "required"})
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(
-            f"{name}: expected an integer, got {raw[:50]!r}",
-            fields={name: f"expected an integer between {minimum} and {maximum}"},
-        ) from None
-    if not minimum <= value <= maximum:
-        raise BadRequest(
-            f"{name}: expected {minimum}..{maximum}, got {value}",
-            fields={name: f"expected an integer between {minimum} and {maximum}"},
-        )
-    return value
-
-
 def path_int(request: web.Request, name: str, maximum: int = MAX_ID) -> int:
-    """A positive integer path parameter (an id: at most MAX_ID by default)."""
-    return _int(request.match_info.get(name), name, 1, maximum)
+    """A positive integer path parameter (an id: at most MAX_ID by default). New routes
+    declare a `runtime.openapi.Operation` instead, which also documents the parameter."""
+    value = Param(name, "path", Integer(1, maximum)).parse(request.match_info.get(name))
+    assert isinstance(value, int)
+    return value
 
 
 def query_int(
@@ -219,28 +204,16 @@ def query_int(
     default: int | None = None,
 ) -> int:
     """An integer query parameter (required unless `default` is given)."""
-    raw = request.query.get(name)
-    if raw is None and default is not None:
-        return default
-    return _int(raw, name, minimum, maximum)
+    param = Param(name, "query", Integer(minimum, maximum), default is None, default)
+    value = param.parse(request.query.get(name))
+    assert isinstance(value, int)
+    return value
 
 
 def query_float(request: web.Request, name: str, *, default: float | None = None) -> float:
     """A finite float query parameter (required unless `default` is given)."""
-    raw = request.query.get(name)
-    if raw is None:
-        if default is None:
-            raise BadRequest(f"{name} is required", fields={name: "required"})
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise BadRequest(
-            f"{name}: expected a number, got {raw[:50]!r}",
-            fields={name: "expected a finite number"},
-        )
+    value = Param(name, "query", Number(), default is None, default).parse(request.query.get(name))
+    assert isinstance(value, float)
     return value
 
 
