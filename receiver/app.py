@@ -18,7 +18,6 @@ Errors are JSON: `{"error": "...", "fields": {"alerts[0].startsAt": "expected ..
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +30,7 @@ from prometheus_client.registry import CollectorRegistry
 from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
 from collector.sla import SLA
+from receiver import api as api_spec
 from receiver.auth import bearer_matches
 from receiver.destinations import ForwardConfig
 from receiver.engine import make_receiver_engine
@@ -48,9 +48,11 @@ from runtime.http import (
     NotFound,
     ServiceUnavailable,
     add_health_routes,
+    add_json_errors,
     api,
-    query_int,
+    parse_json_object,
 )
+from runtime.openapi import add_openapi_route
 
 __all__ = ["SERVICE_NAME", "make_receiver_app"]
 
@@ -131,12 +133,10 @@ class ReceiverService:
         self._authorize(request)
         body = await self._body(request)
         try:
-            payload = parse_payload(json.loads(body))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            payload = parse_payload(parse_json_object(body))
+        except BadRequest:
             self.metrics.rejected(RejectReason.INVALID)
-            raise BadRequest(
-                "the body is not valid JSON", fields={"body": "expected a JSON object"}
-            ) from None
+            raise
         except PayloadError as exc:
             self.metrics.rejected(RejectReason.INVALID)
             raise BadRequest(str(exc), fields={exc.path: f"expected {exc.expected}"}) from None
@@ -160,25 +160,16 @@ class ReceiverService:
 
     async def list_alerts(self, request: web.Request) -> web.Response:
         self._authorize(request)
-        raw_status = request.query.get("status")
-        status: AlertStatus | None = None
-        if raw_status is not None:
-            try:
-                status = AlertStatus(raw_status)
-            except ValueError:
-                raise BadRequest(
-                    f"status: expected 'firing' or 'resolved', got {raw_status[:50]!r}",
-                    fields={"status": "expected 'firing' or 'resolved'"},
-                ) from None
-        limit = query_int(request, "limit", maximum=10_000, default=1000)
+        args = await api_spec.LIST.parse(request)
+        raw_status, service, limit = args["status"], args["service"], args["limit"]
+        status = None if raw_status is None else AlertStatus(raw_status)
         store = await self.alert_store()
-        service = request.query.get("service")
         events = await store.current(status=status, service=service, limit=limit)
         return web.json_response({"alerts": [e.to_dict() for e in events]})
 
     async def history(self, request: web.Request) -> web.Response:
         self._authorize(request)
-        fingerprint = request.match_info["fingerprint"]
+        fingerprint = (await api_spec.HISTORY.parse(request))["fingerprint"]
         store = await self.alert_store()
         events = await store.history(fingerprint)
         if not events:
@@ -211,6 +202,8 @@ def make_receiver_app(
     app.router.add_get("/alerts", api(service.list_alerts))
     app.router.add_get("/alerts/{fingerprint}/history", api(service.history))
     add_health_routes(app, lambda: service.db)
+    add_json_errors(app)
+    add_openapi_route(app, SERVICE_NAME, api_spec.OPERATIONS)
     inst = instrument(app, service=SERVICE_NAME, sla=sla, registry=registry)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

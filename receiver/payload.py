@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
+    "MAX_KEY_CHARS",
     "PAYLOAD_VERSION",
     "Alert",
     "AlertStatus",
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 PAYLOAD_VERSION = "4"
-_MAX_KEY_CHARS = 200
+MAX_KEY_CHARS = 200
 """Fingerprints and label names longer than this are refused (they are indexed)."""
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -121,8 +122,8 @@ def _labels(data: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
     for name, value in raw.items():
         if not isinstance(value, str):
             raise PayloadError(f"{path}{key}.{name}", "a string value", value)
-        if len(name) > _MAX_KEY_CHARS:
-            expected = f"names of at most {_MAX_KEY_CHARS} characters"
+        if len(name) > MAX_KEY_CHARS:
+            expected = f"names of at most {MAX_KEY_CHARS} characters"
             raise PayloadError(f"{path}{key}", expected, name)
     return dict(raw)
 
@@ -140,8 +141,8 @@ def _alert(data: object, index: int) -> Alert:
     if not isinstance(data, dict):
         raise PayloadError(f"alerts[{index}]", "an object", data)
     fingerprint = _string(data, "fingerprint", path, non_empty=True)
-    if len(fingerprint) > _MAX_KEY_CHARS:
-        expected = f"at most {_MAX_KEY_CHARS} characters"
+    if len(fingerprint) > MAX_KEY_CHARS:
+        expected = f"at most {MAX_KEY_CHARS} characters"
         raise PayloadError(f"{path}fingerprint", expected, fingerprint)
     starts_at = parse_timestamp(data.get("startsAt"), f"{path}startsAt")
     if starts_at is None:

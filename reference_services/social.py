@@ -41,13 +41,9 @@ from collector import conventions as names
 from collector.middleware import instrument
 from collector.sla import SLA
 from collector.units import UnitError, parse_duration, parse_percent
-from runtime.http import (
-    ApiError,
-    add_health_routes,
-    add_json_errors,
-    json_body,
-    json_error,
-)
+from reference_services.social_api import IDEMPOTENCY_HEADER, SocialOperations
+from runtime.http import ApiError, add_health_routes, add_json_errors, json_error
+from runtime.openapi import add_openapi_route
 
 __all__ = [
     "DEFAULT_PLATFORMS",
@@ -59,9 +55,6 @@ __all__ = [
     "parse_platform_spec",
 ]
 
-MAX_CONTENT_CHARS = 5000
-MAX_IDEMPOTENCY_KEY_CHARS = 200
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 _Z99 = 2.3263478740408408
 """The standard normal's 99th percentile: p99 = median * exp(_Z99 * sigma)."""
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -332,23 +325,6 @@ def _platform(request: web.Request) -> _Platform:
     return platform
 
 
-def _post_field_errors(body: dict[str, Any], key: str | None) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    content = body.get("content")
-    if not isinstance(content, str) or not 1 <= len(content) <= MAX_CONTENT_CHARS:
-        got = f"{len(content)} characters" if isinstance(content, str) else repr(content)
-        errors["content"] = f"expected a string of 1 to {MAX_CONTENT_CHARS} characters, got {got}"
-    campaign_id = body.get("campaign_id")
-    if not isinstance(campaign_id, int) or isinstance(campaign_id, bool):
-        errors["campaign_id"] = f"expected an integer, got {campaign_id!r}"
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
-        errors[IDEMPOTENCY_HEADER] = (
-            f"expected a header of 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters, "
-            f"got {'none' if key is None else f'{len(key)} characters'}"
-        )
-    return errors
-
-
 def make_social_app(
     platforms: Mapping[str, PlatformBehaviour] | None = None,
     *,
@@ -389,16 +365,12 @@ def make_social_app(
     async def create_post(request: web.Request) -> web.Response:
         platform = _platform(request)
         platform.counts.requests += 1
-        key = request.headers.get(IDEMPOTENCY_HEADER)
         try:
-            body = await json_body(request)
+            body = await operations.create_post.parse(request)
         except ApiError as exc:
             platform.counts.rejected += 1
             return json_error(exc.status, exc.message, fields=exc.fields)
-        errors = _post_field_errors(body, key)
-        if errors or key is None:
-            platform.counts.rejected += 1
-            return _error(400, "invalid post", fields=errors)
+        key = body[IDEMPOTENCY_HEADER]
         fate, delay_s = platform.draw()
         if fate is _Fate.HANG:  # accepted at once, answered late
             outcome, post_id = platform.commit(key, body["campaign_id"], body["content"])
@@ -430,9 +402,10 @@ def make_social_app(
     async def set_behaviour(request: web.Request) -> web.Response:
         platform = _platform(request)
         try:
-            body = await json_body(request)
+            body = await operations.set_behaviour.parse(request)
         except ApiError as exc:
             return json_error(exc.status, exc.message, fields=exc.fields)
+        body.pop("platform")
         try:
             platform.behaviour = platform.behaviour.updated(body)
         except BehaviourError as exc:
@@ -444,8 +417,10 @@ def make_social_app(
             {name: platform.stats() for name, platform in request.app[_PLATFORMS_KEY].items()}
         )
 
+    operations = SocialOperations.for_platforms(chosen)
     add_health_routes(app, None)
     add_json_errors(app)
+    add_openapi_route(app, "social", operations.all())
     app.router.add_get("/platforms/stats", stats)
     app.router.add_post("/platforms/{platform}/posts", create_post)
     app.router.add_get("/platforms/{platform}/posts/{post_id}", get_post)

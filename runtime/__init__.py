@@ -1,6 +1,8 @@
 """What every running service shares: the aiohttp runner and edges (`runtime.http`), the
-SQLAlchemy engine helper (`runtime.database`), leased queue rows and the loop that drains
-them (`runtime.leases`, `runtime.draining`), free ports (`runtime.ports`) and one group of
+errors handlers raise (`runtime.errors`), request models (`runtime.schema`) and the
+operations and OpenAPI document built from them (`runtime.openapi`), the SQLAlchemy engine
+helper (`runtime.database`), leased queue rows and the loop that drains them
+(`runtime.leases`, `runtime.draining`), free ports (`runtime.ports`) and one group of
 child processes with clean stops (`runtime.processes`).
 
 Importing `runtime` loads nothing else: each submodule is imported on first use, so what
@@ -13,7 +15,17 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["database", "draining", "http", "leases", "ports", "processes"]
+__all__ = [
+    "database",
+    "draining",
+    "errors",
+    "http",
+    "leases",
+    "openapi",
+    "ports",
+    "processes",
+    "schema",
+]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import math
 import re
 import socket
 import sys
@@ -28,6 +27,16 @@ from aiohttp import web
 from collector import conventions as names
 from collector.gc_tuning import settle_heap
 from runtime.database import Database, is_unavailable
+from runtime.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+from runtime.schema import Integer, Number, Param
 
 __all__ = [
     "MAX_ID",
@@ -60,63 +69,6 @@ MAX_ID = 2**31 - 1
 MAX_JSON_DEPTH = 32
 """Deepest nesting of arrays and objects a JSON body may have (ours need 2)."""
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-class ApiError(Exception):
-    """An error the client can act on; rendered as JSON with `status`."""
-
-    status = 400
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        fields: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = dict(fields or {})
-        self.headers = dict(headers or {})
-
-
-class BadRequest(ApiError):
-    """400: the request is malformed; `fields` maps field name -> what was expected."""
-
-    status = 400
-
-
-class NotFound(ApiError):
-    """404: the resource does not exist."""
-
-    status = 404
-
-
-class Conflict(ApiError):
-    """409: the request conflicts with the current state."""
-
-    status = 409
-
-
-class TooManyRequests(ApiError):
-    """429: rate limited; retry after `retry_after_s` seconds."""
-
-    status = 429
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message, headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))})
-
-
-class PayloadTooLarge(ApiError):
-    """413: the body is larger than the application accepts."""
-
-    status = 413
-
-
-class ServiceUnavailable(ApiError):
-    """503: a dependency is down; retry later."""
-
-    status = 503
 
 
 def json_error(
@@ -235,27 +187,12 @@ def _check_storable(body: dict[str, Any]) -> None:
             stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
-def _int(raw: str | None, name: str, minimum: int, maximum: int) -> int:
-    if raw is None:
-        raise BadRequest(f"{name} is required", fields={name: "required"})
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(
-            f"{name}: expected an integer, got {raw[:50]!r}",
-            fields={name: f"expected an integer between {minimum} and {maximum}"},
-        ) from None
-    if not minimum <= value <= maximum:
-        raise BadRequest(
-            f"{name}: expected {minimum}..{maximum}, got {value}",
-            fields={name: f"expected an integer between {minimum} and {maximum}"},
-        )
-    return value
-
-
 def path_int(request: web.Request, name: str, maximum: int = MAX_ID) -> int:
-    """A positive integer path parameter (an id: at most MAX_ID by default)."""
-    return _int(request.match_info.get(name), name, 1, maximum)
+    """A positive integer path parameter (an id: at most MAX_ID by default). New routes
+    declare a `runtime.openapi.Operation` instead, which also documents the parameter."""
+    value = Param(name, "path", Integer(1, maximum)).parse(request.match_info.get(name))
+    assert isinstance(value, int)
+    return value
 
 
 def query_int(
@@ -267,28 +204,16 @@ def query_int(
     default: int | None = None,
 ) -> int:
     """An integer query parameter (required unless `default` is given)."""
-    raw = request.query.get(name)
-    if raw is None and default is not None:
-        return default
-    return _int(raw, name, minimum, maximum)
+    param = Param(name, "query", Integer(minimum, maximum), default is None, default)
+    value = param.parse(request.query.get(name))
+    assert isinstance(value, int)
+    return value
 
 
 def query_float(request: web.Request, name: str, *, default: float | None = None) -> float:
     """A finite float query parameter (required unless `default` is given)."""
-    raw = request.query.get(name)
-    if raw is None:
-        if default is None:
-            raise BadRequest(f"{name} is required", fields={name: "required"})
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise BadRequest(
-            f"{name}: expected a number, got {raw[:50]!r}",
-            fields={name: "expected a finite number"},
-        )
+    value = Param(name, "query", Number(), default is None, default).parse(request.query.get(name))
+    assert isinstance(value, float)
     return value
 
 

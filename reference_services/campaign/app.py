@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +36,7 @@ from sqlalchemy import func, select
 from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
 from collector.sla import SLA
+from reference_services.campaign import api as api_spec
 from reference_services.campaign import queries
 from reference_services.campaign.jobs import (
     ClaimedJob,
@@ -47,27 +47,20 @@ from reference_services.campaign.jobs import (
     JobWorker,
 )
 from reference_services.campaign.models import (
-    DEFAULT_CAMPAIGN_PLATFORMS,
-    MAX_CONTENT_CHARS,
-    MAX_PLATFORMS,
     Campaign,
     CampaignBase,
-    CampaignStatus,
     JobKind,
     PostStatus,
-    is_platform_list,
     utc,
 )
 from reference_services.campaign.publisher import (
     IDEMPOTENCY_HEADER,
-    MAX_KEY_CHARS,
     PostMetrics,
     PostResult,
     Publisher,
     draft_for,
     make_social_client,
     publish_status,
-    valid_key,
 )
 from reference_services.ratelimit import (
     Decision,
@@ -86,10 +79,8 @@ from runtime.http import (
     add_health_routes,
     add_json_errors,
     api,
-    json_body,
-    path_int,
-    query_int,
 )
+from runtime.openapi import add_openapi_route
 
 __all__ = ["PROCESS_LIMIT_KEY", "PUBLISH_LIMIT_KEY", "make_campaign_app"]
 
@@ -97,51 +88,6 @@ PROCESS_LIMIT_KEY = "process"
 """Rate-limiter bucket of campaign processing (one token a campaign)."""
 PUBLISH_LIMIT_KEY = "publish"
 """Rate-limiter bucket of social posts (one token a platform posted to)."""
-
-
-_SPACED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")
-
-
-def _text(body: dict[str, Any], name: str, limit: int, errors: dict[str, str]) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        errors[name] = f"expected a non-empty string of at most {limit} characters"
-        return ""
-    return value
-
-
-def _platforms(value: object, errors: dict[str, str]) -> list[str]:
-    if not is_platform_list(value):
-        errors["platforms"] = (
-            f"expected 1 to {MAX_PLATFORMS} distinct names of A-Z a-z 0-9 _ - (<= 64 chars)"
-        )
-        return []
-    assert isinstance(value, list)
-    return value
-
-
-def parse_created_after(raw: str | None) -> datetime | None:
-    """An ISO 8601 time (naive means UTC), or None when absent; else BadRequest.
-
-    An offset whose '+' arrived unencoded (decoded as a space) is read as '+'. A time
-    whose UTC equivalent leaves years 1..9999 (9999-12-31T23:59:59-14:00) is refused.
-    """
-    if raw is None:
-        return None
-    for text in (raw, _SPACED_OFFSET.sub(r"+\1", raw)):
-        try:
-            return utc(datetime.fromisoformat(text))
-        except OverflowError:
-            raise BadRequest(
-                f"created_after: {raw[:50]!r} is outside years 1..9999 in UTC",
-                fields={"created_after": "expected a time within years 1..9999 in UTC"},
-            ) from None
-        except ValueError:
-            continue
-    raise BadRequest(
-        f"created_after: expected an ISO 8601 time, got {raw[:50]!r}",
-        fields={"created_after": "expected an ISO 8601 time like 2024-05-01T12:00:00Z"},
-    )
 
 
 class CampaignService:
@@ -178,17 +124,9 @@ class CampaignService:
         return row
 
     async def create(self, request: web.Request) -> web.Response:
-        body = await json_body(request)
-        errors: dict[str, str] = {}
-        name = _text(body, "name", 200, errors)
-        content = _text(body, "content", MAX_CONTENT_CHARS, errors)
-        raw_platforms = body.get("platforms", list(DEFAULT_CAMPAIGN_PLATFORMS))
-        platforms = _platforms(raw_platforms, errors)
-        status = body.get("status", CampaignStatus.DRAFT.value)
-        if not isinstance(status, str) or status not in set(CampaignStatus):
-            errors["status"] = f"expected one of {', '.join(CampaignStatus)}"
-        if errors:
-            raise BadRequest("invalid campaign", fields=errors)
+        args = await api_spec.CREATE.parse(request)
+        name, content, status = args["name"], args["content"], args["status"]
+        platforms = args["platforms"]
         db, *_ = self._ready()
         async with db.session() as session, session.begin():
             campaign = Campaign(
@@ -206,14 +144,8 @@ class CampaignService:
         )
 
     async def list_campaigns(self, request: web.Request) -> web.Response:
-        status = request.query.get("status")
-        if status is not None and status not in set(CampaignStatus):
-            raise BadRequest(
-                f"status: expected one of {', '.join(CampaignStatus)}, got {status[:50]!r}",
-                fields={"status": f"expected one of {', '.join(CampaignStatus)}"},
-            )
-        created_after = parse_created_after(request.query.get("created_after"))
-        limit = query_int(request, "limit", minimum=1, maximum=1000, default=100)
+        args = await api_spec.LIST.parse(request)
+        status, created_after, limit = args["status"], args["created_after"], args["limit"]
         db, *_ = self._ready()
         async with db.session() as session:
             rows = (
@@ -241,7 +173,7 @@ class CampaignService:
         )
 
     async def get(self, request: web.Request) -> web.Response:
-        campaign_id = path_int(request, "campaign_id")
+        campaign_id = (await api_spec.GET.parse(request))["campaign_id"]
         row = await self._campaign(campaign_id)
         db, *_ = self._ready()
         async with db.session() as session:
@@ -251,7 +183,7 @@ class CampaignService:
         return web.json_response(document)
 
     async def process(self, request: web.Request) -> web.Response:
-        campaign_id = path_int(request, "campaign_id")
+        campaign_id = (await api_spec.PROCESS.parse(request))["campaign_id"]
         row = await self._campaign(campaign_id)
         if row.status not in queries.PROCESSABLE_STATUSES:
             raise Conflict(str(queries.CampaignNotProcessable(campaign_id, row.status)))
@@ -300,17 +232,10 @@ class CampaignService:
         return JobResult(JobOutcome.DONE)
 
     async def publish(self, request: web.Request) -> web.Response:
-        campaign_id = path_int(request, "campaign_id")
-        key = request.headers.get(IDEMPOTENCY_HEADER)
-        errors: dict[str, str] = {}
-        if not valid_key(key):
-            errors[IDEMPOTENCY_HEADER] = (
-                f"expected a header of 1 to {MAX_KEY_CHARS} printable characters, no spaces"
-            )
-        requested = (await json_body(request)).get("platforms")
-        platforms = [] if requested is None else _platforms(requested, errors)
-        if errors or key is None:
-            raise BadRequest("invalid publish request", fields=errors)
+        args = await api_spec.PUBLISH.parse(request)
+        campaign_id, key = args["campaign_id"], args[IDEMPOTENCY_HEADER]
+        requested = args.get("platforms")
+        platforms: list[str] = [] if requested is None else requested
         db, _, _, publisher = self._ready()
         async with db.session() as session:  # one connection for the reads, none while posting
             row = (await session.execute(queries.campaign_by_id(campaign_id))).first()
@@ -355,7 +280,7 @@ class CampaignService:
         )
 
     async def job(self, request: web.Request) -> web.Response:
-        job_id = path_int(request, "job_id")
+        job_id = (await api_spec.JOB.parse(request))["job_id"]
         _, queue, *_ = self._ready()
         view = await queue.get(job_id)
         if view is None:
@@ -391,6 +316,7 @@ def make_campaign_app(
     router.add_get("/jobs/{job_id}", api(service.job))
     router.add_get("/dataset", api(service.dataset))
     add_health_routes(app, lambda: service.db)
+    add_openapi_route(app, "campaign", api_spec.OPERATIONS)
     add_json_errors(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

@@ -82,6 +82,9 @@ class PostStatus(enum.StrEnum):
     POSTED = "posted"
     ALREADY_POSTED = "already_posted"
     FAILED = "failed"
+    REJECTED = "rejected"
+    """The platform refused the post with a 4xx that a retry cannot change (like a platform
+    it does not know); stored like FAILED, so a later publish may try again."""
 
 
 class JobStatus(enum.StrEnum):

@@ -110,11 +110,16 @@ class PostResult:
 
 
 def publish_status(results: Iterable[PostResult]) -> int:
-    """200 when every platform is posted, 502 when all failed, 207 when some failed."""
-    failed = [r.status is PostStatus.FAILED for r in results]
-    if not any(failed):
+    """200 when every platform is posted; when none is, 422 if every platform refused the
+    post (a 4xx: the client must change the campaign) and 502 if any failed in a way a
+    retry may mend; 207 when some are posted and some not."""
+    statuses = [r.status for r in results]
+    unposted = [s for s in statuses if s in (PostStatus.FAILED, PostStatus.REJECTED)]
+    if not unposted:
         return 200
-    return 502 if all(failed) else 207
+    if len(unposted) < len(statuses):
+        return 207
+    return 422 if all(s is PostStatus.REJECTED for s in unposted) else 502
 
 
 _SKIPPED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
@@ -242,14 +247,23 @@ class PostMetrics:
 
 
 class _Attempt:
-    """The outcome of one HTTP attempt: an id, or an error and whether to retry."""
+    """The outcome of one HTTP attempt: an id, or an error, whether to retry, and whether
+    the platform refused the post for good (a 4xx)."""
 
-    __slots__ = ("error", "external_id", "retryable")
+    __slots__ = ("error", "external_id", "refused", "retryable")
 
-    def __init__(self, external_id: str | None, error: str | None, retryable: bool) -> None:
+    def __init__(
+        self,
+        external_id: str | None,
+        error: str | None,
+        retryable: bool,
+        *,
+        refused: bool = False,
+    ) -> None:
         self.external_id = external_id
         self.error = error
         self.retryable = retryable
+        self.refused = refused
 
 
 class Publisher:
@@ -304,6 +318,8 @@ class Publisher:
             attempt = await self._attempt(platform, payload, headers)
             if attempt.external_id is not None:
                 return PostResult(PostStatus.POSTED, attempt.external_id, number)
+            if attempt.refused:
+                return PostResult(PostStatus.REJECTED, None, number, attempt.error)
             if not attempt.retryable or number == self.max_attempts:
                 return PostResult(PostStatus.FAILED, None, number, attempt.error)
             await self._sleep(delays[number - 1])
@@ -330,4 +346,6 @@ class Publisher:
                 return _Attempt(None, "the platform's reply has no post id", True)
             return _Attempt(str(external_id), None, False)
         error = f"HTTP {response.status_code}: {response.text[:200]}"
-        return _Attempt(None, error, response.status_code in _RETRYABLE_STATUSES)
+        status = response.status_code
+        refused = 400 <= status < 500 and status not in _RETRYABLE_STATUSES
+        return _Attempt(None, error, status in _RETRYABLE_STATUSES, refused=refused)

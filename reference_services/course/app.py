@@ -29,10 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from collector.db import instrument_engine, pool_sample
 from collector.middleware import instrument
 from collector.sla import SLA
-from reference_services.ai_model import MAX_PROMPT_CHARS, Generation, QuantizedModel
+from reference_services.ai_model import Generation, QuantizedModel
 from reference_services.assets import AssetManifest
 from reference_services.batching import BatchMetrics, DynamicBatcher
 from reference_services.cache import CacheSource, LRUCache, RedisLayer, TwoLevelCache
+from reference_services.course import api as api_spec
 from reference_services.course import queries
 from reference_services.course.content import (
     content_key,
@@ -41,7 +42,6 @@ from reference_services.course.content import (
     progress_key,
 )
 from reference_services.course.models import (
-    ENROLLMENT_STATUSES,
     Course,
     CourseBase,
     CourseEnrollment,
@@ -53,23 +53,17 @@ from reference_services.static_routes import add_static_routes, api_cache_contro
 from reference_services.video import Rendition, master_playlist, media_playlist, select_rendition
 from runtime.database import Database, make_engine, make_sqlite_reader
 from runtime.http import (
-    MAX_ID,
-    BadRequest,
     Conflict,
     NotFound,
     add_health_routes,
     add_json_errors,
     api,
-    json_body,
-    path_int,
-    query_float,
-    query_int,
 )
+from runtime.openapi import add_openapi_route
 
 __all__ = ["SERVICE_KEY", "STATIC_SOURCE_DIR", "CourseService", "make_course_app"]
 
 STATIC_SOURCE_DIR = Path(__file__).resolve().parent.parent / "static_src"
-_MAX_PROMPTS = 32
 _JSON = "application/json"
 _HLS = "application/vnd.apple.mpegurl"
 _API_TTL_S = 300
@@ -109,8 +103,8 @@ class CourseService:
         )
 
     async def content(self, request: web.Request) -> web.Response:
-        course_id = path_int(request, "course_id")
-        user_id = query_int(request, "user_id")
+        args = await api_spec.CONTENT.parse(request)
+        course_id, user_id = args["course_id"], args["user_id"]
         key = content_key(course_id, user_id)
         cache = self.two_level()
         if "no-cache" in request.headers.get("Cache-Control", ""):
@@ -133,7 +127,7 @@ class CourseService:
         return personalize(courses[0], lessons, enrollments[0] if enrollments else None, user_id)
 
     async def course(self, request: web.Request) -> web.Response:
-        course_id = path_int(request, "course_id")
+        course_id = (await api_spec.COURSE.parse(request))["course_id"]
         (rows,) = await self.database().read((queries.COURSE_BY_ID, {"course_id": course_id}))
         if not rows:
             raise NotFound(f"course {course_id} does not exist")
@@ -144,7 +138,7 @@ class CourseService:
         )
 
     async def progress(self, request: web.Request) -> web.Response:
-        user_id = path_int(request, "user_id")
+        user_id = (await api_spec.PROGRESS.parse(request))["user_id"]
 
         async def load() -> bytes:
             (rows,) = await self.database().read((queries.PROGRESS_OF_USER, {"user_id": user_id}))
@@ -166,15 +160,8 @@ class CourseService:
     # -- writes --------------------------------------------------------------------------
 
     async def enroll(self, request: web.Request) -> web.Response:
-        body = await json_body(request)
-        errors = {
-            name: f"expected an integer between 1 and {MAX_ID}"
-            for name in ("user_id", "course_id")
-            if not _positive_int(body.get(name))
-        }
-        if errors:
-            raise BadRequest("invalid enrollment", fields=errors)
-        user_id, course_id = int(body["user_id"]), int(body["course_id"])
+        args = await api_spec.ENROLL.parse(request)
+        user_id, course_id = args["user_id"], args["course_id"]
         async with self.database().session() as session, session.begin():
             user = await session.scalar(select(User.id).where(User.id == user_id))
             course = await session.scalar(select(Course.id).where(Course.id == course_id))
@@ -210,22 +197,9 @@ class CourseService:
         )
 
     async def update_progress(self, request: web.Request) -> web.Response:
-        enrollment_id = path_int(request, "enrollment_id")
-        body = await json_body(request)
-        progress = body.get("progress_percentage")
-        status = body.get("status", "active")
-        errors = {}
-        if (
-            not isinstance(progress, int | float)
-            or isinstance(progress, bool)
-            or not (0 <= progress <= 100)
-        ):
-            errors["progress_percentage"] = "expected a number between 0 and 100"
-        if status not in ENROLLMENT_STATUSES:
-            errors["status"] = f"expected one of {', '.join(ENROLLMENT_STATUSES)}"
-        if errors:
-            raise BadRequest("invalid progress update", fields=errors)
-        assert isinstance(progress, int | float)
+        args = await api_spec.UPDATE_PROGRESS.parse(request)
+        enrollment_id = args["enrollment_id"]
+        progress, status = args["progress_percentage"], args["status"]
         async with self.database().session() as session, session.begin():
             row = (
                 await session.execute(
@@ -273,13 +247,8 @@ class CourseService:
         return data["duration_s"], [Rendition(*r) for r in data["renditions"]]
 
     async def stream(self, request: web.Request) -> web.Response:
-        video_id = path_int(request, "video_id")
-        bandwidth = query_float(request, "bandwidth_mbps")
-        if bandwidth < 0:
-            raise BadRequest(
-                f"bandwidth_mbps: expected >= 0, got {bandwidth}",
-                fields={"bandwidth_mbps": "expected a number >= 0"},
-            )
+        args = await api_spec.STREAM.parse(request)
+        video_id, bandwidth = args["video_id"], args["bandwidth_mbps"]
         _, renditions = await self._renditions(video_id)
         wanted = select_rendition(bandwidth)
         available = [r for r in renditions if r.bandwidth_bps <= wanted.bandwidth_bps] or [
@@ -293,8 +262,8 @@ class CourseService:
         )
 
     async def media(self, request: web.Request) -> web.Response:
-        video_id = path_int(request, "video_id")
-        name = request.match_info["rendition"]
+        args = await api_spec.MEDIA.parse(request)
+        video_id, name = args["video_id"], args["rendition"]
         duration_s, renditions = await self._renditions(video_id)
         rendition = next((r for r in renditions if r.name == name), None)
         if rendition is None:
@@ -308,20 +277,7 @@ class CourseService:
     # -- inference -----------------------------------------------------------------------
 
     async def generate(self, request: web.Request) -> web.Response:
-        body = await json_body(request)
-        prompts = body.get("prompts")
-        if (
-            not isinstance(prompts, list)
-            or not 1 <= len(prompts) <= _MAX_PROMPTS
-            or not all(isinstance(p, str) and 0 < len(p) <= MAX_PROMPT_CHARS for p in prompts)
-        ):
-            raise BadRequest(
-                "invalid prompts",
-                fields={
-                    "prompts": f"expected 1..{_MAX_PROMPTS} non-empty strings of "
-                    f"<= {MAX_PROMPT_CHARS} chars"
-                },
-            )
+        prompts = (await api_spec.GENERATE.parse(request))["prompts"]
         if self.batcher is None:
             raise RuntimeError("the course service has not started")
         results = await asyncio.gather(*(self.batcher.submit(p) for p in prompts))
@@ -366,10 +322,6 @@ SERVICE_KEY: web.AppKey[CourseService] = web.AppKey("course_service", CourseServ
 """The app's CourseService: its `cache` (a TwoLevelCache once started) for tests and tools."""
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-
-
 def make_course_app(
     settings: ServiceSettings,
     *,
@@ -394,6 +346,7 @@ def make_course_app(
     router.add_get("/dataset", api(service.dataset))
     add_static_routes(app, service.manifest)
     add_health_routes(app, lambda: service.db)
+    add_openapi_route(app, "course", api_spec.OPERATIONS)
     add_json_errors(app)
     inst = instrument(app, service=settings.service, sla=sla, registry=registry)
     batch_metrics = BatchMetrics(

@@ -582,3 +582,19 @@ async def test_the_worker_counts_outcomes_and_releases_its_batch_when_stopped(
     assert await worker.run_once() == 0
     # Released, not consumed: each claim so far but the failed one was given back.
     assert {j.campaign_id: j.attempts for j in await jobs.claim()} == {2: 1, 3: 2}
+
+
+async def test_a_platform_the_social_side_does_not_know_is_a_422_not_a_502(
+    client: TestClient, social: TestServer
+) -> None:
+    """Found by Schemathesis: a campaign may list any platform name; one that no platform
+    answers to (404 there) made the publish a 502, a server error no retry can mend."""
+    campaign_id = await create_campaign(client, platforms=["myspace"])
+    status, body = await publish(client, campaign_id, "unknown-1", ["myspace"])
+    assert status == 422
+    result = body["results"]["myspace"]
+    assert (result["status"], result["attempts"]) == ("rejected", 1)
+    assert result["error"].startswith("HTTP 404")
+    mixed = await create_campaign(client, platforms=["myspace", "twitter"])
+    status, body = await publish(client, mixed, "unknown-2", ["myspace", "twitter"])
+    assert status == 207 and body["results"]["twitter"]["status"] == "posted"

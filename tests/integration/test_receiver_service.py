@@ -209,6 +209,15 @@ async def test_an_invalid_payload_is_a_400_naming_the_field(database_url: str) -
         not_json = await client.post("/alerts", data=b"{nope", headers=AUTH)
         assert not_json.status == 400
         assert (await not_json.json())["fields"] == {"body": "expected a JSON object"}
+        for raw, reason in [
+            (b'{"truncatedAlerts": ' + b"7" * 5000 + b"}", "more than 4300 digits"),
+            (b'{"alerts": ' + b"[" * 1000 + b"]" * 1000 + b"}", "nests deeper than"),
+            (b'{"receiver": "a\\u0000b"}', "NUL"),
+        ]:  # were 500s: the receiver parsed with json.loads and no limits
+            refused = await client.post("/alerts", data=raw, headers=AUTH)
+            assert refused.status == 400 and reason in (await refused.json())["error"]
+        unmatched = await client.get("/nowhere", headers=AUTH)
+        assert unmatched.status == 404 and unmatched.content_type == "application/json"
         assert await count_events(database_url) == {}, "a bad notification stores nothing"
 
 

@@ -26,6 +26,7 @@ from reference_services.campaign.publisher import (
 POSTED = PostResult(PostStatus.POSTED, "twitter-1", 1)
 ALREADY = PostResult(PostStatus.ALREADY_POSTED, "facebook-7", 2)
 FAILED = PostResult(PostStatus.FAILED, None, 3, "HTTP 503: outage")
+REJECTED = PostResult(PostStatus.REJECTED, None, 1, "HTTP 404: unknown platform 'x'")
 
 
 def test_the_downstream_key_names_campaign_platform_and_client_key() -> None:
@@ -83,6 +84,10 @@ def test_backoff_doubles_per_attempt_within_the_jitter(
         ([ALREADY], 200),
         ([POSTED, FAILED], 207),
         ([FAILED, FAILED], 502),
+        ([REJECTED], 422),
+        ([REJECTED, REJECTED], 422),
+        ([REJECTED, FAILED], 502),
+        ([POSTED, REJECTED], 207),
     ],
 )
 def test_the_reply_status_says_whether_all_some_or_no_platforms_failed(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reference_services.campaign.app import parse_created_after
+from reference_services.campaign.api import LIST, parse_created_after
 from runtime.http import BadRequest
 
 
@@ -27,7 +27,8 @@ def test_created_after_accepts_iso_8601_and_reads_it_as_utc(raw: str) -> None:
 
 
 def test_created_after_may_be_left_out() -> None:
-    assert parse_created_after(None) is None
+    created_after = next(p for p in LIST.params if p.name == "created_after")
+    assert created_after.parse(None) is None
 
 
 @pytest.mark.parametrize("raw", ["yesterday", "2024-13-01", ""])
