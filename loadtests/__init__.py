@@ -11,8 +11,10 @@ with gevent on import, so only the Locust processes import `loadtests.process`,
 - `loadtests.regression`: a run's figures against the baseline of earlier runs (pure)
 - `loadtests.stats` (with `loadtests.series`), `loadtests.gate` (rows in
   `loadtests.thresholds`, the judged windows in `loadtests.judged`, ``--abort-on-fail`` in
-  `loadtests.early_abort`), `loadtests.report`, `loadtests.progress`: pure statistics, SLA
-  verdict, reports and the progress line
+  `loadtests.early_abort`), `loadtests.progress`: pure statistics, SLA verdict and the
+  progress line
+- `loadtests.report` (HTML page, SVG charts in `loadtests.charts`), `loadtests.summary`
+  (the JSON summary), both of a `loadtests.run_info.RunInfo`: the run's reports (pure)
 - `loadtests.worker_count`: ``--workers auto``, one worker per core to spare
 - `loadtests.scenarios`: a built-in scenario by name (`SCENARIOS`, locustfiles shipped in
   `loadtests/locustfiles/`) or a user's locustfile by path (`resolve_scenario`)
