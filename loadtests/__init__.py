@@ -5,6 +5,8 @@ with gevent on import, so only the Locust processes import `loadtests.process`,
 `loadtests.openmodel` and the locustfiles. The rest is plain Python:
 
 - `loadtests.options`: the `loadwatch loadtest` flags -> `LoadTestOptions`
+  (`loadtests.run_options`); `loadtests.process_messages`: what the runner and its
+  Locust processes exchange
 - `loadtests.runner`: `run_loadtest(options) -> LoadTestResult` (spawns the Locust processes)
 - `loadtests.result`: `LoadTestResult` (exit code, run info, stats with the sketch, verdict)
   and `show_result`, the edge that prints the verdict and writes the reports
