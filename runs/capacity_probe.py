@@ -4,13 +4,16 @@
     options = probe_options(loadtest_options, shape)              # what run_loadtest runs
 
 A probe is an open-model staged run (`loadtests.stages`, k6 semantics): it steps to
-`from_rps` (the highest rate that has passed so far, 0 before any), ramps linearly to the
-probe's `rate` over `ramp_s` seconds, then holds `rate` for `hold_s` = probe_s - ramp_s.
-The gate's judge window is the hold (``--judge-window RAMP:``), and the run's windows are
-`ramp_s` long, so the ramp is exactly its first window and every later window lies in the
-hold: the verdict, the latency rows and the windowed latency row (every window of the
-hold) are the hold's, and the ramp's connection set-up is never judged. With `ramp_s` 0
-the probe holds `rate` from the start and the whole run is judged, in the options' own
+`from_rps`, ramps linearly to the probe's `rate` over `ramp_s` seconds, then holds `rate`
+for `hold_s` = probe_s - ramp_s. The search (`runs.capacity_run`) starts each ramp at the
+highest rate that has passed so far (0 before any): after a failed probe the next, lower
+one does not begin at the rate that just broke the SLA, whose queue would spill into its
+hold. The gate's judge window is the hold (``--judge-window RAMP:TOTAL``) and the run's
+windows are `ramp_s` long, so the ramp is exactly the first window and the hold the
+windows after it: the verdict, the latency rows and the windowed latency row (each window
+of the hold on its own) are the hold's, and the ramp's connection set-up is never judged;
+nor is a window past the planned end (answers that came in late). With `ramp_s` 0 the
+probe holds `rate` from the start and the whole run is judged, in the options' own
 windows.
 
 The default ramp is a fifth of the probe, at most 10 s (`default_ramp_s`): long enough to
@@ -72,8 +75,12 @@ class ProbeShape:
 
     @property
     def judge(self) -> JudgeWindow:
-        """The part of the run the gate judges: from the ramp's end to the run's end."""
-        return JudgeWindow(self.ramp_s, None)
+        """The part of the run the gate judges: the hold, from the ramp's end to the planned
+        end (a window past it, of answers that came in late, would count a second of
+        almost nothing and lower the hold's rate); the whole run when there is no ramp."""
+        if self.ramp_s <= 0:
+            return JudgeWindow()
+        return JudgeWindow(self.ramp_s, self.total_s)
 
 
 def probe_shape(
@@ -96,8 +103,8 @@ def probe_shape(
 
 def probe_options(options: LoadTestOptions, shape: ProbeShape) -> LoadTestOptions:
     """`options` running `shape` in the open model (as ``--stages ... --model open``), judged
-    over the hold only: judge window from `shape.ramp_s` to the end, windows `ramp_s` long
-    (the options' own windows when there is no ramp)."""
+    over the hold only: judge window `shape.judge`, windows `ramp_s` long (the options' own
+    windows when there is no ramp)."""
     shaped = options.shaped(shape.stages, open_model=True)
     window_s = shape.ramp_s if shape.ramp_s > 0 else options.window_s
     judge = shape.judge

@@ -64,12 +64,14 @@ def make_probe_result(
     ramp_s: float,
     ramp_latency_s: float = 0.4,
     hold_latency_s: float = 0.05,
+    late: int = 0,
     started_at_s: float = STARTED_S,
 ) -> LoadTestResult:
     """A staged open-model run of `options` (their --stages, windows and judge window),
     judged by `SLA` through `options.gate_options()`: each request starts on the shape's
     schedule; before `ramp_s` every one is an SLA error answered in `ramp_latency_s`,
-    after it each takes `hold_latency_s` (every tenth 2 x that) and is served."""
+    after it each takes `hold_latency_s` (every tenth 2 x that) and is served; `late` more
+    are answered half a second after the planned end."""
     stages = options.shape()
     assert stages is not None and options.rate is not None
     recorder = RunRecorder(started_at_s=started_at_s, window_s=options.window_s or 10.0)
@@ -80,6 +82,9 @@ def make_probe_result(
         outcome = Outcome.ERROR if ramping else Outcome.SERVED
         recorder.record("GET /work", took, outcome=outcome, now_s=started_at_s + at)
         index += 1
+    for _ in range(late):
+        end_s = started_at_s + options.duration_s
+        recorder.record("GET /work", hold_latency_s, outcome=Outcome.SERVED, now_s=end_s + 0.5)
     stats = summarize(recorder, duration_s=options.duration_s)
     verdict = evaluate(SLA, stats, options.gate_options())
     info = RunInfo(

@@ -40,10 +40,10 @@ def test_a_probe_s_options_are_the_staged_shape_judged_over_the_hold() -> None:
     assert options.model == "open" and options.rate == 40.0, "the open model at the peak"
     assert options.duration_s == 30.0
     assert options.shape() == shape.stages, "the child process reads the same stages back"
-    assert (options.judge_from_s, options.judge_until_s) == (6.0, None)
+    assert (options.judge_from_s, options.judge_until_s) == (6.0, 30.0), "the hold"
     assert options.window_s == 6.0, "the ramp is exactly the first window"
     gate = options.gate_options()
-    assert (gate.judge_from_s, gate.judge_until_s, gate.offered_rps) == (6.0, None, 40.0)
+    assert (gate.judge_from_s, gate.judge_until_s, gate.offered_rps) == (6.0, 30.0, 40.0)
     assert gate.windowed, "every window of the hold is judged on its own too"
     assert options.pool_size() == 80, "connections for the probe's rate, not the ramp's"
 
