@@ -84,6 +84,7 @@ def test_the_driver_finds_the_knee_and_writes_the_json(tmp_path: Path) -> None:
     assert "sizing: plan for 92 instances (the larger need)" in text
     page = (tmp_path / "c.html").read_text()
     assert page.count("<svg") == 3 and "recommended 104" in page
+    assert "each probe: a 2 s ramp from the highest rate that passed" in page
 
 
 def test_the_search_stops_before_a_probe_would_overrun_the_budget() -> None:
@@ -172,3 +173,12 @@ def test_the_report_shows_each_probe_s_hold(tmp_path: Path) -> None:
         assert probed["latency_ms"] == pytest.approx(100.0, rel=0.01)
         assert (probed["ramp_s"], probed["hold_s"]) == (2.0, 8.0)
     assert out.getvalue().startswith("each probe: a 2 s ramp from the highest rate that passed")
+
+
+def test_without_a_ramp_each_probe_steps_to_its_rate_and_is_judged_whole() -> None:
+    service, out = Service(knee=1e9), io.StringIO()
+    budget = CapacityBudget(start_rps=20, probe_s=10, ramp_s=0, max_probes=2)
+    run_capacity(OPTIONS, budget, probe=service.probe, out=out, sleep=service.sleep)
+    assert [o.stages for o in service.probed] == ["0ms:20,10000ms:20", "0ms:40,10000ms:40"]
+    assert all((o.judge_from_s, o.judge_until_s) == (0.0, None) for o in service.probed)
+    assert out.getvalue().startswith("each probe: 10 s at its rate, all of it judged\n")
