@@ -271,6 +271,45 @@ def _locust(quick: bool) -> list[Row]:
     ]
 
 
+def _user_cost(quick: bool) -> list[Row]:
+    from benchmarks import bench_user_cost
+
+    r: dict[str, Any] = bench_user_cost.run(seconds=8 if quick else 15)
+    table, low = r["table"], str(min(r["users"]))
+
+    def cell(variant: str, users: str) -> str:
+        row, base = table[variant][users], table[variant][low]
+        steady = row["cpu_us_per_request"] / base["cpu_us_per_request"]
+        whole = row["run_cpu_us_per_request"] / base["run_cpu_us_per_request"]
+        return (
+            f"{row['cpu_us_per_request']:.0f} us ({steady:.2f}x) / "
+            f"{row['run_cpu_us_per_request']:.0f} us ({whole:.2f}x); "
+            f"{row['connections']:,.0f} connections, {row['failures']:,} failures"
+        )
+
+    rows: list[Row] = []
+    for users in map(str, r["users"]):
+        shared = table["shared"][users]
+        ratio = max(
+            shared["cpu_us_per_request"] / table["shared"][low]["cpu_us_per_request"],
+            shared["run_cpu_us_per_request"] / table["shared"][low]["run_cpu_us_per_request"],
+        )
+        rows.append(
+            (
+                f"generator CPU per request after the ramp / over the whole run (ramp included),"
+                f" {int(users):,} users thinking {int(users) / r['rate']:g} s (0.5-1.5x),"
+                f" ~{r['rate']:,.0f} req/s offered ({r['command']})",
+                cell("shared", users),
+                f"before: {cell('before', users)}; users counted, connections per user: "
+                f"{table['counted'][users]['cpu_us_per_request']:.0f} /"
+                f" {table['counted'][users]['run_cpu_us_per_request']:.0f} us",
+                f"both <= {bench_user_cost.TARGET_RATIO}x the {int(low):,}-user cost",
+                ratio <= bench_user_cost.TARGET_RATIO,
+            )
+        )
+    return rows
+
+
 def _sla_scenario(quick: bool) -> list[Row]:
     from benchmarks import bench_sla_scenario
 
@@ -278,15 +317,26 @@ def _sla_scenario(quick: bool) -> list[Row]:
         users=2_000 if quick else 10_000, seconds=30 if quick else 60
     )
     ok = r["p95_ms"] is not None and r["p95_ms"] < 200 and r["error_rate"] < 0.01
+    verdict = "passed" if r["passed"] else ("INVALID" if r["invalid"] else "failed")
+    cpu = r["cpu_ms_per_request"]
     return [
         (
             f"the SLA scenario, {r['users']:,} concurrent users, ~10 s think time, load "
             f"generator on the same 2 cores ({r['command']})",
             f"p95 {r['p95_ms']:.1f} ms, errors {r['error_rate']:.2%}, {r['rps']:,.0f} req/s, "
-            f"gate {'passed' if r['passed'] else 'failed'}",
+            f"gate {verdict}" + (f" ({r['invalid']})" if r["invalid"] else ""),
             "",
             "p95 < 200 ms, errors < 1 %",
-            ok,
+            ok and not r["invalid"],
+        ),
+        (
+            "the same run's CPU per request: generator (start-up and ramp included) / course"
+            " service / Prometheus; share of the machine's cores the three used over the run",
+            f"{cpu['generator']:.2f} / {cpu['service']:.2f} / {cpu['prometheus']:.3f} ms;"
+            f" {r['core_share']:.0%} of {r['cores']} cores",
+            "",
+            f"< {bench_sla_scenario.TARGET_CORE_SHARE:.0%} of the cores",
+            r["core_share"] < bench_sla_scenario.TARGET_CORE_SHARE,
         ),
         _agreement_row(r),
     ]
@@ -402,6 +452,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "publish": _publish,
     "locust": _locust,
     "sla_scenario": _sla_scenario,
+    "user_cost": _user_cost,
     "receiver": _receiver,
     "livehub": _livehub,
 }

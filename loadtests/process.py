@@ -34,6 +34,7 @@ from collector.exit_codes import ExitCode
 from collector.gc_tuning import settle_heap
 from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
+from loadtests.connections import share_connections
 from loadtests.gate import (
     ThresholdResult,
     closed_ceiling_rps,
@@ -49,7 +50,7 @@ from loadtests.outcomes import classify
 from loadtests.progress import progress_line
 from loadtests.saturation import LAG_PROBE_S, GeneratorSample, live_figures
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
-from loadtests.spawning import SmoothDispatcher, freeze_started_users
+from loadtests.spawning import SmoothDispatcher, count_users_by_class, freeze_started_users
 from loadtests.stats import RunRecorder, summarize
 
 __all__ = ["RequestRecorder", "RunPlan", "main"]
@@ -201,6 +202,7 @@ def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
         dispatcher_class=SmoothDispatcher,
     )
     setattr(env, SETTINGS_ATTR, spec.options.settings)
+    share_connections(classes)  # as many connections as requests in flight, not users
     env.events.spawning_complete.add_listener(freeze_started_users)
     return env, classes
 
@@ -280,7 +282,9 @@ class _Owner:
     def connect(self) -> Any | None:
         """The Locust runner; a master first waits for its workers (None if they do not come)."""
         if not self.distributed:
-            return self.env.create_local_runner()
+            local = self.env.create_local_runner()
+            count_users_by_class(local)
+            return local
         workers, host, port = self.options.workers, self.spec.master_host, self.spec.master_port
         runner = self.env.create_master_runner(host, port)
         self.env.events.worker_report.add_listener(self.on_worker_report)
@@ -473,6 +477,7 @@ def _run_worker(spec: ProcessSpec) -> int:
     state: dict[str, RunPlan] = {}
     probes: dict[str, Any] = {}
     runner = env.create_worker_runner(spec.master_host, spec.master_port)
+    count_users_by_class(runner)
 
     def on_plan(environment: Any, msg: Any, **_: Any) -> None:
         state["plan"] = plan = RunPlan.from_dict(msg.data)
