@@ -40,6 +40,8 @@ VARIANTS = ("before", "counted", "shared")
 USERS = (50, 1_000, 10_000, 20_000)
 SETTLE_S = 3.0
 COUNT_S = 2.0
+CHILD_LIMIT_S = 90.0
+"""A child gets the ramp, the measurement and this many seconds more, or counts as unfinished."""
 TARGET_RATIO = 1.5
 """CPU per request at the most users against the fewest: at most this."""
 
@@ -112,6 +114,7 @@ def _child(variant: str, port: int, users: int, rate: float, seconds: float) -> 
     counted = max(1, holder.total - counted_from)
     ctx_after = me.num_ctx_switches()
     result = {
+        "users": users,
         "requests": requests,
         "seconds": wall_s,
         "cpu_s": cpu_s,
@@ -132,13 +135,22 @@ def _child(variant: str, port: int, users: int, rate: float, seconds: float) -> 
     print(json.dumps(result), flush=True)
 
 
-def _measure(variant: str, port: int, users: int, rate: float, seconds: float) -> dict[str, Any]:
+def _measure(
+    variant: str, port: int, users: int, rate: float, seconds: float
+) -> dict[str, Any] | None:
+    """One child's figures, or None when it did not finish within its time limit (the
+    `before` variant's ramp grows with the square of the users: 20,000 may not)."""
     command = [sys.executable, "-m", "benchmarks.bench_user_cost", "--child", variant]
     command += ["--port", str(port), "--users", str(users), "--rate", str(rate)]
     command += ["--seconds", str(seconds)]
     env = {**os.environ, "GEVENT_RESOLVER": "block"}  # as loadtests.runner sets it for 127.0.0.1
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
-    out, _ = process.communicate(timeout=users / rate + seconds + 120)
+    try:
+        out, _ = process.communicate(timeout=CHILD_LIMIT_S + users / rate + seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return None
     if process.returncode != 0:
         raise RuntimeError(f"the {variant} Locust process exited with {process.returncode}")
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
@@ -166,6 +178,13 @@ def run(
             for count in users:
                 for variant in VARIANTS:
                     result = _measure(variant, port, count, rate, seconds)
+                    if result is None:
+                        print(
+                            f"  round {n + 1}/{rounds} {variant:<8} {count:>6} users: did not"
+                            f" finish within {CHILD_LIMIT_S + count / rate + seconds:g} s",
+                            flush=True,
+                        )
+                        continue
                     samples[variant][count].append(result)
                     us = result["cpu_s"] * 1e6 / max(1, result["requests"])
                     print(
@@ -190,46 +209,50 @@ def _summarize(
     seconds: float,
     rounds: int,
 ) -> dict[str, Any]:
-    table: dict[str, dict[str, dict[str, Any]]] = {}
+    table: dict[str, dict[str, dict[str, Any] | None]] = {}
     for variant, by_users in samples.items():
-        table[variant] = {}
-        for count, runs in by_users.items():
-            table[variant][str(count)] = {
-                "cpu_us_per_request": statistics.median(
-                    r["cpu_s"] * 1e6 / max(1, r["requests"]) for r in runs
-                ),
-                "req_per_s": statistics.median(r["requests"] / r["seconds"] for r in runs),
-                "run_cpu_us_per_request": statistics.median(
-                    r["run_cpu_s"] * 1e6 / max(1, r["run_requests"]) for r in runs
-                ),
-                "ramp_cpu_us_per_user": statistics.median(
-                    r["ramp_cpu_s"] * 1e6 / count for r in runs
-                ),
-                "failures": sum(r["failures"] for r in runs),
-                "connections": statistics.median(r["connections"] for r in runs),
-                "per_request": {
-                    key: statistics.median(r["per_request"][key] for r in runs)
-                    for key in runs[0]["per_request"]
-                },
-            }
+        table[variant] = {
+            str(count): _medians(runs) if runs else None for count, runs in by_users.items()
+        }
     low, high = str(min(users)), str(max(users))
-    ratio = {
-        v: table[v][high]["cpu_us_per_request"] / table[v][low]["cpu_us_per_request"]
-        for v in VARIANTS
-    }
-    run_ratio = {
-        v: table[v][high]["run_cpu_us_per_request"] / table[v][low]["run_cpu_us_per_request"]
-        for v in VARIANTS
-    }
+
+    def ratio(variant: str, key: str) -> float | None:
+        top, base = table[variant][high], table[variant][low]
+        return None if top is None or base is None else top[key] / base[key]
+
+    steady = {v: ratio(v, "cpu_us_per_request") for v in VARIANTS}
+    whole = {v: ratio(v, "run_cpu_us_per_request") for v in VARIANTS}
+    last = [steady[VARIANTS[-1]], whole[VARIANTS[-1]]]
+    met = all(r is not None and r <= TARGET_RATIO for r in last)
     return {
         "command": f"python -m benchmarks.bench_user_cost --users {' '.join(map(str, users))}"
         f" --rate {rate:g} --seconds {seconds:g} --rounds {rounds}",
         "rate": rate,
         "users": list(users),
         "table": table,
-        "ratio": ratio,
-        "run_ratio": run_ratio,
-        "met": max(ratio[VARIANTS[-1]], run_ratio[VARIANTS[-1]]) <= TARGET_RATIO,
+        "ratio": steady,
+        "run_ratio": whole,
+        "met": met,
+    }
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over rounds of one variant at one user count."""
+    return {
+        "cpu_us_per_request": statistics.median(
+            r["cpu_s"] * 1e6 / max(1, r["requests"]) for r in runs
+        ),
+        "run_cpu_us_per_request": statistics.median(
+            r["run_cpu_s"] * 1e6 / max(1, r["run_requests"]) for r in runs
+        ),
+        "ramp_cpu_us_per_user": statistics.median(r["ramp_cpu_s"] * 1e6 / r["users"] for r in runs),
+        "req_per_s": statistics.median(r["requests"] / r["seconds"] for r in runs),
+        "failures": sum(r["failures"] for r in runs),
+        "connections": statistics.median(r["connections"] for r in runs),
+        "per_request": {
+            key: statistics.median(r["per_request"][key] for r in runs)
+            for key in runs[0]["per_request"]
+        },
     }
 
 
