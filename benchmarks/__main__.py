@@ -274,47 +274,7 @@ def _locust(quick: bool) -> list[Row]:
 def _user_cost(quick: bool) -> list[Row]:
     from benchmarks import bench_user_cost
 
-    r: dict[str, Any] = bench_user_cost.run(seconds=8 if quick else 15)
-    table, low = r["table"], str(min(r["users"]))
-
-    def cell(variant: str, users: str) -> str:
-        row, base = table[variant][users], table[variant][low]
-        if row is None or base is None:
-            return f"did not finish within {bench_user_cost.CHILD_LIMIT_S:g} s after the ramp"
-        steady = row["cpu_us_per_request"] / base["cpu_us_per_request"]
-        whole = row["run_cpu_us_per_request"] / base["run_cpu_us_per_request"]
-        return (
-            f"{row['cpu_us_per_request']:.0f} us ({steady:.2f}x) / "
-            f"{row['run_cpu_us_per_request']:.0f} us ({whole:.2f}x), ramp"
-            f" {row['ramp_cpu_us_per_user']:.0f} us per user; "
-            f"{row['connections']:,.0f} connections, {row['failures']:,} failures"
-        )
-
-    rows: list[Row] = []
-    for users in map(str, r["users"]):
-        shared, base = table["shared"][users], table["shared"][low]
-        met = None
-        if shared is not None and base is not None:
-            met = (
-                max(
-                    shared["cpu_us_per_request"] / base["cpu_us_per_request"],
-                    shared["run_cpu_us_per_request"] / base["run_cpu_us_per_request"],
-                )
-                <= bench_user_cost.TARGET_RATIO
-            )
-        rows.append(
-            (
-                f"generator CPU per request after the ramp / over the whole run (ramp included),"
-                f" {int(users):,} users thinking {int(users) / r['rate']:g} s (0.5-1.5x),"
-                f" ~{r['rate']:,.0f} req/s offered ({r['command']})",
-                cell("shared", users),
-                f"before: {cell('before', users)}. Users counted, connections per user: "
-                f"{cell('counted', users)}",
-                f"both <= {bench_user_cost.TARGET_RATIO}x the {int(low):,}-user cost",
-                met,
-            )
-        )
-    return rows
+    return bench_user_cost.rows(bench_user_cost.run(seconds=8 if quick else 15))
 
 
 def _sla_scenario(quick: bool) -> list[Row]:

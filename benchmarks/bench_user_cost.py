@@ -236,6 +236,50 @@ def _summarize(
     }
 
 
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, bool | None]]:
+    """`make bench` rows (measure, figure, baseline, target, met?) of a `run()` result."""
+    table, low = r["table"], str(min(r["users"]))
+
+    def cell(variant: str, users: str) -> str:
+        row, base = table[variant][users], table[variant][low]
+        if row is None or base is None:
+            return f"did not finish within {CHILD_LIMIT_S:g} s after the ramp"
+        steady = row["cpu_us_per_request"] / base["cpu_us_per_request"]
+        whole = row["run_cpu_us_per_request"] / base["run_cpu_us_per_request"]
+        return (
+            f"{row['cpu_us_per_request']:.0f} us ({steady:.2f}x) / "
+            f"{row['run_cpu_us_per_request']:.0f} us ({whole:.2f}x), ramp"
+            f" {row['ramp_cpu_us_per_user']:.0f} us per user; "
+            f"{row['connections']:,.0f} connections, {row['failures']:,} failures"
+        )
+
+    out: list[tuple[str, str, str, str, bool | None]] = []
+    for users in map(str, r["users"]):
+        shared, base = table["shared"][users], table["shared"][low]
+        met = None
+        if shared is not None and base is not None:
+            met = (
+                max(
+                    shared["cpu_us_per_request"] / base["cpu_us_per_request"],
+                    shared["run_cpu_us_per_request"] / base["run_cpu_us_per_request"],
+                )
+                <= TARGET_RATIO
+            )
+        out.append(
+            (
+                f"generator CPU per request after the ramp / over the whole run (ramp included),"
+                f" {int(users):,} users thinking {int(users) / r['rate']:g} s (0.5-1.5x),"
+                f" ~{r['rate']:,.0f} req/s offered ({r['command']})",
+                cell("shared", users),
+                f"before: {cell('before', users)}. Users counted, connections per user: "
+                f"{cell('counted', users)}",
+                f"both <= {TARGET_RATIO}x the {int(low):,}-user cost",
+                met,
+            )
+        )
+    return out
+
+
 def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over rounds of one variant at one user count."""
     return {

@@ -282,9 +282,7 @@ class _Owner:
     def connect(self) -> Any | None:
         """The Locust runner; a master first waits for its workers (None if they do not come)."""
         if not self.distributed:
-            local = self.env.create_local_runner()
-            count_users_by_class(local)
-            return local
+            return count_users_by_class(self.env.create_local_runner())
         workers, host, port = self.options.workers, self.spec.master_host, self.spec.master_port
         runner = self.env.create_master_runner(host, port)
         self.env.events.worker_report.add_listener(self.on_worker_report)
@@ -476,8 +474,7 @@ def _run_worker(spec: ProcessSpec) -> int:
     env.events.test_stopping.add_listener(holder.close)
     state: dict[str, RunPlan] = {}
     probes: dict[str, Any] = {}
-    runner = env.create_worker_runner(spec.master_host, spec.master_port)
-    count_users_by_class(runner)
+    runner = count_users_by_class(env.create_worker_runner(spec.master_host, spec.master_port))
 
     def on_plan(environment: Any, msg: Any, **_: Any) -> None:
         state["plan"] = plan = RunPlan.from_dict(msg.data)

@@ -114,10 +114,11 @@ def _counted_user_classes(runner: Any) -> dict[str, int]:
     return counts
 
 
-def count_users_by_class(runner: Any) -> None:
+def count_users_by_class(runner: Any) -> Any:
     """Make `runner` (a local or worker runner, before it starts users) count its users by
-    class in O(1) per change instead of walking them on every query."""
+    class in O(1) per change instead of walking them on every query; returns `runner`."""
     if runner.user_greenlets:
         raise ValueError("count_users_by_class: the runner has already started users")
     runner.user_greenlets = CountedUserGroup()
     setattr(Runner, "user_classes_count", property(_counted_user_classes))  # noqa: B010
+    return runner
