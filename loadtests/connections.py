@@ -9,7 +9,8 @@ every FastHttpUser class that has no `client_pool` of its own one process-wide
 the TCP connections are shared. The pool opens a connection only when none is idle and
 hands back the most recently used one first (LIFO), so it holds as many connections as
 requests were ever in flight at once, and its bound (POOL_LIMIT) is far above any user
-count: no user ever waits for a connection. The trade-off: the service sees a few dozen
+count: no user ever waits for a connection (a class's `concurrency`, Locust's cap on one
+user's own requests in flight, no longer applies). The trade-off: the service sees a few dozen
 busy connections instead of one idle connection per user, so a run no longer tests how
 it holds 10,000 idle sockets (a locustfile's User sets `connection_per_user = True` for
 that; see docs/loadtests.md).
