@@ -27,6 +27,9 @@ with gevent on import, so only the Locust processes import `loadtests.process`,
 - `loadtests.dataset`: the id ranges the reference services publish at GET /dataset
 - `loadtests.saturation`: the generator's own CPU and loop-lag samples, and whether it was
   saturated (then the run is invalid, and its latency is not the service's)
+- `loadtests.spawning`, `loadtests.connections`, `loadtests.keepalive` (Locust processes
+  only): smooth ramps with users counted by class, one shared pool of keep-alive
+  connections per process, keep-alive past descriptor 1023
 """
 
 __all__: list[str] = []

@@ -34,6 +34,7 @@ from collector.exit_codes import ExitCode
 from collector.gc_tuning import settle_heap
 from collector.process_stats import ProcessSampler
 from collector.sla import SLA, SLAError, default_sla, load_sla
+from loadtests.connections import share_connections
 from loadtests.gate import (
     ThresholdResult,
     closed_ceiling_rps,
@@ -50,7 +51,7 @@ from loadtests.progress import progress_line
 from loadtests.saturation import LAG_PROBE_S, GeneratorSample, live_figures
 from loadtests.scenarios.common import SETTINGS_ATTR, ScenarioSettings
 from loadtests.shaping import describe_shape, load_scenario, record_targets, target_source
-from loadtests.spawning import SmoothDispatcher, freeze_started_users
+from loadtests.spawning import SmoothDispatcher, count_users_by_class, freeze_started_users
 from loadtests.stages import parse_stages
 from loadtests.stats import RunRecorder, summarize
 
@@ -206,6 +207,7 @@ def _environment(spec: ProcessSpec) -> tuple[Any, list[Any]]:
         shape_class=shape,
     )
     setattr(env, SETTINGS_ATTR, spec.options.settings)
+    share_connections(classes)  # as many connections as requests in flight, not users
     env.events.spawning_complete.add_listener(freeze_started_users)
     return env, classes
 
@@ -292,7 +294,7 @@ class _Owner:
     def connect(self) -> Any | None:
         """The Locust runner; a master first waits for its workers (None if they do not come)."""
         if not self.distributed:
-            return self.env.create_local_runner()
+            return count_users_by_class(self.env.create_local_runner())
         workers, host, port = self.options.workers, self.spec.master_host, self.spec.master_port
         runner = self.env.create_master_runner(host, port)
         self.env.events.worker_report.add_listener(self.on_worker_report)
@@ -501,7 +503,7 @@ def _run_worker(spec: ProcessSpec) -> int:
     env.events.test_stopping.add_listener(holder.close)
     state: dict[str, RunPlan] = {}
     probes: dict[str, Any] = {}
-    runner = env.create_worker_runner(spec.master_host, spec.master_port)
+    runner = count_users_by_class(env.create_worker_runner(spec.master_host, spec.master_port))
 
     def on_plan(environment: Any, msg: Any, **_: Any) -> None:
         state["plan"] = plan = RunPlan.from_dict(msg.data)
