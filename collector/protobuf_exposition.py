@@ -31,10 +31,9 @@ from collector.exposition import (
     Family,
     GaugeFamily,
     HistogramFamily,
-    NativeHistogram,
     NativeHistogramFamily,
 )
-from collector.recorder import HistogramSeries
+from collector.recorder import HistogramSeries, NativeHistogram
 
 __all__ = [
     "CONTENT_TYPE_PROTOBUF",
@@ -84,29 +83,31 @@ def _varint_slow(value: int) -> bytes:
 _TABLE = 1 << 12
 _VARINTS = [_varint_slow(v) for v in range(_TABLE)]
 """Encoded varints of 0..4095 (field tags, lengths, most counts): a lookup, not a loop."""
-_SINTS = [_varint_slow((v << 1) ^ (v >> 63)) for v in range(-_TABLE // 2, _TABLE // 2)]
-"""Encoded zigzag varints of -2048..2047 (most native bucket deltas), at index v + 2048."""
 
 
 def _varint(value: int) -> bytes:
+    """A non-negative int as a protobuf varint (uint64)."""
     return _VARINTS[value] if value < _TABLE else _varint_slow(value)
-
-
-_COUNT_FIELDS = [b"\x08" + _VARINTS[v] for v in range(_TABLE)]
 
 
 def _zigzag(value: int) -> int:
     return (value << 1) ^ (value >> 63)
 
 
+_SINTS = {v: _varint_slow(_zigzag(v)) for v in range(-_TABLE // 2, _TABLE // 2)}
+"""Encoded zigzag varints of -2048..2047 (most native bucket deltas)."""
+_ZIGZAG_BYTES = {v: _zigzag(v) for v in range(-64, 64)}
+"""Zigzag values of -64..63: each is its own one-byte varint, so `bytes()` packs them."""
+
+
 def _sint(value: int) -> bytes:
-    """A zigzag varint (sint64)."""
-    index = value + _TABLE // 2
-    return _SINTS[index] if 0 <= index < _TABLE else _varint_slow(_zigzag(value))
+    """A zigzag varint (sint64/sint32)."""
+    found = _SINTS.get(value)
+    return found if found is not None else _varint_slow(_zigzag(value))
 
 
 def _len_field(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+    return _VARINTS[field << 3 | 2] + _varint(len(payload)) + payload
 
 
 def _str_field(field: int, text: str) -> bytes:
@@ -114,11 +115,16 @@ def _str_field(field: int, text: str) -> bytes:
 
 
 def _uint_field(field: int, value: int) -> bytes:
-    return _varint(field << 3) + _varint(value)
+    return _VARINTS[field << 3] + _varint(value)
 
 
 def _double_field(field: int, value: float) -> bytes:
-    return _varint(field << 3 | 1) + _pack_double(value)
+    return _VARINTS[field << 3 | 1] + _pack_double(value)
+
+
+def _metric_field(metric: bytes) -> bytes:
+    """A Metric as `MetricFamily.metric` (field 4)."""
+    return b"\x22" + _varint(len(metric)) + metric
 
 
 @functools.lru_cache(maxsize=8192)
@@ -131,15 +137,24 @@ def _labels(names: tuple[str, ...], values: tuple[str, ...]) -> bytes:
     )
 
 
-def _family(name: str, help_text: str, kind: int, metrics: list[bytes]) -> bytes:
-    body = _str_field(1, name) + _str_field(2, help_text) + _uint_field(3, kind)
-    body += b"".join(_len_field(4, m) for m in metrics)
+@functools.lru_cache(maxsize=1024)
+def _family_head(name: str, help_text: str, kind: int) -> bytes:
+    return _str_field(1, name) + _str_field(2, help_text) + _uint_field(3, kind)
+
+
+def _family(name: str, help_text: str, kind: int, metric_fields: list[bytes]) -> bytes:
+    """A delimited MetricFamily; `metric_fields` are already `_metric_field`s."""
+    body = _family_head(name, help_text, kind) + b"".join(metric_fields)
     return _varint(len(body)) + body
 
 
+_SCALAR_HEADS = {field: bytes((field << 3 | 2, 9, 0x09)) for field in (2, 3, 5)}
+"""A Gauge (2), Counter (3) or Untyped (5) field holding one double `value` (field 1)."""
+
+
 def _scalar(field: int, labels: bytes, value: float) -> bytes:
-    """A Metric with `labels` and a Counter/Gauge/Untyped (field 3/2/5) holding `value`."""
-    return labels + _len_field(field, _double_field(1, float(value)))
+    """A Metric field with `labels` and a Counter/Gauge/Untyped (field 3/2/5) of `value`."""
+    return _metric_field(labels + _SCALAR_HEADS[field] + _pack_double(value))
 
 
 @functools.lru_cache(maxsize=64)
@@ -148,20 +163,41 @@ def _bound_fields(bounds_s: tuple[float, ...]) -> tuple[bytes, ...]:
     return tuple(_double_field(2, bound) for bound in bounds_s)
 
 
-def _count_field(value: int) -> bytes:
-    """An encoded `cumulative_count` field (1)."""
-    return _COUNT_FIELDS[value] if value < _TABLE else b"\x08" + _varint_slow(value)
+def _bucket_head(count: int) -> bytes:
+    """A `bucket` field (3) up to its bound: tag, length, `cumulative_count` (1).
+
+    A Bucket is (count, bound) in any field order; its length (at most 20) is one byte."""
+    count_field = b"\x08" + _varint(count)
+    return bytes((0x1A, len(count_field) + 9)) + count_field
+
+
+_BUCKET_HEADS = [_bucket_head(v) for v in range(_TABLE)]
+
+
+def _classic_buckets(cumulative: list[int], bound_fields: tuple[bytes, ...]) -> bytes:
+    try:
+        heads = list(map(_BUCKET_HEADS.__getitem__, cumulative))
+    except IndexError:  # a count past the table
+        heads = list(map(_bucket_head, cumulative))
+    return b"".join(map(operator.add, heads, bound_fields))
 
 
 def _classic_histogram(family: HistogramFamily, series: HistogramSeries) -> bytes:
-    counts = map(_count_field, itertools.accumulate(series.counts))
-    # A Bucket is (count, bound) in any field order; its length is always one byte.
-    buckets = [
-        b"\x1a" + _VARINTS[len(bound) + len(count)] + count + bound
-        for bound, count in zip(_bound_fields(family.bounds_s), counts, strict=False)
-    ]
-    body = _uint_field(1, series.count) + _double_field(2, series.sum_s) + b"".join(buckets)
-    return _labels(family.label_names, series.label_values) + _len_field(7, body)
+    """The series' Metric field; cached on the series while its counts and sum are the same
+    (an idle series costs a tuple comparison)."""
+    counts, sum_s = tuple(series.counts), series.sum_s
+    key = (family.label_names, family.bounds_s, series.label_values, counts, sum_s)
+    cache = series.protobuf_cache
+    if isinstance(cache, tuple) and cache[0] == key:
+        cached: bytes = cache[1]
+        return cached
+    cumulative = list(itertools.accumulate(counts))
+    buckets = _classic_buckets(cumulative[:-1], _bound_fields(family.bounds_s))
+    body = _uint_field(1, cumulative[-1]) + _double_field(2, sum_s) + buckets
+    labels = _labels(family.label_names, series.label_values)
+    metric = _metric_field(labels + _len_field(7, body))
+    series.protobuf_cache = (key, metric)
+    return metric
 
 
 _MAX_GAP = 16
@@ -170,24 +206,32 @@ span (a zero costs one byte and a table lookup; a new span costs more to build a
 client_golang merges gaps of up to 2)."""
 
 
+_ONES = itertools.repeat(1)
+"""Endless constants for `map` (which stops at its shortest argument)."""
+_ZEROS = itertools.repeat(0)
+_GAP_LIMITS = itertools.repeat(_MAX_GAP + 1)
+
+
 def _layout(buckets: Mapping[int, int]) -> tuple[list[int], list[int], list[int]]:
-    """(span offsets, span lengths, deltas); see `native_spans`."""
+    """(span offsets, span lengths, deltas); see `native_spans`. Loops run in C (`map`)."""
     indices = sorted(buckets)
     if not indices:
         return [], [], []
-    gaps = list(map(operator.sub, indices[1:], indices))
-    if not gaps or max(gaps) <= _MAX_GAP + 1:
-        firsts, lasts = [indices[0]], [indices[-1]]
+    first, last = indices[0], indices[-1]
+    if last - first + 1 - len(indices) <= _MAX_GAP:  # too few empty buckets for a cut
+        firsts, lasts = [first], [last]
     else:
-        cuts = [i for i, gap in enumerate(gaps, 1) if gap > _MAX_GAP + 1]
-        firsts = [indices[0]] + [indices[i] for i in cuts]
-        lasts = [indices[i - 1] for i in cuts] + [indices[-1]]
-    offsets = [firsts[0], *map(operator.sub, firsts[1:], [last + 1 for last in lasts])]
-    lengths = [last - first + 1 for first, last in zip(firsts, lasts, strict=True)]
-    counts: list[int] = []
-    for first, last in zip(firsts, lasts, strict=True):
-        counts += map(buckets.get, range(first, last + 1), itertools.repeat(0))
-    return offsets, lengths, list(map(operator.sub, counts, [0, *counts]))
+        gaps = map(operator.sub, indices[1:], indices)
+        cuts = list(itertools.compress(range(1, len(indices)), map(operator.gt, gaps, _GAP_LIMITS)))
+        firsts = [first, *map(indices.__getitem__, cuts)]
+        lasts = [*map(indices.__getitem__, map(operator.sub, cuts, _ONES)), last]
+    ends = list(map(operator.add, lasts, _ONES))
+    offsets = [first, *map(operator.sub, firsts[1:], ends)]
+    lengths = list(map(operator.sub, ends, firsts))
+    covered = itertools.chain.from_iterable(map(range, firsts, ends))
+    counts = list(map(buckets.get, covered, _ZEROS))
+    deltas = list(map(operator.sub, counts, itertools.chain((0,), counts)))
+    return offsets, lengths, deltas
 
 
 def native_spans(buckets: Mapping[int, int]) -> tuple[list[tuple[int, int]], list[int]]:
@@ -206,8 +250,6 @@ def _span(offset: int, length: int) -> bytes:
     return _len_field(12, b"\x08" + _sint(offset) + b"\x10" + _varint(length))
 
 
-_ZIGZAG_7 = [(v << 1) ^ (v >> 63) for v in range(-64, 64)]
-"""Zigzag values of -64..63 (index v + 64): each is its own one-byte varint."""
 _NO_OP_SPAN = _span(0, 0)
 """The no-op span: "this is a native histogram, still empty"."""
 _SCHEMA_AND_ZERO_THRESHOLD = {
@@ -215,23 +257,32 @@ _SCHEMA_AND_ZERO_THRESHOLD = {
 }
 
 
+def _packed_sints(values: list[int]) -> bytes:
+    """Zigzag varints, concatenated: one `bytes()` call when each fits one byte."""
+    try:
+        return bytes(map(_ZIGZAG_BYTES.__getitem__, values))
+    except KeyError:
+        pass
+    try:
+        return b"".join(map(_SINTS.__getitem__, values))
+    except KeyError:
+        return b"".join(map(_sint, values))
+
+
 def _spans_and_deltas(buckets: Mapping[int, int]) -> bytes:
     offsets, lengths, deltas = _layout(buckets)
     if not offsets:
         return _NO_OP_SPAN
-    spans = b"".join(map(_span, offsets, lengths))
-    low, high, half = min(deltas), max(deltas), _TABLE // 2
-    if low >= -64 and high < 64:  # every zigzag varint is one byte: bytes() packs them
-        packed = bytes(map(_ZIGZAG_7.__getitem__, map(operator.add, deltas, itertools.repeat(64))))
-    elif -half <= low and high < half:
-        shifted = map(operator.add, deltas, itertools.repeat(half))
-        packed = b"".join(map(_SINTS.__getitem__, shifted))
-    else:
-        packed = b"".join(map(_sint, deltas))
-    return spans + _len_field(13, packed)
+    return b"".join(map(_span, offsets, lengths)) + _len_field(13, _packed_sints(deltas))
 
 
 def _native_histogram(schema: int, labels: bytes, hist: NativeHistogram) -> bytes:
+    """The histogram's Metric field; cached on `hist` (which `RouteSeries` hands out again
+    while its count is unchanged, so an idle series costs a lookup)."""
+    cache = hist.protobuf_cache
+    if isinstance(cache, tuple) and cache[0] == schema and cache[1] == labels:
+        cached: bytes = cache[2]
+        return cached
     body = (
         _uint_field(1, hist.count)
         + _double_field(2, hist.sum_s)
@@ -239,7 +290,9 @@ def _native_histogram(schema: int, labels: bytes, hist: NativeHistogram) -> byte
         + _uint_field(7, hist.zero_count)
         + _spans_and_deltas(hist.buckets)
     )
-    return labels + _len_field(7, body)
+    metric = _metric_field(labels + _len_field(7, body))
+    hist.protobuf_cache = (schema, labels, metric)
+    return metric
 
 
 def encode_families(families: Iterable[Family]) -> bytes:
@@ -247,7 +300,7 @@ def encode_families(families: Iterable[Family]) -> bytes:
     out: list[bytes] = []
     for family in families:
         if isinstance(family, HistogramFamily):
-            metrics = [_classic_histogram(family, s) for s in family.series if s.count]
+            metrics = [_classic_histogram(family, s) for s in family.series if any(s.counts)]
             kind = _HISTOGRAM
         elif isinstance(family, NativeHistogramFamily):
             metrics = [
@@ -341,8 +394,12 @@ def _grouped(metric: Metric) -> bytes:
             group.parts.append(_len_field(3, quantile))
     field, kind = (7, _HISTOGRAM) if is_histogram else (4, _SUMMARY)
     rows = [
-        g.labels
-        + _len_field(field, _uint_field(1, g.count) + _double_field(2, g.sum) + b"".join(g.parts))
+        _metric_field(
+            g.labels
+            + _len_field(
+                field, _uint_field(1, g.count) + _double_field(2, g.sum) + b"".join(g.parts)
+            )
+        )
         for g in groups.values()
     ]
     return _family(metric.name, metric.documentation, kind, rows)
