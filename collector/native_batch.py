@@ -14,7 +14,9 @@ tests decode it against the schema and compare).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,37 +28,73 @@ __all__ = ["dense_block", "packed_varints", "spans_and_deltas"]
 Int64s = npt.NDArray[np.int64]
 
 
+class _Workspace(threading.local):
+    """Work arrays kept between calls, one set per thread, each grown to the largest call
+    so far (about 40 bytes a bucket of the largest scrape's range: ~5 MB for 200 series of
+    700 buckets). A fresh large numpy array is mapped anew by the allocator on every call,
+    and on the shared 2-core VM its page faults cost more than the arithmetic."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, npt.NDArray[Any]] = {}
+
+    def take(self, name: str, size: int, dtype: type[np.generic]) -> npt.NDArray[Any]:
+        """`size` elements of the work array `name` (contents undefined)."""
+        array = self.arrays.get(name)
+        if array is None or len(array) < size:
+            array = self.arrays[name] = np.empty(size + size // 4 + 64, dtype=dtype)
+        return array[:size]
+
+    def index(self, size: int) -> Int64s:
+        """0, 1, ..., size - 1 (read-only by convention)."""
+        array = self.arrays.get("index")
+        if array is None or len(array) < size:
+            array = self.arrays["index"] = np.arange(size + size // 4 + 64, dtype=np.int64)
+        return array[:size]
+
+
+_WORK = _Workspace()
+
+
 def packed_varints(values: npt.NDArray[np.uint64]) -> tuple[bytes, Int64s]:
     """Non-negative ints as concatenated protobuf varints, and each one's byte offset
-    (one more offset at the end: the total length). Works byte-wide (uint8 lengths, one
-    n x width byte matrix) so that few large temporaries are allocated: on a 2-core VM
-    each fresh megabyte costs about 0.4 ms in page faults, more than the arithmetic."""
-    n = len(values)
+    (one more offset at the end: the total length). The offsets are valid until this
+    thread's next call (they live in its workspace)."""
+    n, work = len(values), _WORK
     width = max(1, (int(values.max()).bit_length() + 6) // 7) if n else 1
     if width == 1:
-        return values.astype(np.uint8).tobytes(), np.arange(n + 1, dtype=np.int64)
+        single = work.take("single", n, np.uint8)
+        single[:] = values
+        return single.tobytes(), work.index(n + 1)
     lengths = np.ones(n, dtype=np.uint8)
+    above = work.take("above", n, np.bool_)
     for shift in range(7, 7 * width, 7):
-        np.add(lengths, values >= np.uint64(1 << shift), out=lengths)
-    offsets = np.zeros(n + 1, dtype=np.int64)
+        np.greater_equal(values, np.uint64(1 << shift), out=above)
+        np.add(lengths, above, out=lengths)
+    offsets = work.take("offsets", n + 1, np.int64)
+    offsets[0] = 0
     np.cumsum(lengths, dtype=np.int64, out=offsets[1:])
-    groups = np.empty((n, width), dtype=np.uint8)
-    remaining = values.copy()
+    groups = work.take("groups", n * width, np.uint8).reshape(n, width)
+    remaining = work.take("remaining", n, np.uint64)
     for index in range(width):
+        np.right_shift(values, np.uint64(7 * index), out=remaining)
         np.bitwise_and(remaining, np.uint64(0x7F), out=remaining)
         groups[:, index] = remaining
-        if index + 1 < width:
-            np.right_shift(values, np.uint64(7 * (index + 1)), out=remaining)
     steps = np.arange(width, dtype=np.uint8)
-    groups[:, :-1] |= (steps[1:] < lengths[:, None]).view(np.uint8) << np.uint8(7)
-    return groups[steps < lengths[:, None]].tobytes(), offsets
+    continued = work.take("continued", n * (width - 1), np.bool_).reshape(n, width - 1)
+    np.less(steps[1:], lengths[:, None], out=continued)
+    groups[:, :-1] |= continued.view(np.uint8) << np.uint8(7)
+    used = work.take("used", n * width, np.bool_).reshape(n, width)
+    np.less(steps, lengths[:, None], out=used)
+    out = work.take("packed", int(offsets[-1]), np.uint8)
+    np.compress(used.ravel(), groups.ravel(), out=out)
+    return out.tobytes(), offsets
 
 
 def _zigzag(values: Int64s) -> npt.NDArray[np.uint64]:
     """Zigzag encoding, in place (`values` is overwritten): 2v, or -2v - 1 below zero."""
-    negative = values < 0
+    sign = np.right_shift(values, 63, out=_WORK.take("sign", len(values), np.int64))
     np.left_shift(values, 1, out=values)
-    np.invert(values, out=values, where=negative)
+    np.bitwise_xor(values, sign, out=values)
     return values.view(np.uint64)
 
 
@@ -85,48 +123,52 @@ def spans_and_deltas(
     the concatenated dense arrays (`dense_block`; a few ns a bucket, no sort: they are in
     order already) and a slice or two a histogram.
     """
+    work = _WORK
     blocks = [dense_block(h) for h in histograms]
     lows = np.fromiter((low for low, _ in blocks), dtype=np.int64, count=len(blocks))
     begins = np.zeros(len(blocks) + 1, dtype=np.int64)
     np.cumsum([len(counts) for _, counts in blocks], out=begins[1:])
-    dense = np.concatenate([counts for _, counts in blocks])
-    filled = np.flatnonzero(dense)  # positions in `dense` of the non-empty buckets, in order
-    owners = np.searchsorted(begins[1:], filled, side="right")
-    series_start = np.empty(len(filled), dtype=bool)
-    series_start[0] = True
-    np.not_equal(owners[1:], owners[:-1], out=series_start[1:])
+    size = int(begins[-1])
+    dense = work.take("dense", size, np.int64)
+    np.concatenate([counts for _, counts in blocks], out=dense)
+    nonempty = np.not_equal(dense, 0, out=work.take("nonempty", size, np.bool_))
+    filled = work.take("filled", int(np.count_nonzero(nonempty)), np.int64)
+    np.compress(nonempty, work.index(size), out=filled)  # positions of non-empty buckets
+    series_firsts = np.searchsorted(filled, begins[:-1])  # each block's first, in `filled`
 
-    steps = np.empty(len(filled), dtype=np.int64)  # distance to the previous non-empty bucket
-    steps[0] = 1
+    steps = work.take("steps", len(filled), np.int64)  # distance to the previous one
+    steps[0] = 0
     np.subtract(filled[1:], filled[:-1], out=steps[1:])
-    starts = np.flatnonzero(series_start | (steps > max_gap + 1))
+    span_start = np.greater(steps, max_gap + 1, out=work.take("span_start", len(filled), np.bool_))
+    span_start[series_firsts] = True
+    starts = np.flatnonzero(span_start)
     firsts = filled[starts]  # each span's first and last position in `dense`
     lasts = filled[np.append(starts[1:], len(filled)) - 1]
     span_lengths = lasts - firsts + 1
     covered_begins = np.zeros(len(starts) + 1, dtype=np.int64)
     np.cumsum(span_lengths, out=covered_begins[1:])
-    # The covered buckets, spans laid end to end: +1 where a span opens, -1 after it ends.
-    edges = np.zeros(len(dense) + 1, dtype=np.int8)
-    edges[firsts] += 1
-    edges[lasts + 1] -= 1
-    counts = dense[np.cumsum(edges[:-1], dtype=np.int8).view(bool)]
-    first_span = series_start[starts]
-    series_first_covered = covered_begins[:-1][first_span]
-    restarts = counts[series_first_covered]
-    deltas = np.empty(len(counts), dtype=np.int64)
-    deltas[0] = counts[0]
+    # Where each covered bucket sits in `dense`, the spans laid end to end: a running sum
+    # of steps of 1, jumping over the empty runs between spans.
+    covered = int(covered_begins[-1])
+    positions = work.take("positions", covered, np.int64)
+    positions.fill(1)
+    positions[0] = firsts[0]
+    positions[covered_begins[1:-1]] = firsts[1:] - lasts[:-1]
+    np.cumsum(positions, out=positions)
+    counts = np.take(dense, positions, out=work.take("counts", covered, np.int64))
+    series_spans = np.searchsorted(starts, series_firsts)  # each series' first span
+    series_first_covered = covered_begins[series_spans]
+    deltas = work.take("deltas", len(counts), np.int64)
     np.subtract(counts[1:], counts[:-1], out=deltas[1:])  # across spans too, as the schema says
-    deltas[series_first_covered] = restarts
+    deltas[series_first_covered] = counts[series_first_covered]
     packed, byte_offsets = packed_varints(_zigzag(deltas))
+    delta_cuts = [*byte_offsets[series_first_covered].tolist(), len(packed)]
 
     span_offsets = np.empty(len(starts), dtype=np.int64)
     span_offsets[1:] = firsts[1:] - lasts[:-1] - 1
-    span_owners = owners[starts]
-    span_offsets[first_span] = (firsts - begins[span_owners] + lows[span_owners])[first_span]
+    span_offsets[series_spans] = firsts[series_spans] - begins[:-1] + lows
     spans, span_bytes = _span_fields(span_offsets, span_lengths)
-    spans_per_series = np.bincount(span_owners, minlength=len(blocks))
-    span_cuts = span_bytes[np.concatenate(([0], np.cumsum(spans_per_series)))].tolist()
-    delta_cuts = [*byte_offsets[series_first_covered].tolist(), len(packed)]
+    span_cuts = span_bytes[np.append(series_spans, len(starts))].tolist()
     return [
         spans[span_cuts[i] : span_cuts[i + 1]]
         + delta_field(packed[delta_cuts[i] : delta_cuts[i + 1]])
