@@ -157,7 +157,7 @@ _SCALAR_HEADS = {field: bytes((field << 3 | 2, 9, 0x09)) for field in (2, 3, 5)}
 
 def _scalar(field: int, labels: bytes, value: float) -> bytes:
     """A Metric field with `labels` and a Counter/Gauge/Untyped (field 3/2/5) of `value`."""
-    return _metric_field(labels + _SCALAR_HEADS[field] + _pack_double(value))
+    return b"\x22" + _varint(len(labels) + 11) + labels + _SCALAR_HEADS[field] + _pack_double(value)
 
 
 @functools.lru_cache(maxsize=64)
@@ -318,22 +318,38 @@ def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
     rows = [(_labels(names, values), hist) for values, hist in family.rows if hist.count]
     found = [_cached_native(schema, labels, hist) for labels, hist in rows]
     fresh = [
-        hist.buckets
+        hist
         for (_, hist), metric in zip(rows, found, strict=True)
         if metric is None and hist.buckets
     ]
-    encoded = iter(native_batch.spans_and_deltas(fresh, _MAX_GAP, _delta_field) if fresh else ())
+    encoded = iter(
+        native_batch.spans_and_deltas(
+            [hist.buckets for hist in fresh],
+            _MAX_GAP,
+            _delta_field,
+            largest_count=max(hist.count for hist in fresh),
+        )
+        if fresh
+        else ()
+    )
+    head = _SCHEMA_AND_ZERO_THRESHOLD[schema]
     metrics = []
     for (labels, hist), metric in zip(rows, found, strict=True):
         if metric is None:
-            body = (
-                _uint_field(1, hist.count)
-                + _double_field(2, hist.sum_s)
-                + _SCHEMA_AND_ZERO_THRESHOLD[schema]
-                + _uint_field(7, hist.zero_count)
-                + (next(encoded) if hist.buckets else _NO_OP_SPAN)
+            body = b"".join(
+                (
+                    b"\x08",  # count (1)
+                    _varint(hist.count),
+                    b"\x11",  # sum (2)
+                    _pack_double(hist.sum_s),
+                    head,
+                    b"\x38",  # zero_count (7)
+                    _varint(hist.zero_count),
+                    next(encoded) if hist.buckets else _NO_OP_SPAN,
+                )
             )
-            metric = _metric_field(labels + _len_field(7, body))
+            inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
+            metric = b"\x22" + _varint(len(inner)) + inner
             hist.protobuf_cache = (schema, labels, metric)
         metrics.append(metric)
     return metrics

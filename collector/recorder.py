@@ -56,7 +56,8 @@ class NativeHistogram:
     `buckets` maps bucket index k to its count; bucket k holds values in
     (2**((k-1) * 2**-schema), 2**(k * 2**-schema)] seconds. `zero_count` counts values of 0.
     Any mapping does; `RouteSeries` hands out a `DenseBuckets`, which the encoder reads
-    without a per-bucket loop.
+    without a per-bucket loop. `count` is `zero_count` plus the buckets' counts: the
+    encoder takes it as a bound on every bucket count (to work on int32 below 2**31).
     Treat it as immutable: `protobuf_cache` (the encoder's last encoding of it, with what
     else that depended on) stays valid only while the fields do not change.
     """
