@@ -37,16 +37,17 @@ class DenseBuckets(Mapping[int, int]):
 
     def add(self, bins: Mapping[int, int]) -> None:
         """Add `bins` (bucket index -> count, counts > 0) in place; grows the range when an
-        index falls outside it (O(range) then, amortized by `_MARGIN`)."""
-        if not bins:
-            return
-        first, last = min(bins), max(bins)
+        index falls outside it (O(range) then, amortized by `_MARGIN`). One comparison and
+        one array update a bin."""
         low, counts = self.low, self.counts
-        if first < low or last >= low + len(counts):
-            self._grow(first, last)
-            low, counts = self.low, self.counts
+        size = len(counts)
         for key, count in bins.items():
-            counts[key - low] += count
+            index = key - low
+            if not 0 <= index < size:
+                self._grow(key, key)
+                low, counts = self.low, self.counts
+                size, index = len(counts), key - low
+            counts[index] += count
 
     def _grow(self, first: int, last: int) -> None:
         old_low, old = self.low, self.counts
