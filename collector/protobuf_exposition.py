@@ -15,9 +15,9 @@ Metric is cached on it (the classic one on `HistogramSeries` while its counts an
 the same, the native one on the `NativeHistogram` that `RouteSeries` hands out again while
 its count is unchanged), so a series idle since the last scrape costs a comparison and the
 scrape is cheaper than the text render. A changed series is encoded afresh: label pairs
-and bucket bounds come from caches, varints from tables, and the native spans and deltas
-of all changed series in one vectorized pass (`native_batch`), about 3x the text render
-when every series changed.
+and bucket bounds come from caches, and the changed series are encoded together, vectorized
+(`native_batch` over the dense native buckets the fold keeps, `classic_batch` for the
+classic buckets), about the text render's cost when every series changed.
 """
 
 from __future__ import annotations
