@@ -15,7 +15,7 @@ tests decode it against the schema and compare).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -117,14 +117,13 @@ def dense_block(buckets: Mapping[int, int]) -> tuple[int, Int64s]:
 def spans_and_deltas(
     histograms: Sequence[Mapping[int, int]],
     max_gap: int,
-    delta_field: Callable[[bytes], bytes],
     largest_count: int = 2**62,
 ) -> list[bytes]:
     """Each histogram's `positive_span` fields (12) then its `positive_delta` field (13).
 
     Histograms must have at least one non-zero count, counts below 2**62 (a zero count is an
     empty bucket) and indices within +-2**31. A span runs across up to `max_gap` empty
-    buckets; `delta_field(packed)` wraps the packed deltas. Costs O(range) numpy work over
+    buckets. Costs O(range) numpy work over
     the concatenated dense arrays (`dense_block`; a few ns a bucket, no sort: they are in
     order already) and a slice or two a histogram. Below 2**31, `largest_count` (a bound on
     every count, such as the largest histogram's count) lets the work run on int32, which
@@ -179,11 +178,34 @@ def spans_and_deltas(
     span_offsets[series_spans] = firsts[series_spans] - begins[:-1] + lows
     spans, span_bytes = _span_fields(span_offsets, span_lengths.astype(np.int64))
     span_cuts = span_bytes[np.append(series_spans, len(starts))].tolist()
+    sizes = [delta_cuts[i + 1] - delta_cuts[i] for i in range(len(blocks))]
     return [
-        spans[span_cuts[i] : span_cuts[i + 1]]
-        + delta_field(packed[delta_cuts[i] : delta_cuts[i + 1]])
-        for i in range(len(blocks))
+        b"".join(
+            (
+                spans[span_cuts[i] : span_cuts[i + 1]],
+                _DELTA_TAG,
+                _VARINTS[size] if size < _TABLE else _varint(size),
+                packed[delta_cuts[i] : delta_cuts[i + 1]],
+            )
+        )
+        for i, size in enumerate(sizes)
     ]
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+_TABLE = 1 << 12
+_VARINTS = [_varint(v) for v in range(_TABLE)]
+"""Encoded varints of 0..4095 (most deltas' lengths): a lookup, not a loop."""
+_DELTA_TAG = bytes((13 << 3 | 2,))
+"""`Histogram.positive_delta` (field 13, packed sint64s: length-delimited)."""
 
 
 _SPAN_TAG, _OFFSET_TAG, _LENGTH_TAG = 12 << 3 | 2, 1 << 3, 2 << 3

@@ -312,10 +312,6 @@ def _cached_native(schema: int, labels: bytes, hist: NativeHistogram) -> bytes |
     return None
 
 
-def _delta_field(packed: bytes) -> bytes:
-    return _len_field(13, packed)
-
-
 def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
     """The family's Metric fields. Each is cached on its `NativeHistogram` (which
     `RouteSeries` hands out again while its count is unchanged, so an idle series costs a
@@ -332,7 +328,6 @@ def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
         native_batch.spans_and_deltas(
             [hist.buckets for hist in fresh],
             _MAX_GAP,
-            _delta_field,
             largest_count=max(hist.count for hist in fresh),
         )
         if fresh
