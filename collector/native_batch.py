@@ -140,8 +140,7 @@ def spans_and_deltas(
     dense = work.take("dense", size, count_type)
     np.concatenate([counts for _, counts in blocks], out=dense, casting="unsafe")
     nonempty = np.not_equal(dense, 0, out=work.take("nonempty", size, np.bool_))
-    filled = work.take("filled", int(np.count_nonzero(nonempty)), index_type)
-    np.compress(nonempty, work.index(size, index_type), out=filled)  # non-empty positions
+    filled = np.flatnonzero(nonempty)  # positions of the non-empty buckets, in order
     series_firsts = np.searchsorted(filled, begins[:-1])  # each block's first, in `filled`
 
     steps = work.take("steps", len(filled), index_type)  # distance to the previous one
