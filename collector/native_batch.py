@@ -30,8 +30,8 @@ Int64s = npt.NDArray[np.int64]
 
 class _Workspace(threading.local):
     """Work arrays kept between calls, one set per thread, each grown to the largest call
-    so far (about 40 bytes a bucket of the largest scrape's range: ~5 MB for 200 series of
-    700 buckets). A fresh large numpy array is mapped anew by the allocator on every call,
+    so far (20-40 bytes a bucket of the largest scrape's range: about 4 MB for 200 series
+    of 700 buckets). A fresh large numpy array is mapped anew by the allocator on every call,
     and on the shared 2-core VM its page faults cost more than the arithmetic."""
 
     def __init__(self) -> None:
