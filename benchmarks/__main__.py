@@ -98,6 +98,8 @@ def _scrape(quick: bool) -> list[Row]:
     text, om = r["loadwatch_text_ms"]["median"], r["loadwatch_openmetrics_ms"]["median"]
     proto = r["loadwatch_protobuf_ms"]["median"]
     same = r["loadwatch_protobuf_same_families_ms"]["median"]
+    text_changed = r["loadwatch_text_changed_ms"]["median"]
+    proto_changed = r["loadwatch_protobuf_changed_ms"]["median"]
     base = r["prometheus_client_ms"]["median"]
     rows: list[Row] = [
         (
@@ -118,10 +120,27 @@ def _scrape(quick: bool) -> list[Row]:
         (
             "the protobuf scrape Prometheus gets with native histograms on (plus the native "
             f"family, {r['protobuf_body_bytes']:,} bytes; text {r['body_bytes']:,} bytes), median",
-            f"{proto:.2f} ms",
+            f"{proto:.2f} ms ({proto / text:.2f}x)",
             f"text {text:.2f} ms",
             "<= text",
             proto <= text,
+        ),
+        (
+            "the same two scrapes when every series recorded new requests since the previous "
+            f"scrape ({bench_scrape.TOUCH} each, folded apart: next row): no series is cached",
+            f"{proto_changed:.2f} ms ({proto_changed / text_changed:.2f}x)",
+            f"text {text_changed:.2f} ms",
+            "<= text",
+            proto_changed <= text_changed,
+        ),
+        (
+            f"the fold before each of those scrapes ({bench_scrape.TOUCH} requests into each of "
+            "the 200 series: cumulative buckets, status counts, sketch bins, native buckets), "
+            "median",
+            f"{r['fold_changed_ms']['median']:.2f} ms",
+            "",
+            "",
+            None,
         ),
     ]
     q: dict[str, Any] = bench_scrape.quantile_errors(requests=20_000)
