@@ -25,7 +25,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import httpx
@@ -36,6 +36,7 @@ from websockets.protocol import State
 
 from collector.gc_tuning import settle_heap
 from collector.sla import SLA
+from livehub.alerts import receiver_alerts_url
 from livehub.fanout import DEFAULT_MAX_BUFFERED_BYTES, Fanout
 from livehub.message import TargetState, encode, text_frame
 from livehub.state import HubState, snapshot_url
@@ -62,6 +63,8 @@ class HubSettings:
 
     `send_buffer_bytes`: SO_SNDBUF of each subscriber socket (None: the kernel's, which lets
     a stalled reader queue for minutes before the hub's own bound is reached).
+    `receiver`: base URL of loadwatch's alert receiver, polled with the targets for its
+    firing alerts, with `receiver_token` as the bearer token (None: no alerts in the message).
     """
 
     host: str = "127.0.0.1"
@@ -71,6 +74,8 @@ class HubSettings:
     max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES
     send_buffer_bytes: int | None = 8 * 1024
     backlog: int = 4096
+    receiver: str | None = None
+    receiver_token: str | None = field(default=None, repr=False)
 
 
 class Hub:
@@ -85,7 +90,7 @@ class Hub:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self.state = HubState(targets, sla)
+        self.state = HubState(targets, sla, receiver=settings.receiver)
         self.fanout: Fanout[ServerConnection] = Fanout(settings.max_buffered_bytes)
         self.subscribers: set[ServerConnection] = set()
         self.latest_payload: bytes | None = None
@@ -94,30 +99,54 @@ class Hub:
         self.last_fanout_cpu_s = 0.0
         self.clock = clock
         self._urls = {target: snapshot_url(target) for target in targets}
+        self._alerts_url = (
+            None if settings.receiver is None else receiver_alerts_url(settings.receiver)
+        )
         self._pages = {
             path: (resources.files("livehub").joinpath("page", name).read_bytes(), kind)
             for path, (name, kind) in _PAGE_FILES.items()
         }
 
     async def poll(self, client: httpx.AsyncClient) -> None:
-        """Fetch every target's snapshot concurrently and record the answers."""
-        await asyncio.gather(*(self._poll_one(client, target) for target in self._urls))
+        """Fetch every target's snapshot and the receiver's alerts concurrently; record the
+        answers. Each request is bounded by `poll_timeout_s`, so the tick never waits longer."""
+        polls = [self._poll_target(client, target) for target in self._urls]
+        if self._alerts_url is not None:
+            polls.append(self._poll_receiver(client, self._alerts_url))
+        await asyncio.gather(*polls)
 
-    async def _poll_one(self, client: httpx.AsyncClient, target: str) -> None:
+    async def _poll_target(self, client: httpx.AsyncClient, target: str) -> None:
+        body = await self._fetch(client, self._urls[target], lambda r: self.state.fail(target, r))
+        if body is not None:
+            self.state.observe(target, body, self.clock())
+
+    async def _poll_receiver(self, client: httpx.AsyncClient, url: str) -> None:
+        token = self.settings.receiver_token
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        body = await self._fetch(client, url, self.state.fail_alerts, headers)
+        if body is not None:
+            self.state.observe_alerts(body, self.clock())
+
+    async def _fetch(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        fail: Callable[[str], None],
+        headers: dict[str, str] | None = None,
+    ) -> bytes | None:
+        """The body of a 200 answer to GET `url`, or None after calling `fail(reason)`."""
         try:
-            response = await client.get(self._urls[target])
+            response = await client.get(url, headers=headers)
         except httpx.TimeoutException:
-            reason = f"no answer within {self.settings.poll_timeout_s:g} s"
-            self.state.fail(target, reason)
-            return
+            fail(f"no answer within {self.settings.poll_timeout_s:g} s")
+            return None
         except httpx.HTTPError as exc:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self.state.fail(target, reason)
-            return
+            fail(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            return None
         if response.status_code != 200:
-            self.state.fail(target, f"HTTP {response.status_code}")
-            return
-        self.state.observe(target, response.content, self.clock())
+            fail(f"HTTP {response.status_code}")
+            return None
+        return response.content
 
     def publish(self) -> bytes:
         """Build this second's message, send it to every subscriber; returns the payload."""
@@ -188,7 +217,7 @@ class Hub:
     async def run_ticks(self) -> None:
         """Poll and publish once a second, at `phase_s` past each wall-clock second, forever."""
         timeout = httpx.Timeout(self.settings.poll_timeout_s)
-        limits = httpx.Limits(max_connections=max(len(self._urls), 1) * 2)
+        limits = httpx.Limits(max_connections=(len(self._urls) + 1) * 2)
         async with httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False) as client:
             while True:
                 now = self.clock()
@@ -266,14 +295,18 @@ def run_hub(
     sla: SLA,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
+    receiver: str | None = None,
+    receiver_token: str | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> int:
     """Serve the hub until SIGINT/SIGTERM (uvloop when installed); returns exit code 0.
 
-    `on_ready(url)` is called with the live page's URL once the port is bound (the default
-    prints it). Raises the soft open-files limit to the hard one: a subscriber is a socket.
+    `receiver` (and its bearer `receiver_token`): the alert receiver whose firing alerts
+    the message carries. `on_ready(url)` is called with the live page's URL once the port
+    is bound (the default prints it). Raises the soft open-files limit to the hard one: a
+    subscriber is a socket.
     """
-    settings = HubSettings(host=host, port=port)
+    settings = HubSettings(host=host, port=port, receiver=receiver, receiver_token=receiver_token)
     raise_open_files_limit()
 
     async def main() -> None:
