@@ -52,6 +52,12 @@ TARGET_LAG_P99_MS = 250.0
 TARGET_CPU_PERCENT = 25.0
 TARGET_KIB_PER_SUBSCRIBER = 30.0
 _HARD_DEADLINE_S = 600.0
+DIRECT = "direct"
+"""The hub's fan-out: write(2) to idle sockets from two threads (`livehub.direct`)."""
+TRANSPORT = "transport"
+"""The earlier fan-out: `transport.write` per subscriber on the loop's thread."""
+_FANOUTS = {DIRECT, TRANSPORT}
+_SELF = [sys.executable, "-m", "benchmarks.bench_livehub"]
 _TS_KEY = b'{"timestamp_s":'
 
 
@@ -162,6 +168,15 @@ async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -
     print(json.dumps({"lags": result}), flush=True)
 
 
+def _hub_main(port: int, target: str, fanout: str) -> None:
+    """The hub as `loadwatch serve stream` runs it (uvloop), with the chosen fan-out."""
+    from collector.sla import resolve_sla
+    from livehub.server import HubSettings, run_hub
+
+    settings = HubSettings(port=port, direct_writes=fanout == DIRECT)
+    run_hub([target], sla=resolve_sla(), settings=settings, on_ready=lambda url: None)
+
+
 def _client_main(port: int, count: int, stall: bool) -> None:
     _raise_nofile()
     import uvloop
@@ -211,7 +226,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _spawn_client(port: int, count: int, stall: bool) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "benchmarks.bench_livehub", "--client", str(port), str(count)]
+    argv = [*_SELF, "--client", str(port), str(count)]
     return subprocess.Popen(
         argv + (["--stall"] if stall else []),
         stdin=subprocess.PIPE,
@@ -250,9 +265,16 @@ def _window(lags: dict[float, list[float]], start: float, end: float) -> tuple[l
 
 
 def run(
-    subscribers: int = 10_000, client_processes: int = 2, steady_s: float = 15.0
+    subscribers: int = 10_000,
+    client_processes: int = 2,
+    steady_s: float = 15.0,
+    fanout: str = DIRECT,
+    stall: bool = True,
 ) -> dict[str, Any]:
-    """Run the benchmark; returns the figures (see the module docstring)."""
+    """Run the benchmark against the hub with `fanout` (DIRECT or TRANSPORT); returns the
+    figures (see the module docstring). `stall`: also run the stalled-reader phase."""
+    if fanout not in _FANOUTS:
+        raise ValueError(f"fanout: expected one of {sorted(_FANOUTS)}, got {fanout!r}")
     _raise_nofile()
     target_port, hub_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -261,6 +283,7 @@ def run(
         f"python -m benchmarks.bench_livehub --subscribers {subscribers} "
         f"--client-processes {client_processes} --steady-s {steady_s:g}"
     )
+    stall_result: dict[str, Any] | None = None
     try:
         children.append(
             subprocess.Popen(
@@ -271,17 +294,7 @@ def run(
         )
         wait_listening(target_port)
         hub = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "loadwatch",
-                "serve",
-                "stream",
-                "--port",
-                str(hub_port),
-                "--target",
-                f"http://127.0.0.1:{target_port}",
-            ],
+            [*_SELF, "--hub", str(hub_port), f"http://127.0.0.1:{target_port}", fanout],
             stdout=subprocess.DEVNULL,
             env=env,
         )
@@ -319,30 +332,14 @@ def run(
             / (steady_end - steady_start)
             * 100.0
         )
-        stalled = _spawn_client(hub_port, 1, stall=True)
-        children.append(stalled)
-        _ready(stalled, 30.0)
-        stall_start = time.time()
-        deadline = time.monotonic() + 120.0
-        stall_fanout_ms: list[float] = []
-        stall_fanout_cpu_ms: list[float] = []
-        while (health := _health(http, hub_port))["dropped_total"] < 1:
-            if time.monotonic() > deadline:
-                break  # reported as hub_dropped_total 0
-            stall_fanout_ms.append(health["last_fanout_ms"])
-            stall_fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
-            time.sleep(1.0)
-        dropped_after_s = time.time() - stall_start
-        time.sleep(3.0)
-        stall_end = time.time()
-        health = _health(http, hub_port)
+        if stall:
+            stall_result = _stall_phase(hub_port, http, children)
         with connect(f"ws://127.0.0.1:{hub_port}/ws", compression=None) as ws:
             message_bytes = len(ws.recv(timeout=5))
         lags: dict[float, list[float]] = defaultdict(list)
         for proc in clients:
             for stamp, values in _collect(proc).items():
                 lags[stamp].extend(values)
-        _collect(stalled)
     finally:
         for proc in children:
             if proc.poll() is None:
@@ -353,11 +350,10 @@ def run(
             except subprocess.TimeoutExpired:
                 proc.kill()
     steady, steady_min = _window(lags, steady_start, steady_end)
-    during, during_min = _window(lags, stall_start, stall_end)
     p50, p99 = _percentile(steady, 50), _percentile(steady, 99)
-    stall_p50, stall_p99 = _percentile(during, 50), _percentile(during, 99)
-    return {
+    result: dict[str, Any] = {
         "command": command,
+        "fanout": fanout,
         "subscribers": subscribers,
         "client_processes": client_processes,
         "message_bytes": message_bytes,
@@ -371,16 +367,51 @@ def run(
         "hub_cpu_percent": cpu_percent,
         "hub_rss_bytes": rss_after,
         "kib_per_subscriber": (rss_after - rss_before) / subscribers / 1024,
-        "stalled": {
-            "dropped_after_s": dropped_after_s,
+    }
+    if stall_result is not None:
+        during, during_min = _window(lags, stall_result["start"], stall_result["end"])
+        stall_p50, stall_p99 = _percentile(during, 50), _percentile(during, 99)
+        result["stalled"] = {
+            "dropped_after_s": stall_result["dropped_after_s"],
             "lag_ms": {"p50": stall_p50, "p99": stall_p99},
-            "hub_fanout_ms": {"median": _percentile(stall_fanout_ms, 50)},
-            "hub_fanout_cpu_ms": {"median": _percentile(stall_fanout_cpu_ms, 50)},
+            "hub_fanout_ms": {"median": _percentile(stall_result["fanout_ms"], 50)},
+            "hub_fanout_cpu_ms": {"median": _percentile(stall_result["fanout_cpu_ms"], 50)},
             "fewest_receivers_per_message": during_min,
             "p99_change": stall_p99 / p99 - 1.0,
             "p50_change": stall_p50 / p50 - 1.0,
-            "hub_dropped_total": health["dropped_total"],
-        },
+            "hub_dropped_total": stall_result["dropped_total"],
+        }
+    return result
+
+
+def _stall_phase(
+    hub_port: int, http: httpx.Client, children: list[subprocess.Popen[Any]]
+) -> dict[str, Any]:
+    """One more subscriber that stops reading, until the hub drops it, plus 3 s."""
+    stalled = _spawn_client(hub_port, 1, stall=True)
+    children.append(stalled)
+    _ready(stalled, 30.0)
+    start = time.time()
+    deadline = time.monotonic() + 120.0
+    fanout_ms: list[float] = []
+    fanout_cpu_ms: list[float] = []
+    while (health := _health(http, hub_port))["dropped_total"] < 1:
+        if time.monotonic() > deadline:
+            break  # reported as hub_dropped_total 0
+        fanout_ms.append(health["last_fanout_ms"])
+        fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
+        time.sleep(1.0)
+    dropped_after_s = time.time() - start
+    time.sleep(3.0)
+    end = time.time()
+    _collect(stalled)
+    return {
+        "start": start,
+        "end": end,
+        "dropped_after_s": dropped_after_s,
+        "fanout_ms": fanout_ms or [float("nan")],
+        "fanout_cpu_ms": fanout_cpu_ms or [float("nan")],
+        "dropped_total": _health(http, hub_port)["dropped_total"],
     }
 
 
@@ -453,6 +484,10 @@ def main() -> None:
     parser.add_argument("--client", nargs=2, type=int, metavar=("PORT", "COUNT"))
     parser.add_argument("--stall", action="store_true")
     parser.add_argument("--broadcast-server", nargs=2, type=int, metavar=("PORT", "BYTES"))
+    parser.add_argument("--hub", nargs=3, metavar=("PORT", "TARGET", "FANOUT"))
+    parser.add_argument(
+        "--old", action="store_true", help="also measure the earlier transport.write fan-out"
+    )
     parser.add_argument(
         "--baseline", action="store_true", help="also measure websockets' broadcast()"
     )
@@ -463,7 +498,14 @@ def main() -> None:
     if args.broadcast_server:
         _broadcast_main(*args.broadcast_server)
         return
+    if args.hub:
+        _hub_main(int(args.hub[0]), args.hub[1], args.hub[2])
+        return
     result = run(args.subscribers, args.client_processes, args.steady_s)
+    if args.old:
+        result["old_transport_fanout"] = run(
+            args.subscribers, args.client_processes, args.steady_s, TRANSPORT, stall=False
+        )
     if args.baseline:
         result["baseline_broadcast"] = run_baseline(
             args.subscribers, args.client_processes, args.steady_s, result["message_bytes"]

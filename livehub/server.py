@@ -37,6 +37,7 @@ from websockets.protocol import State
 from collector.gc_tuning import settle_heap
 from collector.sla import SLA
 from livehub.alerts import receiver_alerts_url
+from livehub.direct import DirectWriter
 from livehub.fanout import DEFAULT_MAX_BUFFERED_BYTES, Fanout
 from livehub.message import TargetState, encode, text_frame
 from livehub.state import HubState, snapshot_url
@@ -63,6 +64,9 @@ class HubSettings:
 
     `send_buffer_bytes`: SO_SNDBUF of each subscriber socket (None: the kernel's, which lets
     a stalled reader queue for minutes before the hub's own bound is reached).
+    `direct_writes`: write the frame with write(2) to each subscriber socket with nothing
+    queued, from `fanout_threads` threads (`livehub.direct`); False: through each asyncio
+    transport, on the loop's thread (the earlier fan-out, kept for the benchmark).
     `receiver`: base URL of loadwatch's alert receiver, polled with the targets for its
     firing alerts, with `receiver_token` as the bearer token (None: no alerts in the message).
     """
@@ -76,6 +80,8 @@ class HubSettings:
     backlog: int = 4096
     receiver: str | None = None
     receiver_token: str | None = field(default=None, repr=False)
+    direct_writes: bool = True
+    fanout_threads: int = 2
 
 
 class Hub:
@@ -93,6 +99,8 @@ class Hub:
         self.state = HubState(targets, sla, receiver=settings.receiver)
         self.fanout: Fanout[ServerConnection] = Fanout(settings.max_buffered_bytes)
         self.subscribers: set[ServerConnection] = set()
+        self._fds: dict[ServerConnection, int] = {}
+        self.writer = DirectWriter(settings.fanout_threads) if settings.direct_writes else None
         self.latest_payload: bytes | None = None
         self.latest_frame: bytes | None = None
         self.last_fanout_s = 0.0
@@ -159,18 +167,44 @@ class Hub:
         return payload
 
     def broadcast(self, frame: bytes) -> None:
-        """Write `frame` to every open subscriber under its bound; abort the others."""
+        """Write `frame` to every open subscriber under its bound; abort the others.
+
+        Sockets with nothing queued get it by write(2) (`DirectWriter`), what they do not
+        take goes to their transport; the others get it through their transport, after
+        what is queued there."""
         buffered = {
             conn: conn.transport.get_write_buffer_size()
             for conn in self.subscribers
-            if conn.protocol.state is State.OPEN
+            if conn.protocol.state is State.OPEN and not conn.transport.is_closing()
         }
         plan = self.fanout.plan(buffered)
-        for conn in plan.send:
-            conn.transport.write(frame)
         for conn in plan.drop:
-            self.subscribers.discard(conn)
+            self._forget(conn)
             conn.transport.abort()
+        if self.writer is None:
+            for conn in plan.send:
+                conn.transport.write(frame)
+            return
+        direct: list[ServerConnection] = []
+        fds: list[int] = []
+        for conn in plan.send:
+            fd = self._fds.get(conn)
+            if fd is not None and buffered[conn] == 0:
+                direct.append(conn)
+                fds.append(fd)
+            else:
+                conn.transport.write(frame)
+        for index, outcome in self.writer.write(fds, frame):
+            conn = direct[index]
+            if isinstance(outcome, OSError):
+                self._forget(conn)
+                conn.transport.abort()
+            else:
+                conn.transport.write(frame[outcome:])
+
+    def _forget(self, conn: ServerConnection) -> None:
+        self.subscribers.discard(conn)
+        self._fds.pop(conn, None)
 
     async def subscriber(self, conn: ServerConnection) -> None:
         """A /ws connection: gets the latest message at once, then every tick until it goes."""
@@ -179,11 +213,13 @@ class Hub:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.send_buffer_bytes)
         if self.latest_frame is not None:
             conn.transport.write(self.latest_frame)
+        if sock is not None:
+            self._fds[conn] = sock.fileno()
         self.subscribers.add(conn)
         try:
             await conn.wait_closed()
         finally:
-            self.subscribers.discard(conn)
+            self._forget(conn)
 
     def route(self, conn: ServerConnection, request: Request) -> Response | None:
         """Plain HTTP for the page and /healthz; None lets /ws continue to the handshake."""
@@ -287,6 +323,8 @@ async def serve_hub(
             server.close(close_connections=False)
             for conn in list(hub.subscribers):
                 conn.transport.abort()
+            if hub.writer is not None:
+                hub.writer.close()
 
 
 def run_hub(
@@ -297,16 +335,20 @@ def run_hub(
     port: int = DEFAULT_PORT,
     receiver: str | None = None,
     receiver_token: str | None = None,
+    settings: HubSettings | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> int:
     """Serve the hub until SIGINT/SIGTERM (uvloop when installed); returns exit code 0.
 
     `receiver` (and its bearer `receiver_token`): the alert receiver whose firing alerts
-    the message carries. `on_ready(url)` is called with the live page's URL once the port
-    is bound (the default prints it). Raises the soft open-files limit to the hard one: a
-    subscriber is a socket.
+    the message carries. `settings`, when given, replaces those four. `on_ready(url)` is
+    called with the live page's URL once the port is bound (the default prints it). Raises
+    the soft open-files limit to the hard one: a subscriber is a socket.
     """
-    settings = HubSettings(host=host, port=port, receiver=receiver, receiver_token=receiver_token)
+    if settings is None:
+        settings = HubSettings(
+            host=host, port=port, receiver=receiver, receiver_token=receiver_token
+        )
     raise_open_files_limit()
 
     async def main() -> None:
