@@ -24,7 +24,7 @@ def pairs() -> Iterator[list[tuple[socket.socket, socket.socket]]]:
 
 def read_all(sock: socket.socket) -> bytes:
     sock.setblocking(False)
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         try:
             chunk = sock.recv(1 << 16)
