@@ -314,8 +314,11 @@ def _livehub(quick: bool) -> list[Row]:
     change = max(abs(stalled["p50_change"]), abs(stalled["p99_change"]))
     return [
         (
-            f"stream hub delivery lag p50 / p99, {where}",
+            f"stream hub delivery lag p50 / p99 (kernel arrival at the subscriber's socket), "
+            f"{where}",
             f"{lag['p50']:.0f} / {lag['p99']:.0f} ms",
+            f"read by the client processes: {r['read_lag_ms']['p50']:.0f} / "
+            f"{r['read_lag_ms']['p99']:.0f} ms; "
             f"websockets broadcast(): {b['lag_ms']['p50']:.0f} / {b['lag_ms']['p99']:.0f} ms "
             f"(load {b['load_average_1m']['min']:.1f}-{b['load_average_1m']['max']:.1f}); "
             f"hub fan-out {r['hub_fanout_ms']['median']:.0f} ms wall, "

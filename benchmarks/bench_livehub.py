@@ -1,15 +1,19 @@
 """The stream hub with 10,000 websocket subscribers at 1 Hz, clients in separate processes.
 
     python -m benchmarks.bench_livehub [--subscribers 10000] [--client-processes 2]
-        [--steady-s 15] [--baseline] [--json OUT]
+        [--steady-s 15] [--old] [--baseline] [--json OUT]
 
-On 127.0.0.1 it starts one target (examples/hello_service.py) and the hub
-(`loadwatch serve stream`, uvloop) as child processes, then `--client-processes` client
-processes that open the subscriptions between them. A client is a bare asyncio protocol
-(HTTP upgrade, then frame parsing only), so that 5,000 of them cost a few percent of a core
-and the client side is not what is measured. Each client records, for every message, its
-receive time minus the message's `timestamp_s` (the hub's clock when it built the tick,
-same machine): the delivery lag, including the hub's fan-out to everyone before it.
+On 127.0.0.1 it starts one target (examples/hello_service.py) and the hub (as `loadwatch
+serve stream` runs it, uvloop, direct writes from two threads) as child processes, then
+`--client-processes` client processes that open the subscriptions between them. A client
+is a raw non-blocking socket per subscription read with recvmsg (HTTP upgrade, then frame
+parsing only). For every message it records two lags, each minus the message's
+`timestamp_s` (the hub's clock just before it builds the tick, after the poll, so polling
+is not counted; building, encoding and the fan-out to everyone before are; same machine,
+same clock): **arrival**, the kernel's receive timestamp of the bytes on the subscriber's
+socket (SO_TIMESTAMPNS), the delivery lag proper, which the clients' own scheduling on
+the shared cores does not change; and **read**, when the client process got to read them,
+which adds the benchmark clients' own CPU queueing (a browser on another machine has none).
 
 Phases: connect all; `steady_s` seconds of steady state (lag p50/p99, hub CPU from
 /proc via psutil over that window, hub RSS growth per subscriber); then one more client
@@ -18,9 +22,10 @@ lasts until the hub reports it dropped plus 3 s, and the lag of the other subscr
 it is compared to the steady state. Every child stops by itself (stdin closes, or a hard
 deadline); file descriptor limits are raised in every process.
 
-`--baseline` (and `make bench`) then runs the same clients and steady window against the
+`--old` then measures the earlier fan-out (`transport.write` per subscriber on the loop's
+thread) with the same clients and steady window; `--baseline` (and `make bench`) the
 issue's baseline, websockets' own `broadcast()` once a second with compression off and a
-message of the hub's size, so that both are measured under the same machine load.
+message of the hub's size; so that all are measured under the same machine load.
 """
 
 from __future__ import annotations
@@ -33,12 +38,13 @@ import os
 import resource
 import select
 import socket
+import struct
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import psutil
@@ -71,24 +77,52 @@ def _raise_nofile() -> None:
 # ---------------------------------------------------------------- client process
 
 
-class _Subscriber(asyncio.Protocol):
-    """One websocket subscription: handshake, then unmasked server frames parsed by hand."""
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+"""Linux: have the kernel stamp each received segment (struct timespec, CLOCK_REALTIME)."""
+_ANCILLARY = socket.CMSG_SPACE(16)
 
-    def __init__(self, request: bytes, lags: dict[float, list[float]], stall: bool) -> None:
-        self.request = request
-        self.lags = lags
+Lags = dict[float, list[float]]
+"""Seconds of lag per message, keyed by the message's `timestamp_s`."""
+
+
+class _Subscriber:
+    """One websocket subscription on a raw non-blocking socket read with recvmsg: the
+    handshake, then unmasked server frames parsed by hand. For each message it records
+    the kernel's receive time (SO_TIMESTAMPNS: when the bytes reached this socket) and
+    the time this process read them, each minus the message's `timestamp_s`."""
+
+    def __init__(self, sock: socket.socket, arrivals: Lags, reads: Lags, stall: bool) -> None:
+        self.sock = sock
+        self.arrivals = arrivals
+        self.reads = reads
         self.stall = stall
         self.buffer = b""
         self.upgraded = False
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        self.transport.write(self.request)
-
-    def data_received(self, data: bytes) -> None:
+    def on_readable(self) -> None:
+        try:
+            data, ancillary, _, _ = self.sock.recvmsg(1 << 16, _ANCILLARY)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            data, ancillary = b"", []
+            if not self.opened.done():
+                self.opened.set_exception(exc)
         now = time.time()
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            if not self.opened.done():
+                self.opened.set_exception(ConnectionError("closed during the handshake"))
+            return
+        arrived = now
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                seconds, nanoseconds = struct.unpack("qq", value[:16])
+                arrived = seconds + nanoseconds / 1e9
+        self.feed(data, now, arrived)
+
+    def feed(self, data: bytes, now: float, arrived: float) -> None:
         buffer = self.buffer + data if self.buffer else data
         if not self.upgraded:
             end = buffer.find(b"\r\n\r\n")
@@ -102,8 +136,8 @@ class _Subscriber(asyncio.Protocol):
             buffer = buffer[end + 4 :]
             if not self.opened.done():
                 self.opened.set_result(None)
-            if self.stall and self.transport is not None:
-                self.transport.pause_reading()
+            if self.stall:
+                asyncio.get_running_loop().remove_reader(self.sock.fileno())
         while len(buffer) >= 2:
             length, header = buffer[1] & 0x7F, 2
             if length == 126:
@@ -119,38 +153,37 @@ class _Subscriber(asyncio.Protocol):
             if buffer[0] & 0x0F == 1 and buffer.startswith(_TS_KEY, header):
                 start = header + len(_TS_KEY)
                 stamp = float(buffer[start : buffer.index(b",", start)])
-                self.lags[stamp].append(now - stamp)
+                self.arrivals[stamp].append(arrived - stamp)
+                self.reads[stamp].append(now - stamp)
             buffer = buffer[header + length :]
         self.buffer = buffer
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError(f"closed during handshake: {exc}"))
 
 
 async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -> None:
     loop = asyncio.get_running_loop()
-    lags: dict[float, list[float]] = defaultdict(list)
+    arrivals: Lags = defaultdict(list)
+    reads: Lags = defaultdict(list)
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     ).encode()
     gate = asyncio.Semaphore(concurrency)
-    transports: list[asyncio.Transport] = []
+    sockets: list[socket.socket] = []
 
     async def open_one() -> None:
         async with gate:
             sock = socket.socket()
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             if stall:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.setblocking(False)
             await loop.sock_connect(sock, ("127.0.0.1", port))
-            transport, protocol = await loop.create_connection(
-                lambda: _Subscriber(request, lags, stall), sock=sock
-            )
-            transports.append(cast(asyncio.Transport, transport))
-            await protocol.opened
+            await loop.sock_sendall(sock, request)
+            subscriber = _Subscriber(sock, arrivals, reads, stall)
+            loop.add_reader(sock.fileno(), subscriber.on_readable)
+            await subscriber.opened
 
     await asyncio.gather(*(open_one() for _ in range(count)))
     print(json.dumps({"ready": count}), flush=True)
@@ -162,10 +195,14 @@ async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -
 
     loop.add_reader(sys.stdin.fileno(), on_stdin)
     await asyncio.wait_for(stdin_closed, _HARD_DEADLINE_S)
-    for transport in transports:
-        transport.abort()
-    result = {f"{stamp:.6f}": [round(v, 5) for v in values] for stamp, values in lags.items()}
-    print(json.dumps({"lags": result}), flush=True)
+    for sock in sockets:
+        loop.remove_reader(sock.fileno())
+        sock.close()
+    print(json.dumps({"arrivals": _rounded(arrivals), "reads": _rounded(reads)}), flush=True)
+
+
+def _rounded(lags: Lags) -> dict[str, list[float]]:
+    return {f"{stamp:.6f}": [round(v, 5) for v in values] for stamp, values in lags.items()}
 
 
 def _hub_main(port: int, target: str, fanout: str) -> None:
@@ -243,13 +280,30 @@ def _ready(proc: subprocess.Popen[str], timeout_s: float) -> None:
         raise RuntimeError(f"client did not connect: {line!r} (exit {proc.poll()})")
 
 
-def _collect(proc: subprocess.Popen[str]) -> dict[float, list[float]]:
+def _collect(proc: subprocess.Popen[str]) -> tuple[Lags, Lags]:
+    """A client's (arrival, read) lags once its stdin closes."""
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.close()
     out = proc.stdout.read()
     proc.wait(timeout=60)
-    data = json.loads(out.strip().splitlines()[-1])["lags"]
-    return {float(stamp): values for stamp, values in data.items()}
+    data = json.loads(out.strip().splitlines()[-1])
+    return tuple(  # type: ignore[return-value]
+        {float(stamp): values for stamp, values in data[kind].items()}
+        for kind in ("arrivals", "reads")
+    )
+
+
+def _gather(clients: list[subprocess.Popen[str]]) -> tuple[Lags, Lags]:
+    """Every client's arrival and read lags, merged per message."""
+    arrivals: Lags = defaultdict(list)
+    reads: Lags = defaultdict(list)
+    for proc in clients:
+        arrived, read = _collect(proc)
+        for stamp, values in arrived.items():
+            arrivals[stamp].extend(values)
+        for stamp, values in read.items():
+            reads[stamp].extend(values)
+    return arrivals, reads
 
 
 def _health(client: httpx.Client, port: int) -> dict[str, Any]:
@@ -336,10 +390,7 @@ def run(
             stall_result = _stall_phase(hub_port, http, children)
         with connect(f"ws://127.0.0.1:{hub_port}/ws", compression=None) as ws:
             message_bytes = len(ws.recv(timeout=5))
-        lags: dict[float, list[float]] = defaultdict(list)
-        for proc in clients:
-            for stamp, values in _collect(proc).items():
-                lags[stamp].extend(values)
+        lags, reads = _gather(clients)
     finally:
         for proc in children:
             if proc.poll() is None:
@@ -350,6 +401,7 @@ def run(
             except subprocess.TimeoutExpired:
                 proc.kill()
     steady, steady_min = _window(lags, steady_start, steady_end)
+    read, _ = _window(reads, steady_start, steady_end)
     p50, p99 = _percentile(steady, 50), _percentile(steady, 99)
     result: dict[str, Any] = {
         "command": command,
@@ -360,6 +412,7 @@ def run(
         "connect_s": connect_s,
         "steady_s": steady_end - steady_start,
         "lag_ms": {"p50": p50, "p99": p99, "max": max(steady)},
+        "read_lag_ms": {"p50": _percentile(read, 50), "p99": _percentile(read, 99)},
         "fewest_receivers_per_message": steady_min,
         "hub_fanout_ms": {"median": _percentile(fanout_ms, 50), "max": max(fanout_ms)},
         "hub_fanout_cpu_ms": {"median": _percentile(fanout_cpu_ms, 50)},
@@ -447,10 +500,7 @@ def run_baseline(
             loads.append(os.getloadavg()[0])
             time.sleep(1.0)
         cpu_end, end = server_ps.cpu_times(), time.time()
-        lags: dict[float, list[float]] = defaultdict(list)
-        for proc in clients:
-            for stamp, values in _collect(proc).items():
-                lags[stamp].extend(values)
+        lags, reads = _gather(clients)
     finally:
         for proc in children:
             if proc.poll() is None:
@@ -461,8 +511,10 @@ def run_baseline(
             except subprocess.TimeoutExpired:
                 proc.kill()
     steady, fewest = _window(lags, start, end)
+    read, _ = _window(reads, start, end)
     return {
         "lag_ms": {"p50": _percentile(steady, 50), "p99": _percentile(steady, 99)},
+        "read_lag_ms": {"p50": _percentile(read, 50), "p99": _percentile(read, 99)},
         "fewest_receivers_per_message": fewest,
         "cpu_percent": (
             (cpu_end.user + cpu_end.system - cpu_start.user - cpu_start.system)
