@@ -297,10 +297,10 @@ def _livehub(quick: bool) -> list[Row]:
 
     n = 2_000 if quick else 10_000
     steady_s = 10 if quick else 20
-    r: dict[str, Any] = bench_livehub.run(subscribers=n, steady_s=steady_s)
     old: dict[str, Any] = bench_livehub.run(
         subscribers=n, steady_s=steady_s, fanout=bench_livehub.TRANSPORT, stall=False
     )
+    r: dict[str, Any] = bench_livehub.run(subscribers=n, steady_s=steady_s)
     b: dict[str, Any] = bench_livehub.run_baseline(
         subscribers=n, steady_s=steady_s, message_bytes=r["message_bytes"]
     )
@@ -323,7 +323,7 @@ def _livehub(quick: bool) -> list[Row]:
             f"(load {b['load_average_1m']['min']:.1f}-{b['load_average_1m']['max']:.1f}); "
             f"hub fan-out {r['hub_fanout_ms']['median']:.0f} ms wall, "
             f"{r['hub_fanout_cpu_ms']['median']:.0f} ms CPU; the earlier transport.write "
-            f"fan-out right after: {old['lag_ms']['p50']:.0f} / {old['lag_ms']['p99']:.0f} ms, "
+            f"fan-out right before: {old['lag_ms']['p50']:.0f} / {old['lag_ms']['p99']:.0f} ms, "
             f"fan-out {old['hub_fanout_ms']['median']:.0f} ms wall, "
             f"{old['hub_fanout_cpu_ms']['median']:.0f} ms CPU (load "
             f"{old['load_average_1m']['min']:.1f}-{old['load_average_1m']['max']:.1f})",

@@ -39,7 +39,7 @@ def read_all(sock: socket.socket) -> bytes:
 def test_every_socket_gets_the_whole_frame_once(
     threads: int, pairs: list[tuple[socket.socket, socket.socket]]
 ) -> None:
-    writer = DirectWriter(threads, min_slice=4)
+    writer = DirectWriter(threads, chunk=3)
     frame = b"\x81\x05hello"
     try:
         assert writer.write([a.fileno() for a, _ in pairs], frame) == []
@@ -59,7 +59,7 @@ def test_a_full_socket_and_a_closed_peer_are_reported_by_index(
         except BlockingIOError:
             break
     pairs[30][1].close()
-    writer = DirectWriter(2, min_slice=4)
+    writer = DirectWriter(2, chunk=3)
     frame = b"y" * 100
     try:
         short = dict(writer.write([a.fileno() for a, _ in pairs], frame))
@@ -71,6 +71,8 @@ def test_a_full_socket_and_a_closed_peer_are_reported_by_index(
     assert read_all(pairs[6][1]) == frame
 
 
-def test_threads_must_be_positive() -> None:
+def test_threads_and_chunks_must_be_positive() -> None:
     with pytest.raises(ValueError, match="threads: expected >= 1"):
         DirectWriter(0)
+    with pytest.raises(ValueError, match="chunk: expected >= 1"):
+        DirectWriter(2, chunk=0)
