@@ -5,9 +5,11 @@
         running.port, running.hub.latest_payload
 
 Once a second (at 0.25 s past the wall-clock second, after the services close theirs) it
-fetches every target's /live/snapshot concurrently (httpx, `poll_timeout_s` each), feeds
-`HubState`, encodes the tick once, frames it once and writes the same bytes to every open
-subscriber's transport. No await per subscriber; `Fanout` drops whoever has more than
+fetches every target's /live/snapshot and, with a receiver, its firing alerts
+concurrently (httpx, `poll_timeout_s` each), feeds `HubState`, encodes the tick once,
+frames it once and writes the same bytes to every open subscriber: write(2) from two
+threads to sockets with nothing queued (`DirectWriter`), the transport for the others.
+No await per subscriber; `Fanout` drops whoever has more than
 `max_buffered_bytes` queued. Compression is off, keepalive pings are off (a dead peer's
 queue grows until it is dropped), and each subscriber's kernel send buffer is capped at
 `send_buffer_bytes` so a reader that stops is noticed within seconds, not minutes.
