@@ -5,15 +5,16 @@
 
 On 127.0.0.1 it starts one target (examples/hello_service.py) and the hub (as `loadwatch
 serve stream` runs it, uvloop, direct writes from two threads) as child processes, then
-`--client-processes` client processes that open the subscriptions between them. A client
-is a raw non-blocking socket per subscription read with recvmsg (HTTP upgrade, then frame
-parsing only). For every message it records two lags, each minus the message's
-`timestamp_s` (the hub's clock just before it builds the tick, after the poll, so polling
-is not counted; building, encoding and the fan-out to everyone before are; same machine,
-same clock): **arrival**, the kernel's receive timestamp of the bytes on the subscriber's
-socket (SO_TIMESTAMPNS), the delivery lag proper, which the clients' own scheduling on
-the shared cores does not change; and **read**, when the client process got to read them,
-which adds the benchmark clients' own CPU queueing (a browser on another machine has none).
+`--client-processes` client processes (`benchmarks.livehub_client`) that open the
+subscriptions between them. A client is a raw non-blocking socket per subscription read
+with recvmsg (HTTP upgrade, then frame parsing only). For every message it records two
+lags, each minus the message's `timestamp_s` (the hub's clock just before it builds the
+tick, after the poll, so polling is not counted; building, encoding and the fan-out to
+everyone before are; same machine, same clock): **arrival**, the kernel's receive
+timestamp of the bytes on the subscriber's socket (SO_TIMESTAMPNS), the delivery lag
+proper, which the clients' own scheduling on the shared cores does not change; and
+**read**, when the client process got to read them, which adds the benchmark clients' own
+CPU queueing (a browser on another machine has none).
 
 Phases: connect all; `steady_s` seconds of steady state (lag p50/p99, hub CPU from
 /proc via psutil over that window, hub RSS growth per subscriber); then one more client
@@ -32,13 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import resource
 import select
-import socket
-import struct
 import subprocess
 import sys
 import time
@@ -50,6 +47,7 @@ import httpx
 import psutil
 from websockets.sync.client import connect
 
+from benchmarks.livehub_client import Lags, raise_nofile
 from runtime.ports import free_port, wait_listening
 
 __all__ = ["run"]
@@ -57,152 +55,12 @@ __all__ = ["run"]
 TARGET_LAG_P99_MS = 250.0
 TARGET_CPU_PERCENT = 25.0
 TARGET_KIB_PER_SUBSCRIBER = 30.0
-_HARD_DEADLINE_S = 600.0
 DIRECT = "direct"
 """The hub's fan-out: write(2) to idle sockets from two threads (`livehub.direct`)."""
 TRANSPORT = "transport"
 """The earlier fan-out: `transport.write` per subscriber on the loop's thread."""
 _FANOUTS = {DIRECT, TRANSPORT}
 _SELF = [sys.executable, "-m", "benchmarks.bench_livehub"]
-_TS_KEY = b'{"timestamp_s":'
-
-
-def _raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-
-
-# ---------------------------------------------------------------- client process
-
-
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-"""Linux: have the kernel stamp each received segment (struct timespec, CLOCK_REALTIME)."""
-_ANCILLARY = socket.CMSG_SPACE(16)
-
-Lags = dict[float, list[float]]
-"""Seconds of lag per message, keyed by the message's `timestamp_s`."""
-
-
-class _Subscriber:
-    """One websocket subscription on a raw non-blocking socket read with recvmsg: the
-    handshake, then unmasked server frames parsed by hand. For each message it records
-    the kernel's receive time (SO_TIMESTAMPNS: when the bytes reached this socket) and
-    the time this process read them, each minus the message's `timestamp_s`."""
-
-    def __init__(self, sock: socket.socket, arrivals: Lags, reads: Lags, stall: bool) -> None:
-        self.sock = sock
-        self.arrivals = arrivals
-        self.reads = reads
-        self.stall = stall
-        self.buffer = b""
-        self.upgraded = False
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def on_readable(self) -> None:
-        try:
-            data, ancillary, _, _ = self.sock.recvmsg(1 << 16, _ANCILLARY)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            data, ancillary = b"", []
-            if not self.opened.done():
-                self.opened.set_exception(exc)
-        now = time.time()
-        if not data:
-            asyncio.get_running_loop().remove_reader(self.sock.fileno())
-            if not self.opened.done():
-                self.opened.set_exception(ConnectionError("closed during the handshake"))
-            return
-        arrived = now
-        for level, kind, value in ancillary:
-            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
-                seconds, nanoseconds = struct.unpack("qq", value[:16])
-                arrived = seconds + nanoseconds / 1e9
-        self.feed(data, now, arrived)
-
-    def feed(self, data: bytes, now: float, arrived: float) -> None:
-        buffer = self.buffer + data if self.buffer else data
-        if not self.upgraded:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                self.buffer = buffer
-                return
-            if b" 101 " not in buffer[:end]:
-                self.opened.set_exception(RuntimeError(buffer[:end].decode(errors="replace")))
-                return
-            self.upgraded = True
-            buffer = buffer[end + 4 :]
-            if not self.opened.done():
-                self.opened.set_result(None)
-            if self.stall:
-                asyncio.get_running_loop().remove_reader(self.sock.fileno())
-        while len(buffer) >= 2:
-            length, header = buffer[1] & 0x7F, 2
-            if length == 126:
-                if len(buffer) < 4:
-                    break
-                length, header = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    break
-                length, header = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < header + length:
-                break
-            if buffer[0] & 0x0F == 1 and buffer.startswith(_TS_KEY, header):
-                start = header + len(_TS_KEY)
-                stamp = float(buffer[start : buffer.index(b",", start)])
-                self.arrivals[stamp].append(arrived - stamp)
-                self.reads[stamp].append(now - stamp)
-            buffer = buffer[header + length :]
-        self.buffer = buffer
-
-
-async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -> None:
-    loop = asyncio.get_running_loop()
-    arrivals: Lags = defaultdict(list)
-    reads: Lags = defaultdict(list)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
-    gate = asyncio.Semaphore(concurrency)
-    sockets: list[socket.socket] = []
-
-    async def open_one() -> None:
-        async with gate:
-            sock = socket.socket()
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            if stall:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.setblocking(False)
-            await loop.sock_connect(sock, ("127.0.0.1", port))
-            await loop.sock_sendall(sock, request)
-            subscriber = _Subscriber(sock, arrivals, reads, stall)
-            loop.add_reader(sock.fileno(), subscriber.on_readable)
-            await subscriber.opened
-
-    await asyncio.gather(*(open_one() for _ in range(count)))
-    print(json.dumps({"ready": count}), flush=True)
-    stdin_closed: asyncio.Future[None] = loop.create_future()
-
-    def on_stdin() -> None:
-        if not stdin_closed.done():
-            stdin_closed.set_result(None)
-
-    loop.add_reader(sys.stdin.fileno(), on_stdin)
-    await asyncio.wait_for(stdin_closed, _HARD_DEADLINE_S)
-    for sock in sockets:
-        loop.remove_reader(sock.fileno())
-        sock.close()
-    print(json.dumps({"arrivals": _rounded(arrivals), "reads": _rounded(reads)}), flush=True)
-
-
-def _rounded(lags: Lags) -> dict[str, list[float]]:
-    return {f"{stamp:.6f}": [round(v, 5) for v in values] for stamp, values in lags.items()}
 
 
 def _hub_main(port: int, target: str, fanout: str) -> None:
@@ -212,13 +70,6 @@ def _hub_main(port: int, target: str, fanout: str) -> None:
 
     settings = HubSettings(port=port, direct_writes=fanout == DIRECT)
     run_hub([target], sla=resolve_sla(), settings=settings, on_ready=lambda url: None)
-
-
-def _client_main(port: int, count: int, stall: bool) -> None:
-    _raise_nofile()
-    import uvloop
-
-    uvloop.run(_clients(port, count, stall))
 
 
 # ---------------------------------------------------------------- baseline server
@@ -247,7 +98,7 @@ async def _broadcast_server(port: int, message_bytes: int) -> None:
 
 
 def _broadcast_main(port: int, message_bytes: int) -> None:
-    _raise_nofile()
+    raise_nofile()
     import uvloop
 
     uvloop.run(_broadcast_server(port, message_bytes))
@@ -263,7 +114,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _spawn_client(port: int, count: int, stall: bool) -> subprocess.Popen[str]:
-    argv = [*_SELF, "--client", str(port), str(count)]
+    argv = [sys.executable, "-m", "benchmarks.livehub_client", str(port), str(count)]
     return subprocess.Popen(
         argv + (["--stall"] if stall else []),
         stdin=subprocess.PIPE,
@@ -329,7 +180,7 @@ def run(
     figures (see the module docstring). `stall`: also run the stalled-reader phase."""
     if fanout not in _FANOUTS:
         raise ValueError(f"fanout: expected one of {sorted(_FANOUTS)}, got {fanout!r}")
-    _raise_nofile()
+    raise_nofile()
     target_port, hub_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     children: list[subprocess.Popen[Any]] = []
@@ -475,7 +326,7 @@ def run_baseline(
     message_bytes: int = 3000,
 ) -> dict[str, Any]:
     """The same clients and steady window against websockets' `broadcast()` (baseline)."""
-    _raise_nofile()
+    raise_nofile()
     port = free_port()
     children: list[subprocess.Popen[Any]] = []
     try:
@@ -533,8 +384,6 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--steady-s", type=float, default=15.0)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--client", nargs=2, type=int, metavar=("PORT", "COUNT"))
-    parser.add_argument("--stall", action="store_true")
     parser.add_argument("--broadcast-server", nargs=2, type=int, metavar=("PORT", "BYTES"))
     parser.add_argument("--hub", nargs=3, metavar=("PORT", "TARGET", "FANOUT"))
     parser.add_argument(
@@ -544,9 +393,6 @@ def main() -> None:
         "--baseline", action="store_true", help="also measure websockets' broadcast()"
     )
     args = parser.parse_args()
-    if args.client:
-        _client_main(args.client[0], args.client[1], args.stall)
-        return
     if args.broadcast_server:
         _broadcast_main(*args.broadcast_server)
         return
