@@ -118,8 +118,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if args.service == "stream":
         return _cmd_serve_stream(args)
-    if args.target:
-        print(f"loadwatch serve {args.service}: --target is for `serve stream`", file=sys.stderr)
+    if args.target or args.receiver:
+        print(
+            f"loadwatch serve {args.service}: --target and --receiver are for `serve stream`",
+            file=sys.stderr,
+        )
         return ExitCode.USAGE
 
     try:
@@ -142,21 +145,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve_stream(args: argparse.Namespace) -> int:
-    from livehub.server import DEFAULT_PORT, run_hub
-    from livehub.state import snapshot_url
+    from loadwatch.stream_command import run_stream
 
-    if not args.target:
-        print("loadwatch serve stream: expected at least one --target URL", file=sys.stderr)
-        return ExitCode.USAGE
-    try:
-        for target in args.target:
-            snapshot_url(target)
-        sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
-    except (ValueError, SLAError) as exc:
-        print(f"loadwatch serve stream: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    port = DEFAULT_PORT if args.port is None else args.port
-    return run_hub(args.target, sla=sla, host=args.host, port=port)
+    return run_stream(
+        args.target,
+        receiver=args.receiver,
+        token=args.token,
+        sla_path=args.sla,
+        host=args.host,
+        port=args.port,
+    )
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
@@ -372,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="stream: a service or load generator to pull /live/snapshot from (repeat)",
     )
     serve.add_argument(
+        "--receiver",
+        metavar="URL",
+        help="stream: the alert receiver whose firing alerts the message carries "
+        "(its token: --token or $LOADWATCH_RECEIVER_TOKEN)",
+    )
+    serve.add_argument(
         "--database-url",
         help="SQLAlchemy URL (default: SQLite in var/; e.g. postgresql+asyncpg://user@host/db)",
     )
@@ -386,7 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--token",
-        help="receiver: the bearer token Alertmanager sends (default: $LOADWATCH_RECEIVER_TOKEN)",
+        help="receiver: the bearer token Alertmanager sends; stream: the one it sends to "
+        "--receiver (default: $LOADWATCH_RECEIVER_TOKEN)",
     )
     serve.add_argument(
         "--forward-config",
