@@ -307,7 +307,7 @@ def _sla_scenario(quick: bool) -> list[Row]:
     cpu = r["cpu_ms_per_request"]
     return [
         (
-            f"the SLA scenario, {r['users']:,} concurrent users, ~10 s think time, load "
+            f"the SLA scenario, {r['users']:,} concurrent users, 9.5 s think time, load "
             f"generator on the same 2 cores ({r['command']})",
             f"p95 {r['p95_ms']:.1f} ms, errors {r['error_rate']:.2%}, {r['rps']:,.0f} req/s, "
             f"gate {verdict}" + (f" ({r['invalid']})" if r["invalid"] else ""),
