@@ -60,7 +60,7 @@ def _child(variant: str, port: int, users: int, rate: float, seconds: float) -> 
     from collector.gc_tuning import settle_heap
     from loadtests.connections import share_connections
     from loadtests.keepalive import patch_connection_check
-    from loadtests.process import RequestRecorder
+    from loadtests.request_events import RequestRecorder
     from loadtests.spawning import SmoothDispatcher, count_users_by_class, freeze_started_users
     from loadtests.stats import RunRecorder
 

@@ -1,7 +1,8 @@
 """loadwatch's load tests: Locust scenarios judged by the SLA.
 
 Import-light on purpose (nothing is imported here): `locust` patches the standard library
-with gevent on import, so only the Locust processes import `loadtests.process`,
+with gevent on import, so only the Locust processes import `loadtests.process` (with
+`loadtests.request_events`: the run plan and the request-event recorder),
 `loadtests.openmodel` and the locustfiles. The rest is plain Python:
 
 - `loadtests.options`: the `loadwatch loadtest` flags -> `LoadTestOptions`
