@@ -247,9 +247,16 @@ class FamilyCollector(Collector):
             return render(self._families(), openmetrics=openmetrics)
 
     def families(self) -> list[Family]:
-        """The families as they stand now (built under the guard), e.g. for protobuf."""
+        """The families as they stand now (built under the guard)."""
         with self._guard():
             return self._families()
+
+    def encode(self, encoder: Callable[[list[Family]], bytes]) -> bytes:
+        """`encoder(families)` run under the guard, as `render_fast` is: the classic series
+        are read in place, so a fold in another thread must not run while they are encoded
+        (a scrape would carry a count that disagrees with its buckets)."""
+        with self._guard():
+            return encoder(self._families())
 
     @staticmethod
     def skip_in_registry() -> _SkipToken:

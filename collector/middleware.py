@@ -207,7 +207,7 @@ def render_metrics(
     the one format that carries the native histogram, so every family goes into it.
     """
     if wants_protobuf(accept):
-        body = encode_families(collector.families())
+        body = collector.encode(encode_families)
         with collector.skip_in_registry():
             body += encode_client_metrics(registry.collect())
         return body, CONTENT_TYPE_PROTOBUF

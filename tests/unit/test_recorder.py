@@ -13,11 +13,19 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from collector import protobuf_exposition as protobuf_module
 from collector import recorder as recorder_module
-from collector.conventions import HTTP_REQUEST_DURATION, duration_buckets
+from collector.conventions import (
+    HTTP_REQUEST_DURATION,
+    HTTP_REQUEST_DURATION_NATIVE,
+    duration_buckets,
+)
 from collector.instrumentation import Instrumentation, shared_collector
+from collector.middleware import render_metrics
+from collector.protobuf_exposition import CONTENT_TYPE_PROTOBUF
 from collector.recorder import RequestRecorder, StatementRecorder
 from collector.sla import default_sla
+from tests.unit.protobuf_schema import decode_delimited
 
 BOUNDS = duration_buckets(default_sla())
 
@@ -313,3 +321,61 @@ def test_folds_and_closes_from_other_threads_lose_and_double_count_nothing() -> 
         if s.name == f"{HTTP_REQUEST_DURATION}_count"
     ]
     assert counts == [total]
+
+
+def test_a_protobuf_scrape_beside_folds_in_another_thread_is_consistent() -> None:
+    """A protobuf scrape encodes the classic series in place, so it must hold the recorders'
+    locks as the text render does: one thread folds new requests in while another scrapes,
+    both yielding the GIL between every two bytecodes; in every scrape each classic
+    histogram's count equals its +Inf bucket and the native histogram's count."""
+    registry = CollectorRegistry()
+    inst = Instrumentation("svc", default_sla())
+    collector = shared_collector(registry)
+    collector.attach(inst)
+    series = inst.requests.series("/r", "GET")
+    folding_done = threading.Event()
+    scrapes: list[bytes] = []
+    errors: list[BaseException] = []
+    tracer = _yield_at_every_opcode_of(recorder_module.__file__)
+    encoder_tracer = _yield_at_every_opcode_of(protobuf_module.__file__)
+
+    def fold() -> None:
+        sys.settrace(tracer)
+        try:
+            for i in range(40):
+                for j in range(5):
+                    series.record(200, 0.001 * (1 + (i + j) % 40))
+                inst.requests.fold()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            folding_done.set()
+
+    def scrape() -> None:
+        sys.settrace(encoder_tracer)
+        try:
+            while not folding_done.is_set():
+                scrapes.append(render_metrics(registry, collector, CONTENT_TYPE_PROTOBUF)[0])
+        except BaseException as exc:
+            errors.append(exc)
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=f) for f in (fold, scrape)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert errors == []
+    assert scrapes, "the scraper ran while the folds did"
+    for body in scrapes:
+        by_name = {family.name: family for family in decode_delimited(body)}
+        if HTTP_REQUEST_DURATION not in by_name:
+            continue
+        classic = by_name[HTTP_REQUEST_DURATION].metric[0].histogram
+        native = by_name[HTTP_REQUEST_DURATION_NATIVE].metric[0].histogram
+        assert classic.sample_count == classic.bucket[-1].cumulative_count
+        assert classic.sample_count == native.sample_count
