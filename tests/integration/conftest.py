@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 
 import pytest
 
 from reference_services.campaign import app as campaign_app
 from reference_services.ratelimit import LocalRateLimiter
+from tests.integration.loadtest_helpers import hello_service
 
 
 class ManualClock:
@@ -30,3 +32,11 @@ def limiter_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     clock = ManualClock()
     monkeypatch.setattr(campaign_app, "LocalRateLimiter", partial(LocalRateLimiter, clock=clock))
     return clock
+
+
+@pytest.fixture(scope="module")
+def hello_url() -> Iterator[str]:
+    """The base URL of examples/hello_service.py in a child process, one per test module."""
+    with hello_service() as url:
+        yield url
+

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,13 +20,12 @@ from loadtests.record_options import GRAFANA_TOKEN_ENV
 from runs.annotate import AnnotateError, annotate_run
 from runs.record import after_run
 from runtime.ports import free_port
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import EXAMPLE_LOCUSTFILE, loadwatch
 from tests.run_results import STARTED_S, make_result
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "glsa_annotations"
-ROOT = Path(__file__).resolve().parents[2]
 _FIELDS = {"time", "timeEnd", "tags", "text", "dashboardUID", "panelId"}
 
 
@@ -158,39 +155,19 @@ def test_a_wrong_path_and_no_grafana_are_clear_errors(grafana: FakeGrafana) -> N
 
 
 def test_loadwatch_loadtest_annotates_with_the_token_from_the_environment(
-    grafana: FakeGrafana, tmp_path: Path
+    hello_url: str, grafana: FakeGrafana, tmp_path: Path
 ) -> None:
     """The path `loadwatch schedule` takes: the URL on the command line, the token in the
     environment; a real Locust run against the example service."""
-    from tests.integration.test_own_locustfile import stop, wait_until_answering
-
-    port = free_port()
-    service = subprocess.Popen(
-        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    host = f"http://127.0.0.1:{port}"
+    host = hello_url
     (tmp_path / "sla.yaml").write_text("version: 1\nobjectives:\n  error_rate: 50%\n")
-    try:
-        wait_until_answering(f"{host}/hello", service, timeout_s=30)
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "loadwatch", "loadtest"),
-                str(ROOT / "examples" / "hello_locustfile.py"),
-                *("--host", host, "--users", "2", "--spawn-rate", "2", "--duration", "2s"),
-                *("--grafana-url", grafana.url),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**os.environ, GRAFANA_TOKEN_ENV: TOKEN},
-            timeout=120 * TIMEOUT_UNIT_S,
-            check=False,
-        )
-    finally:
-        stop(service)
+    done = loadwatch(
+        *("loadtest", str(EXAMPLE_LOCUSTFILE)),
+        *("--host", host, "--users", "2", "--spawn-rate", "2", "--duration", "2s"),
+        *("--grafana-url", grafana.url),
+        cwd=tmp_path,
+        env={**os.environ, GRAFANA_TOKEN_ENV: TOKEN},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"annotated Grafana at {grafana.url} (id 1)" in done.stdout
     (note,) = grafana.annotations

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S
-from tests.integration.test_loadtest import free_port, stop, wait_until_answering
-from tests.integration.test_own_locustfile import loadtest, summary_of
+from tests.integration.loadtest_helpers import loadtest, stop, summary_of, wait_until_answering
 
 pytestmark = pytest.mark.integration
 
