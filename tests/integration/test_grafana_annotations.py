@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from runs.annotate import AnnotateError, annotate_run
 from runs.record import after_run
 from runtime.ports import free_port
 from tests.integration.loadtest_helpers import EXAMPLE_LOCUSTFILE, loadwatch
+from tests.integration.threaded_server import serving_in_a_thread
 from tests.run_results import STARTED_S, make_result
 
 pytestmark = pytest.mark.integration
@@ -76,21 +75,8 @@ class FakeGrafana:
 @pytest.fixture
 def grafana() -> Iterator[FakeGrafana]:
     fake = FakeGrafana(free_port())
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(fake.app(), access_log=None)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", fake.port).start()
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
-    yield fake
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
+    with serving_in_a_thread(fake.app(), fake.port):
+        yield fake
 
 
 def test_a_recorded_run_is_annotated_with_its_span_and_tags(
