@@ -1,9 +1,13 @@
-"""Child processes for the load-test integration tests: the example service on a free port,
-the `loadwatch` / `loadtests.runner` command lines with a deadline, the JSON summary they write.
+"""Child processes for the integration tests: the example service on a free port, the
+`loadwatch` / `loadtests.runner` command lines with a deadline, waiting for a served port,
+seeding a database, and the JSON summary a run writes.
 
     with hello_service() as url:                  # examples/hello_service.py, answering
         result = loadtest(tmp_path, str(EXAMPLE_LOCUSTFILE), "--host", url, "--json", ...)
     summary = summary_of(tmp_path / "run.json")
+    done = loadwatch("capacity", ..., cwd=tmp_path)                  # run to its exit
+    process = subprocess.Popen(loadwatch_command("serve", "course", "--port", str(port)))
+    wait_until_serving(port, process)
 
 The `hello_url` fixture (tests/integration/conftest.py) is one `hello_service()` per module.
 """
@@ -32,10 +36,13 @@ __all__ = [
     "hello_service",
     "loadtest",
     "loadwatch",
+    "loadwatch_command",
     "run_module",
+    "seed_sqlite",
     "stop",
     "summary_of",
     "wait_until_answering",
+    "wait_until_serving",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,19 +51,27 @@ UNSEEDED_ENV = {k: v for k, v in os.environ.items() if not k.startswith("LOADWAT
 """This environment without LOADWATCH_SEED_* (which tell the built-in scenarios id ranges)."""
 
 
-def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    """Poll `url` until any HTTP answer comes (`timeout_s` seconds, scaled); fails at once
-    if `process` exits meanwhile."""
+def wait_until_answering(
+    url: str, process: subprocess.Popen[bytes], timeout_s: float, *, status: int | None = None
+) -> None:
+    """Poll `url` until an HTTP answer comes (with `status`, when given) within `timeout_s`
+    seconds (scaled); fails at once if `process` exits meanwhile."""
 
     def answering() -> bool:
         assert process.poll() is None, "the server exited during start-up"
         try:
-            httpx.get(url, timeout=1)
+            response = httpx.get(url, timeout=1)
         except httpx.HTTPError:
             return False
-        return True
+        return status is None or response.status_code == status
 
     wait_until(answering, timeout_s, what=f"an answer at {url}", poll_s=0.1)
+
+
+def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    """Until /healthz on 127.0.0.1:`port` answers 200 (a `loadwatch serve` child is up)."""
+    url = f"http://127.0.0.1:{port}/healthz"
+    wait_until_answering(url, process, timeout_s, status=200)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -108,6 +123,11 @@ def run_module(
     )
 
 
+def loadwatch_command(*args: str) -> list[str]:
+    """The argv of `loadwatch args...`, for a child process the test drives itself."""
+    return [sys.executable, "-m", "loadwatch", *args]
+
+
 def loadwatch(
     *args: str,
     cwd: Path | None = None,
@@ -130,6 +150,16 @@ def loadtest(
         env=UNSEEDED_ENV if env is None else env,
         timeout_s=timeout_s,
     )
+
+
+def seed_sqlite(folder: Path, counts: Mapping[str, int | str]) -> str:
+    """`loadwatch seed --users N ...` (a flag per entry of `counts`) into a new SQLite file
+    in `folder`: its database URL."""
+    database = f"sqlite+aiosqlite:///{folder / 'seeded.sqlite3'}"
+    flags = [f for name, count in counts.items() for f in (f"--{name}", str(count))]
+    result = loadwatch("seed", "--database-url", database, *flags)
+    assert result.returncode == 0, result.stderr
+    return database
 
 
 def summary_of(path: Path) -> dict[str, Any]:

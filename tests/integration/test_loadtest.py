@@ -25,7 +25,7 @@ from collector.sla import DEFAULT_SLA_YAML
 from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 from tests.integration import loadtest_helpers
-from tests.integration.loadtest_helpers import stop, summary_of, wait_until_answering
+from tests.integration.loadtest_helpers import seed_sqlite, stop, summary_of, wait_until_answering
 
 pytestmark = pytest.mark.integration
 
@@ -71,13 +71,7 @@ def sla_file(tmp: Path, text: str = DEFAULT_SLA_YAML) -> str:
 @pytest.fixture(scope="module")
 def course_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The course service, seeded small, on a free port."""
-    folder = tmp_path_factory.mktemp("course")
-    database = f"sqlite+aiosqlite:///{folder / 'c.sqlite3'}"
-    seed = [sys.executable, "-m", "loadwatch", "seed", "--database-url", database]
-    for name, count in SEED.items():
-        seed += [f"--{name}", count]
-    result = subprocess.run(seed, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
-    assert result.returncode == 0, result.stderr
+    database = seed_sqlite(tmp_path_factory.mktemp("course"), SEED)
     port = free_port()
     serve = [sys.executable, "-m", "loadwatch", "serve", "course", "--port", str(port)]
     process = subprocess.Popen(
