@@ -13,8 +13,7 @@ import contextlib
 import itertools
 import os
 import subprocess
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from reference_services.social import DEFAULT_PLATFORMS
 from runtime.ports import free_port
 from runtime.processes import Output, ProcessGroup, python_command
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -110,14 +110,6 @@ async def _traffic(campaign: str) -> None:
             await asyncio.sleep(0.02)
 
 
-async def _wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s * TIMEOUT_UNIT_S:g} s")
-        await asyncio.sleep(0.25)
-
-
 async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_path: Path) -> None:
     for tool in ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway"):
         require_tool(tool)
@@ -181,8 +173,13 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                             for m in received
                         )
 
-                    await _wait_for("the alert stored as firing", lambda: stored("firing"), 60)
-                    await _wait_for("the firing alert forwarded", lambda: forwarded("firing"), 30)
+                    async def reached(status: str) -> None:
+                        what = f"the alert {status}"
+                        await eventually(lambda: stored(status), 60, what=what, poll_s=0.25)
+                        what = f"the {status} alert forwarded"
+                        await eventually(lambda: forwarded(status), 30, what=what, poll_s=0.25)
+
+                    await reached("firing")
 
                     async with httpx.AsyncClient(base_url=urls["social"], timeout=5) as social:
                         for name in DEFAULT_PLATFORMS:
@@ -190,8 +187,7 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                                 f"/platforms/{name}/behaviour", json={"error_rate": 0}
                             )
                             assert recovered.status_code == 200, recovered.text
-                    await _wait_for("the alert resolved", lambda: stored("resolved"), 60)
-                    await _wait_for("the resolution forwarded", lambda: forwarded("resolved"), 30)
+                    await reached("resolved")
             finally:
                 traffic.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from runtime.ports import free_port, listening
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 from tests.integration.loadtest_helpers import EXAMPLE_LOCUSTFILE, loadwatch, summary_of
 from tests.run_results import STARTED_S, make_result
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,11 +40,12 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
         cwd=tmp_path,
     )
     try:
-        deadline = time.monotonic() + 10 * TIMEOUT_UNIT_S
-        while not listening(port):
+
+        def started() -> bool:
             assert process.poll() is None, f"pushgateway exited with {process.returncode}"
-            assert time.monotonic() < deadline, "pushgateway did not start listening"
-            time.sleep(0.05)
+            return listening(port)
+
+        wait_until(started, 10, what="pushgateway listening", poll_s=0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
