@@ -1,15 +1,20 @@
 """The stream hub with 10,000 websocket subscribers at 1 Hz, clients in separate processes.
 
     python -m benchmarks.bench_livehub [--subscribers 10000] [--client-processes 2]
-        [--steady-s 15] [--baseline] [--json OUT]
+        [--steady-s 15] [--old] [--baseline] [--json OUT]
 
-On 127.0.0.1 it starts one target (examples/hello_service.py) and the hub
-(`loadwatch serve stream`, uvloop) as child processes, then `--client-processes` client
-processes that open the subscriptions between them. A client is a bare asyncio protocol
-(HTTP upgrade, then frame parsing only), so that 5,000 of them cost a few percent of a core
-and the client side is not what is measured. Each client records, for every message, its
-receive time minus the message's `timestamp_s` (the hub's clock when it built the tick,
-same machine): the delivery lag, including the hub's fan-out to everyone before it.
+On 127.0.0.1 it starts one target (examples/hello_service.py) and the hub (as `loadwatch
+serve stream` runs it, uvloop, direct writes from two threads) as child processes, then
+`--client-processes` client processes (`benchmarks.livehub_client`) that open the
+subscriptions between them. A client is a raw non-blocking socket per subscription read
+with recvmsg (HTTP upgrade, then frame parsing only). For every message it records two
+lags, each minus the message's `timestamp_s` (the hub's clock just before it builds the
+tick, after the poll, so polling is not counted; building, encoding and the fan-out to
+everyone before are; same machine, same clock): **arrival**, the kernel's receive
+timestamp of the bytes on the subscriber's socket (SO_TIMESTAMPNS), the delivery lag
+proper, which the clients' own scheduling on the shared cores does not change; and
+**read**, when the client process got to read them, which adds the benchmark clients' own
+CPU queueing (a browser on another machine has none).
 
 Phases: connect all; `steady_s` seconds of steady state (lag p50/p99, hub CPU from
 /proc via psutil over that window, hub RSS growth per subscriber); then one more client
@@ -18,32 +23,31 @@ lasts until the hub reports it dropped plus 3 s, and the lag of the other subscr
 it is compared to the steady state. Every child stops by itself (stdin closes, or a hard
 deadline); file descriptor limits are raised in every process.
 
-`--baseline` (and `make bench`) then runs the same clients and steady window against the
+`--old` then measures the earlier fan-out (`transport.write` per subscriber on the loop's
+thread) with the same clients and steady window; `--baseline` (and `make bench`) the
 issue's baseline, websockets' own `broadcast()` once a second with compression off and a
-message of the hub's size, so that both are measured under the same machine load.
+message of the hub's size; so that all are measured under the same machine load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
-import resource
 import select
-import socket
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import psutil
 from websockets.sync.client import connect
 
+from benchmarks.livehub_client import Lags, raise_nofile
 from runtime.ports import free_port, wait_listening
 
 __all__ = ["run"]
@@ -51,122 +55,21 @@ __all__ = ["run"]
 TARGET_LAG_P99_MS = 250.0
 TARGET_CPU_PERCENT = 25.0
 TARGET_KIB_PER_SUBSCRIBER = 30.0
-_HARD_DEADLINE_S = 600.0
-_TS_KEY = b'{"timestamp_s":'
+DIRECT = "direct"
+"""The hub's fan-out: write(2) to idle sockets from two threads (`livehub.direct`)."""
+TRANSPORT = "transport"
+"""The earlier fan-out: `transport.write` per subscriber on the loop's thread."""
+_FANOUTS = {DIRECT, TRANSPORT}
+_SELF = [sys.executable, "-m", "benchmarks.bench_livehub"]
 
 
-def _raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+def _hub_main(port: int, target: str, fanout: str) -> None:
+    """The hub as `loadwatch serve stream` runs it (uvloop), with the chosen fan-out."""
+    from collector.sla import resolve_sla
+    from livehub.server import HubSettings, run_hub
 
-
-# ---------------------------------------------------------------- client process
-
-
-class _Subscriber(asyncio.Protocol):
-    """One websocket subscription: handshake, then unmasked server frames parsed by hand."""
-
-    def __init__(self, request: bytes, lags: dict[float, list[float]], stall: bool) -> None:
-        self.request = request
-        self.lags = lags
-        self.stall = stall
-        self.buffer = b""
-        self.upgraded = False
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-        self.transport.write(self.request)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        buffer = self.buffer + data if self.buffer else data
-        if not self.upgraded:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                self.buffer = buffer
-                return
-            if b" 101 " not in buffer[:end]:
-                self.opened.set_exception(RuntimeError(buffer[:end].decode(errors="replace")))
-                return
-            self.upgraded = True
-            buffer = buffer[end + 4 :]
-            if not self.opened.done():
-                self.opened.set_result(None)
-            if self.stall and self.transport is not None:
-                self.transport.pause_reading()
-        while len(buffer) >= 2:
-            length, header = buffer[1] & 0x7F, 2
-            if length == 126:
-                if len(buffer) < 4:
-                    break
-                length, header = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    break
-                length, header = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < header + length:
-                break
-            if buffer[0] & 0x0F == 1 and buffer.startswith(_TS_KEY, header):
-                start = header + len(_TS_KEY)
-                stamp = float(buffer[start : buffer.index(b",", start)])
-                self.lags[stamp].append(now - stamp)
-            buffer = buffer[header + length :]
-        self.buffer = buffer
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError(f"closed during handshake: {exc}"))
-
-
-async def _clients(port: int, count: int, stall: bool, concurrency: int = 256) -> None:
-    loop = asyncio.get_running_loop()
-    lags: dict[float, list[float]] = defaultdict(list)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
-    gate = asyncio.Semaphore(concurrency)
-    transports: list[asyncio.Transport] = []
-
-    async def open_one() -> None:
-        async with gate:
-            sock = socket.socket()
-            if stall:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.setblocking(False)
-            await loop.sock_connect(sock, ("127.0.0.1", port))
-            transport, protocol = await loop.create_connection(
-                lambda: _Subscriber(request, lags, stall), sock=sock
-            )
-            transports.append(cast(asyncio.Transport, transport))
-            await protocol.opened
-
-    await asyncio.gather(*(open_one() for _ in range(count)))
-    print(json.dumps({"ready": count}), flush=True)
-    stdin_closed: asyncio.Future[None] = loop.create_future()
-
-    def on_stdin() -> None:
-        if not stdin_closed.done():
-            stdin_closed.set_result(None)
-
-    loop.add_reader(sys.stdin.fileno(), on_stdin)
-    await asyncio.wait_for(stdin_closed, _HARD_DEADLINE_S)
-    for transport in transports:
-        transport.abort()
-    result = {f"{stamp:.6f}": [round(v, 5) for v in values] for stamp, values in lags.items()}
-    print(json.dumps({"lags": result}), flush=True)
-
-
-def _client_main(port: int, count: int, stall: bool) -> None:
-    _raise_nofile()
-    import uvloop
-
-    uvloop.run(_clients(port, count, stall))
+    settings = HubSettings(port=port, direct_writes=fanout == DIRECT)
+    run_hub([target], sla=resolve_sla(), settings=settings, on_ready=lambda url: None)
 
 
 # ---------------------------------------------------------------- baseline server
@@ -195,7 +98,7 @@ async def _broadcast_server(port: int, message_bytes: int) -> None:
 
 
 def _broadcast_main(port: int, message_bytes: int) -> None:
-    _raise_nofile()
+    raise_nofile()
     import uvloop
 
     uvloop.run(_broadcast_server(port, message_bytes))
@@ -211,7 +114,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _spawn_client(port: int, count: int, stall: bool) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "benchmarks.bench_livehub", "--client", str(port), str(count)]
+    argv = [sys.executable, "-m", "benchmarks.livehub_client", str(port), str(count)]
     return subprocess.Popen(
         argv + (["--stall"] if stall else []),
         stdin=subprocess.PIPE,
@@ -228,13 +131,30 @@ def _ready(proc: subprocess.Popen[str], timeout_s: float) -> None:
         raise RuntimeError(f"client did not connect: {line!r} (exit {proc.poll()})")
 
 
-def _collect(proc: subprocess.Popen[str]) -> dict[float, list[float]]:
+def _collect(proc: subprocess.Popen[str]) -> tuple[Lags, Lags]:
+    """A client's (arrival, read) lags once its stdin closes."""
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.close()
     out = proc.stdout.read()
     proc.wait(timeout=60)
-    data = json.loads(out.strip().splitlines()[-1])["lags"]
-    return {float(stamp): values for stamp, values in data.items()}
+    data = json.loads(out.strip().splitlines()[-1])
+    return tuple(  # type: ignore[return-value]
+        {float(stamp): values for stamp, values in data[kind].items()}
+        for kind in ("arrivals", "reads")
+    )
+
+
+def _gather(clients: list[subprocess.Popen[str]]) -> tuple[Lags, Lags]:
+    """Every client's arrival and read lags, merged per message."""
+    arrivals: Lags = defaultdict(list)
+    reads: Lags = defaultdict(list)
+    for proc in clients:
+        arrived, read = _collect(proc)
+        for stamp, values in arrived.items():
+            arrivals[stamp].extend(values)
+        for stamp, values in read.items():
+            reads[stamp].extend(values)
+    return arrivals, reads
 
 
 def _health(client: httpx.Client, port: int) -> dict[str, Any]:
@@ -250,10 +170,17 @@ def _window(lags: dict[float, list[float]], start: float, end: float) -> tuple[l
 
 
 def run(
-    subscribers: int = 10_000, client_processes: int = 2, steady_s: float = 15.0
+    subscribers: int = 10_000,
+    client_processes: int = 2,
+    steady_s: float = 15.0,
+    fanout: str = DIRECT,
+    stall: bool = True,
 ) -> dict[str, Any]:
-    """Run the benchmark; returns the figures (see the module docstring)."""
-    _raise_nofile()
+    """Run the benchmark against the hub with `fanout` (DIRECT or TRANSPORT); returns the
+    figures (see the module docstring). `stall`: also run the stalled-reader phase."""
+    if fanout not in _FANOUTS:
+        raise ValueError(f"fanout: expected one of {sorted(_FANOUTS)}, got {fanout!r}")
+    raise_nofile()
     target_port, hub_port = free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     children: list[subprocess.Popen[Any]] = []
@@ -261,6 +188,7 @@ def run(
         f"python -m benchmarks.bench_livehub --subscribers {subscribers} "
         f"--client-processes {client_processes} --steady-s {steady_s:g}"
     )
+    stall_result: dict[str, Any] | None = None
     try:
         children.append(
             subprocess.Popen(
@@ -271,17 +199,7 @@ def run(
         )
         wait_listening(target_port)
         hub = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "loadwatch",
-                "serve",
-                "stream",
-                "--port",
-                str(hub_port),
-                "--target",
-                f"http://127.0.0.1:{target_port}",
-            ],
+            [*_SELF, "--hub", str(hub_port), f"http://127.0.0.1:{target_port}", fanout],
             stdout=subprocess.DEVNULL,
             env=env,
         )
@@ -319,30 +237,11 @@ def run(
             / (steady_end - steady_start)
             * 100.0
         )
-        stalled = _spawn_client(hub_port, 1, stall=True)
-        children.append(stalled)
-        _ready(stalled, 30.0)
-        stall_start = time.time()
-        deadline = time.monotonic() + 120.0
-        stall_fanout_ms: list[float] = []
-        stall_fanout_cpu_ms: list[float] = []
-        while (health := _health(http, hub_port))["dropped_total"] < 1:
-            if time.monotonic() > deadline:
-                break  # reported as hub_dropped_total 0
-            stall_fanout_ms.append(health["last_fanout_ms"])
-            stall_fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
-            time.sleep(1.0)
-        dropped_after_s = time.time() - stall_start
-        time.sleep(3.0)
-        stall_end = time.time()
-        health = _health(http, hub_port)
+        if stall:
+            stall_result = _stall_phase(hub_port, http, children)
         with connect(f"ws://127.0.0.1:{hub_port}/ws", compression=None) as ws:
             message_bytes = len(ws.recv(timeout=5))
-        lags: dict[float, list[float]] = defaultdict(list)
-        for proc in clients:
-            for stamp, values in _collect(proc).items():
-                lags[stamp].extend(values)
-        _collect(stalled)
+        lags, reads = _gather(clients)
     finally:
         for proc in children:
             if proc.poll() is None:
@@ -353,17 +252,18 @@ def run(
             except subprocess.TimeoutExpired:
                 proc.kill()
     steady, steady_min = _window(lags, steady_start, steady_end)
-    during, during_min = _window(lags, stall_start, stall_end)
+    read, _ = _window(reads, steady_start, steady_end)
     p50, p99 = _percentile(steady, 50), _percentile(steady, 99)
-    stall_p50, stall_p99 = _percentile(during, 50), _percentile(during, 99)
-    return {
+    result: dict[str, Any] = {
         "command": command,
+        "fanout": fanout,
         "subscribers": subscribers,
         "client_processes": client_processes,
         "message_bytes": message_bytes,
         "connect_s": connect_s,
         "steady_s": steady_end - steady_start,
         "lag_ms": {"p50": p50, "p99": p99, "max": max(steady)},
+        "read_lag_ms": {"p50": _percentile(read, 50), "p99": _percentile(read, 99)},
         "fewest_receivers_per_message": steady_min,
         "hub_fanout_ms": {"median": _percentile(fanout_ms, 50), "max": max(fanout_ms)},
         "hub_fanout_cpu_ms": {"median": _percentile(fanout_cpu_ms, 50)},
@@ -371,16 +271,51 @@ def run(
         "hub_cpu_percent": cpu_percent,
         "hub_rss_bytes": rss_after,
         "kib_per_subscriber": (rss_after - rss_before) / subscribers / 1024,
-        "stalled": {
-            "dropped_after_s": dropped_after_s,
+    }
+    if stall_result is not None:
+        during, during_min = _window(lags, stall_result["start"], stall_result["end"])
+        stall_p50, stall_p99 = _percentile(during, 50), _percentile(during, 99)
+        result["stalled"] = {
+            "dropped_after_s": stall_result["dropped_after_s"],
             "lag_ms": {"p50": stall_p50, "p99": stall_p99},
-            "hub_fanout_ms": {"median": _percentile(stall_fanout_ms, 50)},
-            "hub_fanout_cpu_ms": {"median": _percentile(stall_fanout_cpu_ms, 50)},
+            "hub_fanout_ms": {"median": _percentile(stall_result["fanout_ms"], 50)},
+            "hub_fanout_cpu_ms": {"median": _percentile(stall_result["fanout_cpu_ms"], 50)},
             "fewest_receivers_per_message": during_min,
             "p99_change": stall_p99 / p99 - 1.0,
             "p50_change": stall_p50 / p50 - 1.0,
-            "hub_dropped_total": health["dropped_total"],
-        },
+            "hub_dropped_total": stall_result["dropped_total"],
+        }
+    return result
+
+
+def _stall_phase(
+    hub_port: int, http: httpx.Client, children: list[subprocess.Popen[Any]]
+) -> dict[str, Any]:
+    """One more subscriber that stops reading, until the hub drops it, plus 3 s."""
+    stalled = _spawn_client(hub_port, 1, stall=True)
+    children.append(stalled)
+    _ready(stalled, 30.0)
+    start = time.time()
+    deadline = time.monotonic() + 120.0
+    fanout_ms: list[float] = []
+    fanout_cpu_ms: list[float] = []
+    while (health := _health(http, hub_port))["dropped_total"] < 1:
+        if time.monotonic() > deadline:
+            break  # reported as hub_dropped_total 0
+        fanout_ms.append(health["last_fanout_ms"])
+        fanout_cpu_ms.append(health["last_fanout_cpu_ms"])
+        time.sleep(1.0)
+    dropped_after_s = time.time() - start
+    time.sleep(3.0)
+    end = time.time()
+    _collect(stalled)
+    return {
+        "start": start,
+        "end": end,
+        "dropped_after_s": dropped_after_s,
+        "fanout_ms": fanout_ms or [float("nan")],
+        "fanout_cpu_ms": fanout_cpu_ms or [float("nan")],
+        "dropped_total": _health(http, hub_port)["dropped_total"],
     }
 
 
@@ -391,7 +326,7 @@ def run_baseline(
     message_bytes: int = 3000,
 ) -> dict[str, Any]:
     """The same clients and steady window against websockets' `broadcast()` (baseline)."""
-    _raise_nofile()
+    raise_nofile()
     port = free_port()
     children: list[subprocess.Popen[Any]] = []
     try:
@@ -416,10 +351,7 @@ def run_baseline(
             loads.append(os.getloadavg()[0])
             time.sleep(1.0)
         cpu_end, end = server_ps.cpu_times(), time.time()
-        lags: dict[float, list[float]] = defaultdict(list)
-        for proc in clients:
-            for stamp, values in _collect(proc).items():
-                lags[stamp].extend(values)
+        lags, reads = _gather(clients)
     finally:
         for proc in children:
             if proc.poll() is None:
@@ -430,8 +362,10 @@ def run_baseline(
             except subprocess.TimeoutExpired:
                 proc.kill()
     steady, fewest = _window(lags, start, end)
+    read, _ = _window(reads, start, end)
     return {
         "lag_ms": {"p50": _percentile(steady, 50), "p99": _percentile(steady, 99)},
+        "read_lag_ms": {"p50": _percentile(read, 50), "p99": _percentile(read, 99)},
         "fewest_receivers_per_message": fewest,
         "cpu_percent": (
             (cpu_end.user + cpu_end.system - cpu_start.user - cpu_start.system)
@@ -450,20 +384,26 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--steady-s", type=float, default=15.0)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--client", nargs=2, type=int, metavar=("PORT", "COUNT"))
-    parser.add_argument("--stall", action="store_true")
     parser.add_argument("--broadcast-server", nargs=2, type=int, metavar=("PORT", "BYTES"))
+    parser.add_argument("--hub", nargs=3, metavar=("PORT", "TARGET", "FANOUT"))
+    parser.add_argument(
+        "--old", action="store_true", help="also measure the earlier transport.write fan-out"
+    )
     parser.add_argument(
         "--baseline", action="store_true", help="also measure websockets' broadcast()"
     )
     args = parser.parse_args()
-    if args.client:
-        _client_main(args.client[0], args.client[1], args.stall)
-        return
     if args.broadcast_server:
         _broadcast_main(*args.broadcast_server)
         return
+    if args.hub:
+        _hub_main(int(args.hub[0]), args.hub[1], args.hub[2])
+        return
     result = run(args.subscribers, args.client_processes, args.steady_s)
+    if args.old:
+        result["old_transport_fanout"] = run(
+            args.subscribers, args.client_processes, args.steady_s, TRANSPORT, stall=False
+        )
     if args.baseline:
         result["baseline_broadcast"] = run_baseline(
             args.subscribers, args.client_processes, args.steady_s, result["message_bytes"]

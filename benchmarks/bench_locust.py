@@ -37,7 +37,7 @@ def _child(variant: str, port: int, seconds: float, users: int) -> None:
     from locust import FastHttpUser, constant, task
     from locust.env import Environment
 
-    from loadtests.process import RequestRecorder
+    from loadtests.request_events import RequestRecorder
     from loadtests.stats import RunRecorder
 
     logging.basicConfig(level=logging.ERROR)

@@ -9,7 +9,11 @@ status counters), every series observed. loadwatch: the /metrics handler's synch
 (`render_metrics`: fold, render, the rest of the registry), which is exactly the time the
 loop cannot run anything else; the protobuf scrape carries the native histogram family too
 (what Prometheus gets with `native-histograms` on), and is also timed without it (the
-same families as the text scrape). Baseline: `generate_latest` over 20
+same families as the text scrape). Between these scrapes nothing is recorded, so the
+encoder's per-series caches answer; the `_changed` pair first records `TOUCH` requests in
+every series (and folds them, timed apart as `fold_changed_ms`: the fold is the hot path's
+deferred work, which keeping the native buckets dense must not slow), so every series is
+encoded afresh, as under load between two scrapes. Baseline: `generate_latest` over 20
 prometheus_client histograms x 10 label sets with the same buckets. Formats are timed in
 blocks of `_BLOCK` scrapes, interleaved, so that machine drift hits all alike.
 
@@ -58,6 +62,8 @@ LABEL_SETS = 10
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "LIST", "COPY")
 _BLOCK = 5
 """Scrapes per format in a row: one format's caches stay warm, as with one scraper."""
+TOUCH = 3
+"""Requests recorded in every series before each `_changed` scrape."""
 
 _ROUTE = "/lognormal"
 _MEDIAN_S = 0.015
@@ -98,23 +104,52 @@ def run(scrapes: int) -> dict[str, object]:
             for _ in range(200):
                 child.observe(rng.lognormvariate(-3, 1.2))
 
-    paths: dict[str, Callable[[], object]] = {
-        "loadwatch_text_ms": lambda: render_metrics(registry, collector, "text/plain"),
-        "loadwatch_openmetrics_ms": lambda: render_metrics(
-            registry, collector, CONTENT_TYPE_OPENMETRICS
+    all_series = inst.requests.all_series()
+
+    folds_ms: list[float] = []
+
+    def touch_every_series() -> None:
+        for series in all_series:
+            for _ in range(TOUCH):
+                series.record(200, rng.lognormvariate(-3, 1.2))
+        start = time.perf_counter()
+        inst.requests.fold()
+        folds_ms.append((time.perf_counter() - start) * 1000.0)
+
+    def idle() -> None:
+        pass
+
+    paths: dict[str, tuple[Callable[[], None], Callable[[], object]]] = {
+        "loadwatch_text_ms": (idle, lambda: render_metrics(registry, collector, "text/plain")),
+        "loadwatch_openmetrics_ms": (
+            idle,
+            lambda: render_metrics(registry, collector, CONTENT_TYPE_OPENMETRICS),
         ),
-        "loadwatch_protobuf_ms": lambda: render_metrics(registry, collector, CONTENT_TYPE_PROTOBUF),
-        "loadwatch_protobuf_same_families_ms": lambda: _protobuf_without_native(
-            registry, collector
+        "loadwatch_protobuf_ms": (
+            idle,
+            lambda: render_metrics(registry, collector, CONTENT_TYPE_PROTOBUF),
         ),
-        "prometheus_client_ms": lambda: generate_latest(baseline_registry),
+        "loadwatch_protobuf_same_families_ms": (
+            idle,
+            lambda: _protobuf_without_native(registry, collector),
+        ),
+        "loadwatch_text_changed_ms": (
+            touch_every_series,
+            lambda: render_metrics(registry, collector, "text/plain"),
+        ),
+        "loadwatch_protobuf_changed_ms": (
+            touch_every_series,
+            lambda: render_metrics(registry, collector, CONTENT_TYPE_PROTOBUF),
+        ),
+        "prometheus_client_ms": (idle, lambda: generate_latest(baseline_registry)),
     }
     samples: dict[str, list[float]] = {key: [] for key in paths}
     for _ in range(max(1, scrapes // _BLOCK)):
-        for key, fn in paths.items():
+        for key, (prepare, scrape) in paths.items():
             for _ in range(_BLOCK):
+                prepare()
                 start = time.perf_counter()
-                fn()
+                scrape()
                 samples[key].append((time.perf_counter() - start) * 1000.0)
     text, _ = render_metrics(registry, collector, "text/plain")
     proto, _ = render_metrics(registry, collector, CONTENT_TYPE_PROTOBUF)
@@ -124,6 +159,7 @@ def run(scrapes: int) -> dict[str, object]:
         "body_bytes": len(text),
         "protobuf_body_bytes": len(proto),
         **{key: _median_max(values) for key, values in samples.items()},
+        "fold_changed_ms": _median_max(folds_ms),
     }
 
 

@@ -9,7 +9,7 @@ Pure: families in, text out. `FamilyCollector` adapts the same families to a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString as _float_to_go_string
 
-from collector.recorder import HistogramSeries
+from collector.recorder import HistogramSeries, NativeHistogram
 
 __all__ = [
     "CONTENT_TYPE_OPENMETRICS",
@@ -73,20 +73,6 @@ class HistogramFamily:
     label_names: tuple[str, ...]
     bounds_s: tuple[float, ...]
     series: Sequence[HistogramSeries]
-
-
-@dataclass(frozen=True, slots=True)
-class NativeHistogram:
-    """One native histogram series, cumulative since start, on one bucket schema.
-
-    `buckets` maps bucket index k to its count; bucket k holds values in
-    (2**((k-1) * 2**-schema), 2**(k * 2**-schema)] seconds. `zero_count` counts values of 0.
-    """
-
-    count: int
-    sum_s: float
-    zero_count: int
-    buckets: Mapping[int, int]
 
 
 @dataclass(frozen=True, slots=True)

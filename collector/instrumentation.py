@@ -26,7 +26,6 @@ from collector.exposition import (
     FamilyCollector,
     GaugeFamily,
     HistogramFamily,
-    NativeHistogram,
     NativeHistogramFamily,
 )
 from collector.process_stats import ProcessSample
@@ -158,14 +157,7 @@ def _families(instrumentations: list[Instrumentation]) -> list[Family]:
                 "the latency sketch's buckets as a native histogram (protobuf scrapes only).",
                 request_labels,
                 schema,
-                [
-                    (
-                        s.label_values,
-                        NativeHistogram(s.count, s.sum_s, s.native_zero, dict(s.native_bins)),
-                    )
-                    for s in route_series
-                    if s.count
-                ],
+                [(s.label_values, s.native_histogram()) for s in route_series if s.count],
             )
         )
     return [

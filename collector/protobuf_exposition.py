@@ -8,10 +8,16 @@ is on. Every family of the scrape goes into it: loadwatch's own (`Family`, inclu
 The messages are encoded directly from the documented schema (client_model's
 `metrics.proto`: MetricFamily, Metric, LabelPair, Counter, Gauge, Untyped, Summary,
 Histogram with classic Bucket and native BucketSpan fields); the tests decode the output with
-the `protobuf` package against that schema. Cost: no more than the text render of the same
-families although it carries the native buckets too (`benchmarks/bench_scrape.py`): label
-pairs and bucket bounds are encoded once and cached, small varints, spans and deltas are
-table lookups.
+the `protobuf` package against that schema.
+
+Cost (`benchmarks/bench_scrape.py`, docs/native-histograms.md#cost): each series' encoded
+Metric is cached on it (the classic one on `HistogramSeries` while its counts and sum are
+the same, the native one on the `NativeHistogram` that `RouteSeries` hands out again while
+its count is unchanged), so a series idle since the last scrape costs a comparison and the
+scrape is cheaper than the text render. A changed series is encoded afresh: label pairs
+and bucket bounds come from caches, and the changed series are encoded together, vectorized
+(`native_batch` over the dense native buckets the fold keeps, `classic_batch` for the
+classic buckets), about the text render's cost when every series changed.
 """
 
 from __future__ import annotations
@@ -24,17 +30,18 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 from prometheus_client.metrics_core import Metric
 
+from collector import classic_batch, native_batch
 from collector.exposition import (
     CounterFamily,
     Family,
     GaugeFamily,
     HistogramFamily,
-    NativeHistogram,
     NativeHistogramFamily,
 )
-from collector.recorder import HistogramSeries
+from collector.recorder import HistogramSeries, NativeHistogram
 
 __all__ = [
     "CONTENT_TYPE_PROTOBUF",
@@ -84,29 +91,26 @@ def _varint_slow(value: int) -> bytes:
 _TABLE = 1 << 12
 _VARINTS = [_varint_slow(v) for v in range(_TABLE)]
 """Encoded varints of 0..4095 (field tags, lengths, most counts): a lookup, not a loop."""
-_SINTS = [_varint_slow((v << 1) ^ (v >> 63)) for v in range(-_TABLE // 2, _TABLE // 2)]
-"""Encoded zigzag varints of -2048..2047 (most native bucket deltas), at index v + 2048."""
 
 
 def _varint(value: int) -> bytes:
-    return _VARINTS[value] if value < _TABLE else _varint_slow(value)
-
-
-_COUNT_FIELDS = [b"\x08" + _VARINTS[v] for v in range(_TABLE)]
+    """A non-negative int as a protobuf varint (uint64): a lookup below 4096, no loop below
+    2**21 (cumulative counts of a busy series)."""
+    if value < _TABLE:
+        return _VARINTS[value]
+    if value < 1 << 14:
+        return bytes((value & 0x7F | 0x80, value >> 7))
+    if value < 1 << 21:
+        return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))
+    return _varint_slow(value)
 
 
 def _zigzag(value: int) -> int:
     return (value << 1) ^ (value >> 63)
 
 
-def _sint(value: int) -> bytes:
-    """A zigzag varint (sint64)."""
-    index = value + _TABLE // 2
-    return _SINTS[index] if 0 <= index < _TABLE else _varint_slow(_zigzag(value))
-
-
 def _len_field(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+    return _VARINTS[field << 3 | 2] + _varint(len(payload)) + payload
 
 
 def _str_field(field: int, text: str) -> bytes:
@@ -114,11 +118,16 @@ def _str_field(field: int, text: str) -> bytes:
 
 
 def _uint_field(field: int, value: int) -> bytes:
-    return _varint(field << 3) + _varint(value)
+    return _VARINTS[field << 3] + _varint(value)
 
 
 def _double_field(field: int, value: float) -> bytes:
-    return _varint(field << 3 | 1) + _pack_double(value)
+    return _VARINTS[field << 3 | 1] + _pack_double(value)
+
+
+def _metric_field(metric: bytes) -> bytes:
+    """A Metric as `MetricFamily.metric` (field 4)."""
+    return b"\x22" + _varint(len(metric)) + metric
 
 
 @functools.lru_cache(maxsize=8192)
@@ -131,15 +140,30 @@ def _labels(names: tuple[str, ...], values: tuple[str, ...]) -> bytes:
     )
 
 
-def _family(name: str, help_text: str, kind: int, metrics: list[bytes]) -> bytes:
-    body = _str_field(1, name) + _str_field(2, help_text) + _uint_field(3, kind)
-    body += b"".join(_len_field(4, m) for m in metrics)
+@functools.lru_cache(maxsize=1024)
+def _family_head(name: str, help_text: str, kind: int) -> bytes:
+    return _str_field(1, name) + _str_field(2, help_text) + _uint_field(3, kind)
+
+
+def _family(name: str, help_text: str, kind: int, metric_fields: list[bytes]) -> bytes:
+    """A delimited MetricFamily; `metric_fields` are already `_metric_field`s."""
+    body = _family_head(name, help_text, kind) + b"".join(metric_fields)
     return _varint(len(body)) + body
 
 
+_SCALAR_HEADS = {field: bytes((field << 3 | 2, 9, 0x09)) for field in (2, 3, 5)}
+"""A Gauge (2), Counter (3) or Untyped (5) field holding one double `value` (field 1)."""
+
+
 def _scalar(field: int, labels: bytes, value: float) -> bytes:
-    """A Metric with `labels` and a Counter/Gauge/Untyped (field 3/2/5) holding `value`."""
-    return labels + _len_field(field, _double_field(1, float(value)))
+    """A Metric field with `labels` and a Counter/Gauge/Untyped (field 3/2/5) of `value`."""
+    return b"\x22" + _varint(len(labels) + 11) + labels + _SCALAR_HEADS[field] + _pack_double(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _scalar_head(field: int, names: tuple[str, ...], values: tuple[str, ...]) -> bytes:
+    """`_scalar` up to its value, per label set: a row then costs one concatenation."""
+    return _scalar(field, _labels(names, values), 0.0)[:-8]
 
 
 @functools.lru_cache(maxsize=64)
@@ -148,50 +172,122 @@ def _bound_fields(bounds_s: tuple[float, ...]) -> tuple[bytes, ...]:
     return tuple(_double_field(2, bound) for bound in bounds_s)
 
 
-def _count_field(value: int) -> bytes:
-    """An encoded `cumulative_count` field (1)."""
-    return _COUNT_FIELDS[value] if value < _TABLE else b"\x08" + _varint_slow(value)
+def _bucket_head(count: int) -> bytes:
+    """A `bucket` field (3) up to its bound: tag, length, `cumulative_count` (1).
+
+    A Bucket is (count, bound) in any field order; its length (at most 20) is one byte."""
+    count_field = b"\x08" + _varint(count)
+    return bytes((0x1A, len(count_field) + 9)) + count_field
+
+
+_BUCKET_HEADS = [_bucket_head(v) for v in range(_TABLE)]
+
+
+def _classic_buckets(cumulative: list[int], bound_fields: tuple[bytes, ...]) -> bytes:
+    try:
+        heads = list(map(_BUCKET_HEADS.__getitem__, cumulative))
+    except IndexError:  # a count past the table
+        heads = list(map(_bucket_head, cumulative))
+    return b"".join(map(operator.add, heads, bound_fields))
+
+
+def _classic_key(family: HistogramFamily, series: HistogramSeries) -> tuple[object, ...]:
+    """What a series' encoding depends on (its counts at index 3)."""
+    return (
+        family.label_names,
+        family.bounds_s,
+        series.label_values,
+        tuple(series.counts),
+        series.sum_s,
+    )
+
+
+def _classic_metric(family: HistogramFamily, series: HistogramSeries, buckets: bytes) -> bytes:
+    body = _uint_field(1, sum(series.counts)) + _double_field(2, series.sum_s) + buckets
+    labels = _labels(family.label_names, series.label_values)
+    return _metric_field(labels + _len_field(7, body))
 
 
 def _classic_histogram(family: HistogramFamily, series: HistogramSeries) -> bytes:
-    counts = map(_count_field, itertools.accumulate(series.counts))
-    # A Bucket is (count, bound) in any field order; its length is always one byte.
-    buckets = [
-        b"\x1a" + _VARINTS[len(bound) + len(count)] + count + bound
-        for bound, count in zip(_bound_fields(family.bounds_s), counts, strict=False)
-    ]
-    body = _uint_field(1, series.count) + _double_field(2, series.sum_s) + b"".join(buckets)
-    return _labels(family.label_names, series.label_values) + _len_field(7, body)
+    """The series' Metric field, bucket by bucket (the reference for `classic_batch`)."""
+    cumulative = list(itertools.accumulate(series.counts))
+    buckets = _classic_buckets(cumulative[:-1], _bound_fields(family.bounds_s))
+    return _classic_metric(family, series, buckets)
+
+
+_BATCH_FROM = 16
+"""Changed series from which their bucket fields are encoded together (`classic_batch`):
+below, numpy's fixed cost per call exceeds the ~5 us a series of the Python path."""
+
+
+def _classic_histograms(family: HistogramFamily) -> list[bytes]:
+    """The family's Metric fields. Each is cached on its series while its counts and sum are
+    the same (an idle series costs a tuple comparison); the changed ones are encoded
+    together, vectorized, when there are many."""
+    metrics: list[bytes | None] = []
+    fresh: list[tuple[int, HistogramSeries, tuple[object, ...]]] = []
+    for series in family.series:
+        if not any(series.counts):
+            continue
+        key = _classic_key(family, series)
+        cache = series.protobuf_cache
+        if isinstance(cache, tuple) and cache[0] == key:
+            metrics.append(cache[1])
+        else:
+            fresh.append((len(metrics), series, key))
+            metrics.append(None)
+    if len(fresh) >= _BATCH_FROM and family.bounds_s:
+        counts = np.array([s.counts for _, s, _ in fresh], dtype=np.int64)
+        cumulative = np.cumsum(counts, axis=1)[:, :-1]
+        buckets = classic_batch.bucket_fields(cumulative, _bound_fields(family.bounds_s))
+        encoded = [
+            _classic_metric(family, s, b) for (_, s, _), b in zip(fresh, buckets, strict=True)
+        ]
+    else:
+        encoded = [_classic_histogram(family, s) for _, s, _ in fresh]
+    for (at, series, key), metric in zip(fresh, encoded, strict=True):
+        series.protobuf_cache = (key, metric)
+        metrics[at] = metric
+    return [m for m in metrics if m is not None]
 
 
 _MAX_GAP = 16
 """Up to this many empty buckets between two non-empty ones travel as zero counts inside one
-span (a zero costs one byte and a table lookup; a new span costs more to build and to send;
-client_golang merges gaps of up to 2)."""
+span (a zero costs one byte; a new span costs six or more; client_golang merges gaps of up
+to 2)."""
+
+
+_ONES = itertools.repeat(1)
+"""Endless constants for `map` (which stops at its shortest argument)."""
+_ZEROS = itertools.repeat(0)
+_GAP_LIMITS = itertools.repeat(_MAX_GAP + 1)
 
 
 def _layout(buckets: Mapping[int, int]) -> tuple[list[int], list[int], list[int]]:
-    """(span offsets, span lengths, deltas); see `native_spans`."""
+    """(span offsets, span lengths, deltas); see `native_spans`. Loops run in C (`map`)."""
     indices = sorted(buckets)
     if not indices:
         return [], [], []
-    gaps = list(map(operator.sub, indices[1:], indices))
-    if not gaps or max(gaps) <= _MAX_GAP + 1:
-        firsts, lasts = [indices[0]], [indices[-1]]
+    first, last = indices[0], indices[-1]
+    if last - first + 1 - len(indices) <= _MAX_GAP:  # too few empty buckets for a cut
+        firsts, lasts = [first], [last]
     else:
-        cuts = [i for i, gap in enumerate(gaps, 1) if gap > _MAX_GAP + 1]
-        firsts = [indices[0]] + [indices[i] for i in cuts]
-        lasts = [indices[i - 1] for i in cuts] + [indices[-1]]
-    offsets = [firsts[0], *map(operator.sub, firsts[1:], [last + 1 for last in lasts])]
-    lengths = [last - first + 1 for first, last in zip(firsts, lasts, strict=True)]
-    counts: list[int] = []
-    for first, last in zip(firsts, lasts, strict=True):
-        counts += map(buckets.get, range(first, last + 1), itertools.repeat(0))
-    return offsets, lengths, list(map(operator.sub, counts, [0, *counts]))
+        gaps = map(operator.sub, indices[1:], indices)
+        cuts = list(itertools.compress(range(1, len(indices)), map(operator.gt, gaps, _GAP_LIMITS)))
+        firsts = [first, *map(indices.__getitem__, cuts)]
+        lasts = [*map(indices.__getitem__, map(operator.sub, cuts, _ONES)), last]
+    ends = list(map(operator.add, lasts, _ONES))
+    offsets = [first, *map(operator.sub, firsts[1:], ends)]
+    lengths = list(map(operator.sub, ends, firsts))
+    covered = itertools.chain.from_iterable(map(range, firsts, ends))
+    counts = list(map(buckets.get, covered, _ZEROS))
+    deltas = list(map(operator.sub, counts, itertools.chain((0,), counts)))
+    return offsets, lengths, deltas
 
 
 def native_spans(buckets: Mapping[int, int]) -> tuple[list[tuple[int, int]], list[int]]:
-    """(spans as (offset, length), deltas) covering the buckets, as the schema wants.
+    """(spans as (offset, length), deltas) covering the buckets, as the schema wants: the
+    reference for what `native_batch` encodes (one histogram, plain Python ints).
 
     The first span's offset is the first index; later offsets are the gaps between spans.
     A span runs on across up to `_MAX_GAP` empty buckets (sent as zero counts). Deltas are
@@ -201,45 +297,63 @@ def native_spans(buckets: Mapping[int, int]) -> tuple[list[tuple[int, int]], lis
     return list(zip(offsets, lengths, strict=True)), deltas
 
 
-def _span(offset: int, length: int) -> bytes:
-    """An encoded `positive_span` field (12): BucketSpan{offset: sint32, length: uint32}."""
-    return _len_field(12, b"\x08" + _sint(offset) + b"\x10" + _varint(length))
-
-
-_ZIGZAG_7 = [(v << 1) ^ (v >> 63) for v in range(-64, 64)]
-"""Zigzag values of -64..63 (index v + 64): each is its own one-byte varint."""
-_NO_OP_SPAN = _span(0, 0)
-"""The no-op span: "this is a native histogram, still empty"."""
+_NO_OP_SPAN = _len_field(12, b"\x08\x00\x10\x00")
+"""The no-op span (offset 0, length 0): "this is a native histogram, still empty"."""
 _SCHEMA_AND_ZERO_THRESHOLD = {
     schema: _uint_field(5, _zigzag(schema)) + _double_field(6, 0.0) for schema in range(-4, 9)
 }
 
 
-def _spans_and_deltas(buckets: Mapping[int, int]) -> bytes:
-    offsets, lengths, deltas = _layout(buckets)
-    if not offsets:
-        return _NO_OP_SPAN
-    spans = b"".join(map(_span, offsets, lengths))
-    low, high, half = min(deltas), max(deltas), _TABLE // 2
-    if low >= -64 and high < 64:  # every zigzag varint is one byte: bytes() packs them
-        packed = bytes(map(_ZIGZAG_7.__getitem__, map(operator.add, deltas, itertools.repeat(64))))
-    elif -half <= low and high < half:
-        shifted = map(operator.add, deltas, itertools.repeat(half))
-        packed = b"".join(map(_SINTS.__getitem__, shifted))
-    else:
-        packed = b"".join(map(_sint, deltas))
-    return spans + _len_field(13, packed)
+def _cached_native(schema: int, labels: bytes, hist: NativeHistogram) -> bytes | None:
+    cache = hist.protobuf_cache
+    if isinstance(cache, tuple) and cache[0] == schema and cache[1] == labels:
+        cached: bytes = cache[2]
+        return cached
+    return None
 
 
-def _native_histogram(schema: int, labels: bytes, hist: NativeHistogram) -> bytes:
-    body = (
-        _uint_field(1, hist.count)
-        + _double_field(2, hist.sum_s)
-        + _SCHEMA_AND_ZERO_THRESHOLD[schema]
-        + _uint_field(7, hist.zero_count)
-        + _spans_and_deltas(hist.buckets)
+def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
+    """The family's Metric fields. Each is cached on its `NativeHistogram` (which
+    `RouteSeries` hands out again while its count is unchanged, so an idle series costs a
+    lookup); the changed ones have their spans and deltas encoded together, vectorized."""
+    schema, names = family.schema, family.label_names
+    rows = [(_labels(names, values), hist) for values, hist in family.rows if hist.count]
+    found = [_cached_native(schema, labels, hist) for labels, hist in rows]
+    fresh = [
+        hist
+        for (_, hist), metric in zip(rows, found, strict=True)
+        if metric is None and hist.buckets
+    ]
+    encoded = iter(
+        native_batch.spans_and_deltas(
+            [hist.buckets for hist in fresh],
+            _MAX_GAP,
+            largest_count=max(hist.count for hist in fresh),
+        )
+        if fresh
+        else ()
     )
-    return labels + _len_field(7, body)
+    head = _SCHEMA_AND_ZERO_THRESHOLD[schema]
+    metrics = []
+    for (labels, hist), metric in zip(rows, found, strict=True):
+        if metric is None:
+            body = b"".join(
+                (
+                    b"\x08",  # count (1)
+                    _varint(hist.count),
+                    b"\x11",  # sum (2)
+                    _pack_double(hist.sum_s),
+                    head,
+                    b"\x38",  # zero_count (7)
+                    _varint(hist.zero_count),
+                    next(encoded) if hist.buckets else _NO_OP_SPAN,
+                )
+            )
+            inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
+            metric = b"\x22" + _varint(len(inner)) + inner
+            hist.protobuf_cache = (schema, labels, metric)
+        metrics.append(metric)
+    return metrics
 
 
 def encode_families(families: Iterable[Family]) -> bytes:
@@ -247,25 +361,24 @@ def encode_families(families: Iterable[Family]) -> bytes:
     out: list[bytes] = []
     for family in families:
         if isinstance(family, HistogramFamily):
-            metrics = [_classic_histogram(family, s) for s in family.series if s.count]
+            metrics = _classic_histograms(family)
             kind = _HISTOGRAM
         elif isinstance(family, NativeHistogramFamily):
-            metrics = [
-                _native_histogram(family.schema, _labels(family.label_names, values), hist)
-                for values, hist in family.rows
-                if hist.count
-            ]
+            metrics = _native_histograms(family)
             kind = _HISTOGRAM
         else:
             assert isinstance(family, CounterFamily | GaugeFamily)
             field, kind = (3, _COUNTER) if isinstance(family, CounterFamily) else (2, _GAUGE)
+            names = family.label_names
             metrics = [
-                _scalar(field, _labels(family.label_names, values), value)
+                _scalar_head(field, names, values) + _pack_double(value)
                 for values, value in family.rows
             ]
         if metrics:
             name = f"{family.name}_total" if isinstance(family, CounterFamily) else family.name
-            out.append(_family(name, family.help, kind, metrics))
+            head = _family_head(name, family.help, kind)  # joined once, below: no copies
+            out += (_varint(len(head) + sum(map(len, metrics))), head)
+            out += metrics
     return b"".join(out)
 
 
@@ -341,8 +454,12 @@ def _grouped(metric: Metric) -> bytes:
             group.parts.append(_len_field(3, quantile))
     field, kind = (7, _HISTOGRAM) if is_histogram else (4, _SUMMARY)
     rows = [
-        g.labels
-        + _len_field(field, _uint_field(1, g.count) + _double_field(2, g.sum) + b"".join(g.parts))
+        _metric_field(
+            g.labels
+            + _len_field(
+                field, _uint_field(1, g.count) + _double_field(2, g.sum) + b"".join(g.parts)
+            )
+        )
         for g in groups.values()
     ]
     return _family(metric.name, metric.documentation, kind, rows)

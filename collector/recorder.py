@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from math import floor
@@ -28,10 +29,12 @@ from math import floor
 import numpy as np
 
 from collector.conventions import CLIENT_CLOSED_CODE, NON_SLA_ROUTES, is_sla_error
+from collector.native_buckets import DenseBuckets
 from collector.quantiles import LogMapping, QuantileSketch, WindowedSketch
 
 __all__ = [
     "HistogramSeries",
+    "NativeHistogram",
     "RequestRecorder",
     "RouteSeries",
     "SecondDelta",
@@ -46,19 +49,42 @@ Sample = tuple[int, float, float]
 recorder's monotonic clock)."""
 
 
+@dataclass(slots=True)
+class NativeHistogram:
+    """One native histogram series, cumulative since start, on one bucket schema.
+
+    `buckets` maps bucket index k to its count; bucket k holds values in
+    (2**((k-1) * 2**-schema), 2**(k * 2**-schema)] seconds. `zero_count` counts values of 0.
+    Any mapping does; `RouteSeries` hands out a `DenseBuckets`, which the encoder reads
+    without a per-bucket loop. `count` is `zero_count` plus the buckets' counts: the
+    encoder takes it as a bound on every bucket count (to work on int32 below 2**31).
+    Treat it as immutable: `protobuf_cache` (the encoder's last encoding of it, with what
+    else that depended on) stays valid only while the fields do not change.
+    """
+
+    count: int
+    sum_s: float
+    zero_count: int
+    buckets: Mapping[int, int]
+    protobuf_cache: object = field(default=None, repr=False, compare=False)
+
+
 class HistogramSeries:
     """Cumulative histogram counts for one label set: `counts[i]` falls in bucket i.
 
     Bucket i covers (bounds[i-1], bounds[i]]; the last bucket is (bounds[-1], +Inf).
     """
 
-    __slots__ = ("counts", "label_values", "render_cache", "sum_s")
+    __slots__ = ("counts", "label_values", "protobuf_cache", "render_cache", "sum_s")
 
     def __init__(self, label_values: tuple[str, ...], n_buckets: int) -> None:
         self.label_values = label_values
         self.counts = [0] * (n_buckets + 1)
         self.sum_s = 0.0
         self.render_cache: object = None
+        """The text renderer's line prefixes (written by `collector.exposition`)."""
+        self.protobuf_cache: object = None
+        """The protobuf encoder's last encoding, with the counts it encoded."""
 
     @property
     def count(self) -> int:
@@ -88,7 +114,8 @@ class RouteSeries(HistogramSeries):
         "exceptions",
         "in_sla",
         "method",
-        "native_bins",
+        "native_buckets",
+        "native_snapshot",
         "native_zero",
         "pending",
         "route",
@@ -104,9 +131,10 @@ class RouteSeries(HistogramSeries):
         the sketch or the per-second figures."""
         self.status_counts: dict[int, int] = {}
         self.exceptions = 0
-        self.native_bins: dict[int, int] = {}
+        self.native_buckets = DenseBuckets()
         """Cumulative sketch bins since start: the native histogram's buckets."""
         self.native_zero = 0
+        self.native_snapshot: NativeHistogram | None = None
         self.pending: list[Sample] = []
         self.append = self.pending.append
 
@@ -114,6 +142,21 @@ class RouteSeries(HistogramSeries):
         """Count one request: `status` code, `duration_s` >= 0 seconds, completed at `end_s`
         (recorder clock; the default 0.0, long past, counts it in the next closed second)."""
         self.append((status, duration_s, end_s))
+
+    def native_histogram(self) -> NativeHistogram:
+        """The cumulative native histogram as folded so far (hold the recorder's lock).
+
+        The same object comes back while the count is unchanged (every fold that changes
+        the buckets, sum or zero count adds requests), so encoders may cache on it; a new
+        one copies the dense bucket array (a memcpy of 8 bytes a bucket in its range).
+        """
+        count = self.count
+        snapshot = self.native_snapshot
+        if snapshot is None or snapshot.count != count:
+            buckets = self.native_buckets.copy()
+            snapshot = NativeHistogram(count, self.sum_s, self.native_zero, buckets)
+            self.native_snapshot = snapshot
+        return snapshot
 
 
 @dataclass(slots=True)
@@ -303,9 +346,7 @@ def _count_sla_errors(statuses: np.ndarray) -> int:
 
 def _add_native(series: RouteSeries, bins: dict[int, int], zero: int) -> None:
     """Add one fold's sketch bins to the series' cumulative native-histogram buckets."""
-    native = series.native_bins
-    for key, count in bins.items():
-        native[key] = native.get(key, 0) + count
+    series.native_buckets.add(bins)
     series.native_zero += zero
 
 

@@ -110,6 +110,9 @@ def _panels(sla: SLA) -> list[object]:
             "Firing alerts",
             Query(promql.firing_alerts([_SERVICE]), instant=True),
             GridPos(h=6, w=6, x=18, y=9),
+            description="Alerts firing now for this service (Prometheus' ALERTS series); "
+            "empty when none fires.",
+            columns=("alertname", "severity", names.LABEL_SLO_SCOPE),
         )
     )
     return panels

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.snapshot import LatencySummary, Snapshot
+from livehub.alerts import FiringAlert
 
 __all__ = [
     "MESSAGE_VERSION",
+    "AlertsView",
     "Kpis",
     "Latency",
     "ObjectiveStatus",
@@ -153,8 +155,25 @@ class TargetView:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertsView:
+    """The alert receiver: its state like a target's, and the alerts it last said fire.
+
+    While the receiver is down, `firing` keeps its last answer (received at `last_ok_s`).
+    """
+
+    url: str
+    state: TargetState
+    reason: str | None
+    last_ok_s: float | None
+    firing: tuple[FiringAlert, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
-    """Everything a subscriber gets once a second. `timestamp_s`: Unix time of the tick."""
+    """Everything a subscriber gets once a second. `timestamp_s`: Unix time of the tick.
+
+    `alerts` is None when the hub has no receiver configured.
+    """
 
     timestamp_s: float
     sequence: int
@@ -162,6 +181,7 @@ class Tick:
     services: tuple[ServiceView, ...]
     total: ServiceView | None
     targets: tuple[TargetView, ...]
+    alerts: AlertsView | None = None
 
 
 def _r(value: float | None) -> float | None:
@@ -217,6 +237,21 @@ def _service(view: ServiceView) -> dict[str, Any]:
     }
 
 
+def _alerts(view: AlertsView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {
+        "receiver": view.url,
+        "state": view.state.value,
+        "reason": view.reason,
+        "last_ok_s": view.last_ok_s,
+        "firing": [
+            {"name": a.name, "severity": a.severity, "service": a.service, "since_s": a.since_s}
+            for a in view.firing
+        ],
+    }
+
+
 def to_dict(tick: Tick) -> dict[str, Any]:
     """The JSON-safe form of a tick (documented field by field in docs/livehub.md)."""
     return {
@@ -237,6 +272,7 @@ def to_dict(tick: Tick) -> dict[str, Any]:
             }
             for t in tick.targets
         ],
+        "alerts": _alerts(tick.alerts),
     }
 
 

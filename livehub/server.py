@@ -5,9 +5,11 @@
         running.port, running.hub.latest_payload
 
 Once a second (at 0.25 s past the wall-clock second, after the services close theirs) it
-fetches every target's /live/snapshot concurrently (httpx, `poll_timeout_s` each), feeds
-`HubState`, encodes the tick once, frames it once and writes the same bytes to every open
-subscriber's transport. No await per subscriber; `Fanout` drops whoever has more than
+fetches every target's /live/snapshot and, with a receiver, its firing alerts
+concurrently (httpx, `poll_timeout_s` each), feeds `HubState`, encodes the tick once,
+frames it once and writes the same bytes to every open subscriber: write(2) from two
+threads to sockets with nothing queued (`DirectWriter`), the transport for the others.
+No await per subscriber; `Fanout` drops whoever has more than
 `max_buffered_bytes` queued. Compression is off, keepalive pings are off (a dead peer's
 queue grows until it is dropped), and each subscriber's kernel send buffer is capped at
 `send_buffer_bytes` so a reader that stops is noticed within seconds, not minutes.
@@ -25,7 +27,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import httpx
@@ -36,6 +38,8 @@ from websockets.protocol import State
 
 from collector.gc_tuning import settle_heap
 from collector.sla import SLA
+from livehub.alerts import receiver_alerts_url
+from livehub.direct import DirectWriter
 from livehub.fanout import DEFAULT_MAX_BUFFERED_BYTES, Fanout
 from livehub.message import TargetState, encode, text_frame
 from livehub.state import HubState, snapshot_url
@@ -62,6 +66,11 @@ class HubSettings:
 
     `send_buffer_bytes`: SO_SNDBUF of each subscriber socket (None: the kernel's, which lets
     a stalled reader queue for minutes before the hub's own bound is reached).
+    `direct_writes`: write the frame with write(2) to each subscriber socket with nothing
+    queued, from `fanout_threads` threads (`livehub.direct`); False: through each asyncio
+    transport, on the loop's thread (the earlier fan-out, kept for the benchmark).
+    `receiver`: base URL of loadwatch's alert receiver, polled with the targets for its
+    firing alerts, with `receiver_token` as the bearer token (None: no alerts in the message).
     """
 
     host: str = "127.0.0.1"
@@ -71,6 +80,10 @@ class HubSettings:
     max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES
     send_buffer_bytes: int | None = 8 * 1024
     backlog: int = 4096
+    receiver: str | None = None
+    receiver_token: str | None = field(default=None, repr=False)
+    direct_writes: bool = True
+    fanout_threads: int = 2
 
 
 class Hub:
@@ -85,39 +98,65 @@ class Hub:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
-        self.state = HubState(targets, sla)
+        self.state = HubState(targets, sla, receiver=settings.receiver)
         self.fanout: Fanout[ServerConnection] = Fanout(settings.max_buffered_bytes)
         self.subscribers: set[ServerConnection] = set()
+        self._fds: dict[ServerConnection, int] = {}
+        self.writer = DirectWriter(settings.fanout_threads) if settings.direct_writes else None
         self.latest_payload: bytes | None = None
         self.latest_frame: bytes | None = None
         self.last_fanout_s = 0.0
         self.last_fanout_cpu_s = 0.0
         self.clock = clock
         self._urls = {target: snapshot_url(target) for target in targets}
+        self._alerts_url = (
+            None if settings.receiver is None else receiver_alerts_url(settings.receiver)
+        )
         self._pages = {
             path: (resources.files("livehub").joinpath("page", name).read_bytes(), kind)
             for path, (name, kind) in _PAGE_FILES.items()
         }
 
     async def poll(self, client: httpx.AsyncClient) -> None:
-        """Fetch every target's snapshot concurrently and record the answers."""
-        await asyncio.gather(*(self._poll_one(client, target) for target in self._urls))
+        """Fetch every target's snapshot and the receiver's alerts concurrently; record the
+        answers. Each request is bounded by `poll_timeout_s`, so the tick never waits longer."""
+        polls = [self._poll_target(client, target) for target in self._urls]
+        if self._alerts_url is not None:
+            polls.append(self._poll_receiver(client, self._alerts_url))
+        await asyncio.gather(*polls)
 
-    async def _poll_one(self, client: httpx.AsyncClient, target: str) -> None:
+    async def _poll_target(self, client: httpx.AsyncClient, target: str) -> None:
+        body = await self._fetch(client, self._urls[target], lambda r: self.state.fail(target, r))
+        if body is not None:
+            self.state.observe(target, body, self.clock())
+
+    async def _poll_receiver(self, client: httpx.AsyncClient, url: str) -> None:
+        token = self.settings.receiver_token
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        body = await self._fetch(client, url, self.state.fail_alerts, headers)
+        if body is not None:
+            self.state.observe_alerts(body, self.clock())
+
+    async def _fetch(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        fail: Callable[[str], None],
+        headers: dict[str, str] | None = None,
+    ) -> bytes | None:
+        """The body of a 200 answer to GET `url`, or None after calling `fail(reason)`."""
         try:
-            response = await client.get(self._urls[target])
+            response = await client.get(url, headers=headers)
         except httpx.TimeoutException:
-            reason = f"no answer within {self.settings.poll_timeout_s:g} s"
-            self.state.fail(target, reason)
-            return
+            fail(f"no answer within {self.settings.poll_timeout_s:g} s")
+            return None
         except httpx.HTTPError as exc:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self.state.fail(target, reason)
-            return
+            fail(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            return None
         if response.status_code != 200:
-            self.state.fail(target, f"HTTP {response.status_code}")
-            return
-        self.state.observe(target, response.content, self.clock())
+            fail(f"HTTP {response.status_code}")
+            return None
+        return response.content
 
     def publish(self) -> bytes:
         """Build this second's message, send it to every subscriber; returns the payload."""
@@ -130,18 +169,44 @@ class Hub:
         return payload
 
     def broadcast(self, frame: bytes) -> None:
-        """Write `frame` to every open subscriber under its bound; abort the others."""
+        """Write `frame` to every open subscriber under its bound; abort the others.
+
+        Sockets with nothing queued get it by write(2) (`DirectWriter`), what they do not
+        take goes to their transport; the others get it through their transport, after
+        what is queued there."""
         buffered = {
             conn: conn.transport.get_write_buffer_size()
             for conn in self.subscribers
-            if conn.protocol.state is State.OPEN
+            if conn.protocol.state is State.OPEN and not conn.transport.is_closing()
         }
         plan = self.fanout.plan(buffered)
-        for conn in plan.send:
-            conn.transport.write(frame)
         for conn in plan.drop:
-            self.subscribers.discard(conn)
+            self._forget(conn)
             conn.transport.abort()
+        if self.writer is None:
+            for conn in plan.send:
+                conn.transport.write(frame)
+            return
+        direct: list[ServerConnection] = []
+        fds: list[int] = []
+        for conn in plan.send:
+            fd = self._fds.get(conn)
+            if fd is not None and buffered[conn] == 0:
+                direct.append(conn)
+                fds.append(fd)
+            else:
+                conn.transport.write(frame)
+        for index, outcome in self.writer.write(fds, frame):
+            conn = direct[index]
+            if isinstance(outcome, OSError):
+                self._forget(conn)
+                conn.transport.abort()
+            else:
+                conn.transport.write(frame[outcome:])
+
+    def _forget(self, conn: ServerConnection) -> None:
+        self.subscribers.discard(conn)
+        self._fds.pop(conn, None)
 
     async def subscriber(self, conn: ServerConnection) -> None:
         """A /ws connection: gets the latest message at once, then every tick until it goes."""
@@ -150,11 +215,13 @@ class Hub:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.send_buffer_bytes)
         if self.latest_frame is not None:
             conn.transport.write(self.latest_frame)
+        if sock is not None:
+            self._fds[conn] = sock.fileno()
         self.subscribers.add(conn)
         try:
             await conn.wait_closed()
         finally:
-            self.subscribers.discard(conn)
+            self._forget(conn)
 
     def route(self, conn: ServerConnection, request: Request) -> Response | None:
         """Plain HTTP for the page and /healthz; None lets /ws continue to the handshake."""
@@ -188,7 +255,7 @@ class Hub:
     async def run_ticks(self) -> None:
         """Poll and publish once a second, at `phase_s` past each wall-clock second, forever."""
         timeout = httpx.Timeout(self.settings.poll_timeout_s)
-        limits = httpx.Limits(max_connections=max(len(self._urls), 1) * 2)
+        limits = httpx.Limits(max_connections=(len(self._urls) + 1) * 2)
         async with httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False) as client:
             while True:
                 now = self.clock()
@@ -258,6 +325,8 @@ async def serve_hub(
             server.close(close_connections=False)
             for conn in list(hub.subscribers):
                 conn.transport.abort()
+            if hub.writer is not None:
+                hub.writer.close()
 
 
 def run_hub(
@@ -266,14 +335,22 @@ def run_hub(
     sla: SLA,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
+    receiver: str | None = None,
+    receiver_token: str | None = None,
+    settings: HubSettings | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> int:
     """Serve the hub until SIGINT/SIGTERM (uvloop when installed); returns exit code 0.
 
-    `on_ready(url)` is called with the live page's URL once the port is bound (the default
-    prints it). Raises the soft open-files limit to the hard one: a subscriber is a socket.
+    `receiver` (and its bearer `receiver_token`): the alert receiver whose firing alerts
+    the message carries. `settings`, when given, replaces those four. `on_ready(url)` is
+    called with the live page's URL once the port is bound (the default prints it). Raises
+    the soft open-files limit to the hard one: a subscriber is a socket.
     """
-    settings = HubSettings(host=host, port=port)
+    if settings is None:
+        settings = HubSettings(
+            host=host, port=port, receiver=receiver, receiver_token=receiver_token
+        )
     raise_open_files_limit()
 
     async def main() -> None:

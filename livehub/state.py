@@ -5,6 +5,8 @@ Feed it what the network brought and ask it what to send:
     state = HubState(["http://127.0.0.1:8101"], sla)
     state.observe(url, body, now_s)        # a /live/snapshot body (bytes) arrived
     state.fail(url, "timeout")             # or the target did not answer
+    state.observe_alerts(body, now_s)      # the receiver's GET /alerts (when one is given)
+    state.fail_alerts("HTTP 503")          # or the receiver did not answer
     tick = state.tick(now_s)               # the message of this second (message.Tick)
 
 Per service, the latest snapshots of its up targets are merged exactly with
@@ -27,7 +29,9 @@ from collector.quantiles import QuantileSketch
 from collector.sla import OBJECTIVE_KEYS, SLA, Objectives
 from collector.snapshot import Snapshot, SnapshotError, merge_snapshots
 from collector.units import format_duration
+from livehub.alerts import FiringAlert, parse_firing
 from livehub.message import (
+    AlertsView,
     Kpis,
     ObjectiveStatus,
     ServiceView,
@@ -82,6 +86,7 @@ class HubState:
         *,
         window_s: int = 60,
         client_services: Iterable[str] = CLIENT_SERVICES,
+        receiver: str | None = None,
     ) -> None:
         if not targets:
             raise ValueError("targets: expected at least one URL, got none")
@@ -94,6 +99,10 @@ class HubState:
         self.client_services = frozenset(client_services)
         self._targets = {url: _Target(url) for url in targets}
         self._sequence = 0
+        self.receiver = receiver
+        self._alerts: AlertsView | None = (
+            None if receiver is None else AlertsView(receiver, TargetState.PENDING, None, None, ())
+        )
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -132,6 +141,29 @@ class HubState:
         target = self._target(url)
         target.state, target.reason = TargetState.DOWN, reason
 
+    def observe_alerts(self, body: bytes, now_s: float) -> tuple[FiringAlert, ...] | None:
+        """Record the receiver's GET /alerts body; one that is not an answer marks it down."""
+        current = self._receiver_view()
+        try:
+            firing = parse_firing(body)
+        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError included
+            self.fail_alerts(f"not an alert list ({exc})")
+            return None
+        self._alerts = AlertsView(current.url, TargetState.UP, None, now_s, firing)
+        return firing
+
+    def fail_alerts(self, reason: str) -> None:
+        """Mark the receiver down; its last known firing alerts stay, with their age."""
+        current = self._receiver_view()
+        self._alerts = AlertsView(
+            current.url, TargetState.DOWN, reason, current.last_ok_s, current.firing
+        )
+
+    def _receiver_view(self) -> AlertsView:
+        if self._alerts is None:
+            raise KeyError("this hub has no receiver (HubState(..., receiver=URL))")
+        return self._alerts
+
     def tick(self, now_s: float) -> Tick:
         """The message for the second ending at `now_s` (Unix seconds)."""
         self._sequence += 1
@@ -154,6 +186,7 @@ class HubState:
             services=services,
             total=total,
             targets=self.target_views(),
+            alerts=self._alerts,
         )
 
     def target_views(self) -> tuple[TargetView, ...]:

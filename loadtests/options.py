@@ -1,36 +1,36 @@
-"""`loadwatch loadtest` options: the flags, and the frozen `LoadTestOptions` they become.
+"""`loadwatch loadtest` flags: their definitions, and their validation into `LoadTestOptions`.
 
     parser = argparse.ArgumentParser(); add_arguments(parser)
     options = from_args(parser.parse_args(argv))     # UsageError names the flag
 
 Flags take strings and are validated in `from_args`, so every mistake is one `UsageError`
 ("--duration: expected a duration like '30s', got 'soon'") for the CLI to print with exit 2.
-`ProcessSpec` and `RunOutcome` are what the runner and its Locust processes exchange (JSON).
+Re-exported here, where the CLI, the runner and `loadtests.process` import them: the options
+value (`loadtests.run_options`), the runner's messages to and from its Locust processes
+(`loadtests.process_messages`) and the --record flags (`loadtests.record_options`).
 """
 
 from __future__ import annotations
 
 import argparse
-import enum
-import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from collector.units import UnitError, parse_duration
-from loadtests.gate import GateOptions
 from loadtests.judged import JudgeWindow
+from loadtests.process_messages import ProcessRole, ProcessSpec, RunOutcome, StopReason
 from loadtests.record_options import RecordOptions, add_record_arguments, record_from_args
-from loadtests.scenarios import SCENARIOS, Scenario, ScenarioError, resolve_scenario
+from loadtests.run_options import DEFAULT_MASTER_PORT, MAX_POOL, LoadTestOptions, Role
+from loadtests.scenarios import SCENARIOS, ScenarioError, resolve_scenario
 from loadtests.scenarios.common import (
     ScenarioSettings,
     ScenarioSettingsError,
     check_base_url,
 )
-from loadtests.stages import Stages, StagesError, load_stages, parse_stages
+from loadtests.stages import Stages, StagesError, load_stages
 from loadtests.usage import UsageError
 from loadtests.worker_count import auto_workers
 
@@ -50,117 +50,8 @@ __all__ = [
     "record_from_args",
 ]
 
-DEFAULT_MASTER_PORT = 5557
-"""Locust's master port for multi-machine runs (--role); one-machine runs pick a free one."""
-MAX_POOL = 2000
 MAX_RUN_S = 30 * 86400.0
 """Longest --duration (and --window, --ramp-up, --think-time): 30 days, in seconds."""
-
-
-class Role(enum.StrEnum):
-    """Multi-machine runs: this machine runs the master, or only workers."""
-
-    MASTER = "master"
-    WORKER = "worker"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadTestOptions:
-    """One load test. Closed model when `rate` is None (`users` at `spawn_rate` users/s),
-    else open model (`rate` req/s started on schedule). Times in seconds. `scenario` is a
-    built-in scenario's name or a locustfile's absolute path; `service` the SLA service
-    that judges it (None: the built-in scenario's, else the SLA's defaults)."""
-
-    scenario: str
-    host: str | None
-    users: int = 10
-    spawn_rate: float = 10.0
-    rate: float | None = None
-    connections: int | None = None
-    duration_s: float = 30.0
-    workers: int = 0
-    sla_path: Path | None = None
-    json_path: Path | None = None
-    html_path: Path | None = None
-    abort_on_fail: bool = False
-    window_s: float | None = None
-    ramp_up_s: float = 0.0
-    role: Role | None = None
-    master_host: str = "127.0.0.1"
-    master_port: int | None = None
-    prometheus_url: str | None = None
-    live_port: int = 0
-    settings: ScenarioSettings = field(default_factory=ScenarioSettings)
-    service: str | None = None
-    judge_from_s: float = 0.0
-    judge_until_s: float | None = None
-    workers_auto: dict[str, Any] | None = None
-    """With --workers auto: `WorkerChoice.to_dict()`, what was chosen and why."""
-    stages: str | None = None
-
-    def resolved(self) -> Scenario:
-        """The scenario to run (the locustfile was checked to exist when parsing flags)."""
-        return resolve_scenario(self.scenario, self.service)
-
-    def gate_options(self, closed_ceiling_rps: float | None = None) -> GateOptions:
-        """How the gate judges this run; `closed_ceiling_rps` as measured by the Locust
-        process (users / mean think time), ignored in the open model."""
-        return GateOptions(
-            service=self.resolved().service,
-            offered_rps=self.rate,
-            windowed=self.window_s is not None,
-            ramp_up_s=self.ramp_up_s,
-            closed_ceiling_rps=closed_ceiling_rps if self.rate is None else None,
-            judge_from_s=self.judge_from_s,
-            judge_until_s=self.judge_until_s,
-        )
-
-    def shape(self) -> Stages | None:
-        """The --stages load shape (targets in req/s when `rate` is set, else users); `rate`
-        or `users` then holds its peak."""
-        return parse_stages(self.stages) if self.stages is not None else None
-
-    def shaped(self, stages: Stages, *, open_model: bool) -> LoadTestOptions:
-        """These options following `stages` (req/s if `open_model`, else users) for their
-        total duration, as --stages would: how a program (a capacity search) shapes a run."""
-        peak = stages.peak
-        load = {"rate": peak} if open_model else {"rate": None, "users": math.ceil(peak)}
-        return replace(self, stages=stages.spec, duration_s=stages.total_s, **load)
-
-    @property
-    def model(self) -> str:
-        """ "open" (--rate) or "closed" (--users)."""
-        return "open" if self.rate is not None else "closed"
-
-    @property
-    def processes(self) -> int:
-        """Processes that generate load: the workers, or the one local process."""
-        return max(1, self.workers)
-
-    def pool_size(self) -> int:
-        """Open model: scenario users per process (--connections, else max(50, 2 x rate)
-        capped at 2000); each has one request in flight at most."""
-        if self.connections is not None:
-            return self.connections
-        per_process = (self.rate or 0.0) / self.processes
-        return min(MAX_POOL, max(50, math.ceil(2 * per_process)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form, for the Locust child processes."""
-        data = asdict(self)
-        for key in ("sla_path", "json_path", "html_path"):
-            data[key] = str(data[key]) if data[key] is not None else None
-        data["role"] = self.role.value if self.role is not None else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LoadTestOptions:
-        values = dict(data)
-        for key in ("sla_path", "json_path", "html_path"):
-            values[key] = Path(values[key]) if values.get(key) is not None else None
-        values["role"] = Role(values["role"]) if values.get("role") else None
-        values["settings"] = ScenarioSettings.from_dict(values["settings"])
-        return cls(**values)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -461,101 +352,3 @@ def _prometheus(value: str | None) -> str | None:
             "--prometheus", f"expected a URL like http://127.0.0.1:9090, got {value!r}"
         )
     return value.rstrip("/")
-
-
-# -- what the runner and the Locust processes (loadtests.process) exchange --------------
-
-
-class ProcessRole(enum.StrEnum):
-    """What a Locust child process does."""
-
-    LOCAL = "local"
-    MASTER = "master"
-    WORKER = "worker"
-
-
-class StopReason(enum.StrEnum):
-    """Why the run ended."""
-
-    COMPLETED = "completed"
-    ABORT_ON_FAIL = "abort_on_fail"
-    INTERRUPTED = "interrupted"
-    WORKERS_LOST = "workers_lost"
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessSpec:
-    """How the runner starts one Locust child process (`python -m loadtests.process`)."""
-
-    role: ProcessRole
-    options: LoadTestOptions
-    sla_path: Path | None = None
-    result_path: Path | None = None
-    master_host: str = "127.0.0.1"
-    master_port: int = DEFAULT_MASTER_PORT
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "role": self.role.value,
-                "options": self.options.to_dict(),
-                "sla_path": str(self.sla_path) if self.sla_path else None,
-                "result_path": str(self.result_path) if self.result_path else None,
-                "master_host": self.master_host,
-                "master_port": self.master_port,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> ProcessSpec:
-        data = json.loads(text)
-        return cls(
-            role=ProcessRole(data["role"]),
-            options=LoadTestOptions.from_dict(data["options"]),
-            sla_path=Path(data["sla_path"]) if data["sla_path"] else None,
-            result_path=Path(data["result_path"]) if data["result_path"] else None,
-            master_host=data["master_host"],
-            master_port=int(data["master_port"]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """What the master (or local) child hands back: the merged recorder and how it ended.
-
-    `worker_requests` maps each worker to the requests it recorded in all; `locust_requests`
-    is Locust's own merged count (both to check that no report was lost);
-    `closed_ceiling_rps` the most req/s the closed model's users can offer (None: unknown
-    or unbounded, or the open model). `late_requests`
-    completed after the run's end, while users were being stopped; they are not recorded
-    (stopping 10,000 users blocks the process, so their latency is the teardown's).
-    """
-
-    recorder: Mapping[str, Any]
-    duration_s: float
-    started_at_s: float
-    stopped: StopReason
-    detail: str = ""
-    abort_threshold: Mapping[str, Any] | None = None
-    worker_requests: Mapping[str, int] = field(default_factory=dict)
-    locust_requests: int = 0
-    late_requests: int = 0
-    closed_ceiling_rps: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "recorder": self.recorder,
-            "duration_s": self.duration_s,
-            "started_at_s": self.started_at_s,
-            "stopped": self.stopped.value,
-            "detail": self.detail,
-            "abort_threshold": self.abort_threshold,
-            "worker_requests": dict(self.worker_requests),
-            "locust_requests": self.locust_requests,
-            "late_requests": self.late_requests,
-            "closed_ceiling_rps": self.closed_ceiling_rps,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunOutcome:
-        return cls(**{**data, "stopped": StopReason(data["stopped"])})

@@ -1,155 +1,26 @@
-"""Run reports: the JSON summary and a self-contained HTML page (pure: values in, str/dict out).
+"""The HTML run report: one self-contained page (pure: values in, str out).
 
-`json_summary(info, stats, verdict)` is what `--json` writes and the history stores: JSON-safe
-(None instead of NaN), latencies in ms rounded to 3 places, ratios to 6; `failures` counts SLA
-errors, `scenario_failures` the answers the scenario did not expect, and
-`failures_by_reason` ([{route, reason, count, outcome}]) adds up to both together;
-`generator` is the load generator's own load (per window and per process) and whether it was
-saturated, `invalid` why the run cannot be trusted ("" when it can), `judged` which windows
-were judged as the service's and why the others were not (`loadtests.judged`).
-`html_report(...)` is one HTML file with inline CSS and inline SVG charts drawn here: no
-JavaScript and no external URL, so it opens offline and can be attached to a CI run. Every
-user-controlled string (scenario, host, route names, SLA source) is escaped.
+`html_report(info, stats, verdict)` is one HTML file with inline CSS and inline SVG charts
+(`loadtests.charts`): no JavaScript and no external URL, so it opens offline and can be
+attached to a CI run. Every user-controlled string (scenario, host, route names, SLA source) is
+escaped. `RunInfo` (`loadtests.run_info`) and `json_summary` (`loadtests.summary`, what
+`--json` writes) are re-exported here, where the runner and the tests import them.
 """
 
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 from loadtests.breakdown import outcome_label
+from loadtests.charts import latency_histogram, line_chart
 from loadtests.gate import Metric, ThresholdResult, Verdict, format_value
+from loadtests.run_info import RunInfo
 from loadtests.saturation import CPU_LIMIT_PERCENT, LAG_LIMIT_S, WindowLoad, worst_of
-from loadtests.stats import EndpointStats, LatencyStats, Outcome, RunStats, WindowStats
+from loadtests.stats import EndpointStats, Outcome, RunStats, WindowStats
+from loadtests.summary import json_summary
 
 __all__ = ["RunInfo", "html_report", "json_summary"]
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """What the stats do not know about a run.
-
-    `started_at` is ISO 8601 UTC; `model` is "closed" or "open"; `users` and `spawn_rate`
-    (users/s) describe a closed model, `target_rate` (req/s) an open one; `server` holds
-    optional server-side figures from Prometheus (`p95_ms`, `p50_ms`, `error_rate`,
-    `requests`, the client's `network_ms` and `p95_agrees`: whether the client's p95 agrees
-    with the server's within 2 % plus that network time); `workers_auto` what ``--workers
-    auto`` chose and why (`loadtests.worker_count`), None when a count was given; `stages`
-    the --stages load shape (then `users` or `target_rate` is its peak).
-    """
-
-    scenario: str
-    host: str
-    started_at: str
-    model: str
-    users: int | None
-    spawn_rate: float | None
-    target_rate: float | None
-    workers: int
-    sla_source: str
-    server: Mapping[str, float | bool | None] | None = None
-    workers_auto: Mapping[str, Any] | None = None
-    stages: str | None = None
-
-
-def json_summary(info: RunInfo, stats: RunStats, verdict: Verdict) -> dict[str, Any]:
-    """The run as a JSON-safe dict (`json.dumps(..., allow_nan=False)` works on it)."""
-    server = None
-    if info.server is not None:
-        server = {
-            k: v if isinstance(v, bool) else _num(v, 3 if k.endswith("_ms") else 6)
-            for k, v in info.server.items()
-        }
-    return {
-        "scenario": info.scenario,
-        "host": info.host,
-        "started_at": info.started_at,
-        "duration_s": _num(stats.duration_s, 3),
-        "model": info.model,
-        "users": info.users,
-        "spawn_rate": _num(info.spawn_rate, 3),
-        "target_rate": _num(info.target_rate, 3),
-        "stages": info.stages,
-        "workers": info.workers,
-        "workers_auto": dict(info.workers_auto) if info.workers_auto is not None else None,
-        "requests": stats.requests,
-        "failures": stats.failures,
-        "scenario_failures": stats.unexpected,
-        "accepted": stats.accepted,
-        "rate_limited": stats.rate_limited,
-        "rps": _num(stats.rps, 3),
-        "error_rate": _num(stats.error_rate, 6),
-        "slow": stats.slow,
-        "slow_ratio": _num(stats.slow_ratio, 6),
-        "latency_ms": _latency_ms(stats.latency),
-        "latency_raw_ms": _latency_ms(stats.latency_raw) if stats.latency_raw else None,
-        "missed_starts": stats.missed_starts,
-        "failures_by_reason": [r.to_dict() for r in stats.failures_by_reason()],
-        "accepted_by_reason": [r.to_dict() for r in stats.accepted_by_reason()],
-        "endpoints": {
-            name: {
-                "requests": e.requests,
-                "failures": e.failures,
-                "scenario_failures": e.unexpected,
-                "accepted": e.accepted,
-                "rate_limited": e.rate_limited,
-                "rps": _num(e.rps, 3),
-                "error_rate": _num(e.error_rate, 6),
-                "slow": e.slow,
-                "latency_ms": _latency_ms(e.latency),
-            }
-            for name, e in stats.endpoints.items()
-        },
-        "windows": [
-            {
-                "start_s": _num(w.start_s, 3),
-                "requests": w.requests,
-                "failures": w.failures,
-                "rps": _num(w.rps, 3),
-                "users": w.users,
-                "target": _num(w.target, 3),
-                "p95_ms": _num(w.latency.p95_ms, 3),
-                "generator": _window_generator(stats, w.index, verdict),
-            }
-            for w in stats.windows
-        ],
-        "generator": _generator(stats, verdict),
-        "thresholds": [t.to_dict() for t in verdict.thresholds],
-        "passed": verdict.passed,
-        "invalid": verdict.invalid,
-        "judged": verdict.windows.to_dict() if verdict.windows is not None else None,
-        "server": server,
-        "sla": info.sla_source,
-    }
-
-
-def _window_generator(stats: RunStats, index: int, verdict: Verdict) -> dict[str, Any] | None:
-    """The worst generator process in window `index`, and whether the service was judged."""
-    worst = worst_of([r for r in stats.generator if r.index == index])
-    if worst is None:
-        return None
-    return {**worst.to_dict(), "service_judged": verdict.judged_window(index)}
-
-
-def _generator(stats: RunStats, verdict: Verdict) -> dict[str, Any] | None:
-    """Thresholds, saturated windows (0-based), and every process's windows."""
-    if not any(r.samples for r in stats.generator):
-        return None
-    processes: dict[str, list[dict[str, Any]]] = {}
-    for row in stats.generator:
-        entry = {"window": row.index, **row.to_dict()}
-        processes.setdefault(row.process or "(missed starts)", []).append(entry)
-    return {
-        "cpu_limit_percent": CPU_LIMIT_PERCENT,
-        "lag_limit_ms": LAG_LIMIT_S * 1000.0,
-        "saturated": bool(verdict.saturated_windows),
-        "saturated_windows": list(verdict.saturated_windows),
-        "reason": verdict.invalid,
-        "processes": processes,
-    }
 
 
 def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
@@ -163,24 +34,24 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
 
     target = series(lambda w: w.target) if any(w.target is not None for w in stats.windows) else ()
     charts = [
-        _line_chart(
+        line_chart(
             "Requests per second",
             "req/s",
             series(lambda w: w.rps),
             end_s,
             target=target if info.model == "open" else (),
         ),
-        _line_chart(
+        line_chart(
             "p95 latency", "ms", series(lambda w: w.latency.p95_ms), end_s, threshold=p95_limit
         ),
-        _line_chart(
+        line_chart(
             "Errors per second",
             "errors/s",
             series(lambda w: w.failures / w.length_s),
             end_s,
             color="#cf222e",
         ),
-        _line_chart(
+        line_chart(
             "Users",
             "users",
             series(lambda w: w.users),
@@ -199,7 +70,7 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
             return lambda w: value(row) if (row := worst.get(w.index)) is not None else None
 
         charts += [
-            _line_chart(
+            line_chart(
                 "Generator CPU (worst process)",
                 "% of a core",
                 series(load(lambda r: r.cpu_percent)),
@@ -207,7 +78,7 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
                 threshold=CPU_LIMIT_PERCENT,
                 color="#9a6700",
             ),
-            _line_chart(
+            line_chart(
                 "Generator loop lag p95 (worst process)",
                 "ms",
                 series(load(lambda r: r.lag_p95_s * 1000.0)),
@@ -234,7 +105,7 @@ def html_report(info: RunInfo, stats: RunStats, verdict: Verdict) -> str:
         thresholds="".join(_threshold_row(r) for r in verdict.thresholds),
         invalid=note,
         charts="".join(f'<figure class="card">{c}</figure>' for c in charts),
-        histogram=_histogram(stats, latency),
+        histogram=latency_histogram(stats, latency),
         routes="".join(_route_row(name, e) for name, e in stats.endpoints.items()),
         reasons=_reasons_table(stats),
         css=_CSS,
@@ -251,16 +122,6 @@ def _judged_note(verdict: Verdict) -> str:
         f'<p class="judged">{_e(windows.summary[0].upper() + windows.summary[1:])}.'
         f" Windows not judged: {_e(others)}.</p>"
     )
-
-
-def _num(value: float | None, digits: int) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return round(float(value), digits)
-
-
-def _latency_ms(latency: LatencyStats) -> dict[str, float | None]:
-    return {key: _num(value, 3) for key, value in latency.to_dict().items()}
 
 
 def _e(text: object) -> str:
@@ -375,160 +236,6 @@ def _reasons_table(stats: RunStats) -> str:
         + "".join(rows)
         + "</tbody></table>"
     )
-
-
-_H, _L, _R, _T, _B = 210, 58, 14, 30, 34  # chart height and margins (px)
-_W, _WIDE = 520, 1040  # widths of a time chart and of the histogram (px)
-_PLOT_H = _H - _T - _B
-
-
-def _nice(top: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^k at or above `top` (> 0)."""
-    if top <= 0:
-        return 1.0
-    scale = 10.0 ** math.floor(math.log10(top))
-    return next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= top * (1 - 1e-12))
-
-
-def _steps(top: float, about: int) -> tuple[float, int]:
-    """A round step and the number of steps covering 0..top in about `about` steps."""
-    step = _nice(top / about) if top > 0 else 1.0
-    return step, max(1, math.ceil(top / step - 1e-9))
-
-
-def _tick(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def _frame(
-    title: str, unit: str, width: int, y_max: float, x_ticks: Sequence[tuple[float, str]]
-) -> tuple[str, float]:
-    """Opening <svg>, title, y grid from 0 to a round top >= y_max, x labels at 0..1 fractions.
-
-    Returns the markup (without </svg>) and the y value of the plot's top edge.
-    """
-    step, count = _steps(y_max, 4)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {_H}" role="img" aria-label="{_e(title)}">',
-        f'<text x="{_L}" y="18" class="title">{_e(title)} <tspan class="unit">({_e(unit)})'
-        "</tspan></text>",
-    ]
-    for i in range(count + 1):
-        y = _T + _PLOT_H * (1 - i / count)
-        parts.append(
-            f'<line x1="{_L}" x2="{width - _R}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{_L - 6}" y="{y + 4:.1f}" class="ytick">{_tick(step * i)}</text>'
-        )
-    for fraction, label in x_ticks:
-        x = _L + (width - _L - _R) * fraction
-        parts.append(f'<text x="{x:.1f}" y="{_H - _B + 16}" class="xtick">{_e(label)}</text>')
-    return "".join(parts), step * count
-
-
-def _line_chart(
-    title: str,
-    unit: str,
-    series: Sequence[tuple[float, float | None]],
-    end_s: float,
-    *,
-    threshold: float | None = None,
-    color: str = "#0969da",
-    target: Sequence[tuple[float, float | None]] = (),
-) -> str:
-    """A time series of (seconds since start, value) up to `end_s`; None breaks the line.
-    A load shape's `target` series is drawn dashed behind it, labelled "target"."""
-    known = [y for _, y in [*series, *target] if y is not None]
-    end_s = max(end_s, 1e-9)
-    step, count = _steps(end_s, 6)
-    ticks = [(k * step / end_s, f"{k * step:g}s") for k in range(count + 1) if k * step <= end_s]
-    frame, y_top = _frame(title, unit, _W, max([*known, threshold or 0.0]) * 1.05, ticks)
-    parts = [frame]
-    if any(y is not None for _, y in target):
-        parts += _polylines(target, end_s, y_top, "#57606a", "target")
-        parts.append(f'<text x="{_W - _R}" y="18" class="targetlabel">- - target</text>')
-    parts += _polylines(series, end_s, y_top, color, "line")
-    if threshold is not None:
-        y = _T + _PLOT_H * (1 - threshold / y_top)
-        parts.append(
-            f'<line x1="{_L}" x2="{_W - _R}" y1="{y:.1f}" y2="{y:.1f}" class="limit"/>'
-            f'<text x="{_W - _R}" y="{y - 4:.1f}" class="limitlabel">SLA {_tick(threshold)} '
-            f"{_e(unit)}</text>"
-        )
-    if not known:
-        parts.append(f'<text x="{_W / 2}" y="{_H / 2}" class="empty">no data</text>')
-    return "".join(parts) + "</svg>"
-
-
-def _polylines(
-    series: Sequence[tuple[float, float | None]], end_s: float, y_top: float, color: str, css: str
-) -> list[str]:
-    """SVG polylines (a dot for a lone point) of (seconds, value) pairs; None breaks them."""
-    parts, plot_w = [], _W - _L - _R
-    segment: list[tuple[float, float]] = []
-    for x_s, y in [*series, (0.0, None)]:
-        if y is not None:
-            segment.append((_L + plot_w * x_s / end_s, _T + _PLOT_H * (1 - y / y_top)))
-        elif len(segment) == 1:
-            parts.append(
-                f'<circle cx="{segment[0][0]:.1f}" cy="{segment[0][1]:.1f}" r="2.5" '
-                f'fill="{color}"/>'
-            )
-        elif segment:
-            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
-            parts.append(f'<polyline points="{points}" stroke="{color}" class="{css}"/>')
-        if y is None:
-            segment = []
-    return parts
-
-
-def _histogram(stats: RunStats, latency: ThresholdResult | None) -> str:
-    """Request counts in log-scale buckets, 10 per decade of ms, from the overall sketch."""
-    sketch = stats.sketch
-    counts: dict[int, int] = {}
-    for key, count in sketch.bins.items():
-        tenth = math.floor(math.log10(sketch.mapping.value(key) * 1000.0) * 10)
-        counts[tenth] = counts.get(tenth, 0) + count
-    title = "Latency histogram"
-    if not counts:
-        frame = _frame(title, "requests", _WIDE, 1.0, [])[0]
-        return frame + f'<text x="{_WIDE / 2}" y="{_H / 2}" class="empty">no data</text></svg>'
-    low, high = min(counts) - 1, max(counts) + 2
-    span = high - low
-    ticks = [
-        ((10 * math.log10(m * 10.0**k) - low) / span, _ms_label(m * 10.0**k))
-        for k in range(math.floor(low / 10), math.ceil(high / 10) + 1)
-        for m in ((1,) if span > 20 else (1, 2, 5))
-        if low <= 10 * math.log10(m * 10.0**k) <= high
-    ]
-    frame, y_top = _frame(title, "requests", _WIDE, max(counts.values()) * 1.05, ticks)
-    parts = [frame]
-    bar_w = (_WIDE - _L - _R) / span
-    for tenth, count in sorted(counts.items()):
-        h = _PLOT_H * count / y_top
-        x = _L + (tenth - low) * bar_w
-        parts.append(
-            f'<rect x="{x + 0.5:.1f}" y="{_T + _PLOT_H - h:.1f}" width="{max(bar_w - 1, 1):.1f}" '
-            f'height="{h:.1f}" class="bar"><title>{_ms_label(10 ** (tenth / 10))}: '
-            f"{count:,}</title></rect>"
-        )
-    if latency is not None and latency.limit > 0:
-        x = _L + (10 * math.log10(latency.limit) - low) * bar_w
-        if _L <= x <= _WIDE - _R:
-            parts.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{_T}" y2="{_T + _PLOT_H}" class="limit"/>'
-                f'<text x="{x + 4:.1f}" y="{_T + 12}" class="limitlabel start">'
-                f"{_e(latency.name)}</text>"
-            )
-    if sketch.zero_count:
-        parts.append(
-            f'<text x="{_WIDE - _R}" y="{_T - 6}" class="ytick">+{sketch.zero_count:,} at 0 ms'
-            "</text>"
-        )
-    return "".join(parts) + "</svg>"
-
-
-def _ms_label(ms: float) -> str:
-    return f"{ms / 1000:g} s" if ms >= 1000 else f"{ms:.3g} ms"
 
 
 _CSS = """

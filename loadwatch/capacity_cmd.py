@@ -29,6 +29,7 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 def _run(args: argparse.Namespace) -> int:
     from collector.units import UnitError, parse_duration
     from loadtests.options import UsageError, add_arguments, from_args
+    from loadtests.stages import StagesError, parse_stage_duration
     from runs.capacity_run import CapacityBudget, run_capacity
 
     flags = [args.scenario, "--host", args.host, "--rate", args.start_rate]
@@ -46,6 +47,10 @@ def _run(args: argparse.Namespace) -> int:
                 seconds[flag] = None if text is None else parse_duration(text)
             except UnitError as exc:
                 raise UsageError(f"--{flag.replace('_', '-')}", str(exc)) from None
+        try:
+            ramp_s = None if args.ramp is None else parse_stage_duration(args.ramp)
+        except StagesError as exc:
+            raise UsageError("--ramp", str(exc)) from None
         options = from_args(loadtest.parse_args(flags))
     except UsageError as exc:
         print(f"loadwatch capacity: {exc}", file=sys.stderr)
@@ -59,10 +64,18 @@ def _run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     probe_s, cooldown_s, max_s = (seconds[k] for k in ("probe", "cooldown", "max_duration"))
     assert probe_s is not None and cooldown_s is not None and max_s is not None
+    if ramp_s is not None and ramp_s >= probe_s:
+        print(
+            f"loadwatch capacity: --ramp: expected less than --probe ({probe_s:g} s), got"
+            f" {args.ramp!r}",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
     budget = CapacityBudget(
         start_rps=options.rate,
         max_rps=args.max_rate if args.max_rate is not None else 100_000.0,
         probe_s=probe_s,
+        ramp_s=ramp_s,
         cooldown_s=cooldown_s,
         max_duration_s=max_s,
         max_probes=args.max_probes,
@@ -84,7 +97,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     capacity.add_argument("--host", required=True, help="base URL of the service under test")
     capacity.add_argument("--start-rate", default="50", metavar="RPS", help="first probe (50)")
     capacity.add_argument("--max-rate", type=_positive(float), metavar="RPS", help="never above")
-    capacity.add_argument("--probe", default="30s", metavar="DURATION", help="per probe (30s)")
+    capacity.add_argument(
+        "--probe", default="30s", metavar="DURATION", help="per probe, ramp included (30s)"
+    )
+    capacity.add_argument(
+        "--ramp",
+        metavar="DURATION",
+        help="each probe's ramp from the highest passing rate; only the hold after it is"
+        " judged (default: a fifth of --probe, at most 10s; 0s: none)",
+    )
     capacity.add_argument("--cooldown", default="5s", metavar="DURATION", help="between (5s)")
     capacity.add_argument(
         "--max-duration", default="300s", metavar="DURATION", help="whole search (300s)"

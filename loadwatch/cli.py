@@ -14,14 +14,14 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from collector.exit_codes import ExitCode
 from collector.sla import OBJECTIVE_KEYS, SLA, SLAError, load_sla, resolve_sla
-from loadwatch import capacity_cmd, dashboards_cmd
+from loadwatch import capacity_cmd, dashboards_cmd, runs_cmd
+from loadwatch.arg_types import demo_seconds, port, positive_float, positive_int
 
 __all__ = ["build_parser", "main"]
 
@@ -118,8 +118,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if args.service == "stream":
         return _cmd_serve_stream(args)
-    if args.target:
-        print(f"loadwatch serve {args.service}: --target is for `serve stream`", file=sys.stderr)
+    if args.target or args.receiver:
+        print(
+            f"loadwatch serve {args.service}: --target and --receiver are for `serve stream`",
+            file=sys.stderr,
+        )
         return ExitCode.USAGE
 
     try:
@@ -142,21 +145,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve_stream(args: argparse.Namespace) -> int:
-    from livehub.server import DEFAULT_PORT, run_hub
-    from livehub.state import snapshot_url
+    from loadwatch.stream_command import run_stream
 
-    if not args.target:
-        print("loadwatch serve stream: expected at least one --target URL", file=sys.stderr)
-        return ExitCode.USAGE
-    try:
-        for target in args.target:
-            snapshot_url(target)
-        sla = load_sla(args.sla) if args.sla is not None else resolve_sla()
-    except (ValueError, SLAError) as exc:
-        print(f"loadwatch serve stream: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    port = DEFAULT_PORT if args.port is None else args.port
-    return run_hub(args.target, sla=sla, host=args.host, port=port)
+    return run_stream(
+        args.target,
+        receiver=args.receiver,
+        token=args.token,
+        sla_path=args.sla,
+        host=args.host,
+        port=args.port,
+    )
 
 
 def _cmd_seed(args: argparse.Namespace) -> int:
@@ -184,83 +182,6 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
 
         return after_run(result, recording, code)
     return code
-
-
-def _cmd_schedule(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-    from dataclasses import replace
-
-    from loadtests.options import UsageError, record_from_args
-    from runs.schedule import ScheduleError, load_schedule
-    from runs.scheduler import run_schedule
-
-    try:
-        config = load_schedule(args.config)
-        grafana = record_from_args(args)  # only the --grafana-* flags are on this parser
-    except (ScheduleError, UsageError) as exc:
-        print(f"loadwatch schedule: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    config = replace(config, grafana_url=grafana.grafana_url, grafana_token=grafana.grafana_token)
-    stop = threading.Event()
-    # SIGTERM and Ctrl-C both stop cleanly: running load tests are told to stop and report.
-    previous = {
-        signum: signal.signal(signum, lambda _signum, _frame: stop.set())
-        for signum in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        return run_schedule(config, stop=stop)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _cmd_history(args: argparse.Namespace) -> int:
-    from runs.record import show_history
-
-    return show_history(args.history_url, scenario=args.scenario, last=args.last, as_json=args.json)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port 0..65535, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-_MAX_DEMO_S = 30 * 86400
-
-
-def _demo_seconds(text: str) -> float:
-    value = _positive_float(text)
-    if value > _MAX_DEMO_S:
-        raise argparse.ArgumentTypeError(f"expected at most {_MAX_DEMO_S} seconds, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,10 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed SQLite, start the reference services, load-test them against the SLA",
     )
     demo.add_argument(
-        "--duration", type=_demo_seconds, default=60.0, help="seconds of load (default 60)"
+        "--duration", type=demo_seconds, default=60.0, help="seconds of load (default 60)"
     )
     demo.add_argument(
-        "--rate", type=_positive_float, default=100.0, help="requests per second (default 100)"
+        "--rate", type=positive_float, default=100.0, help="requests per second (default 100)"
     )
     demo.add_argument("--sla", type=Path, help="SLA file (default: nearest sla.yaml)")
     demo.set_defaults(run=_cmd_demo)
@@ -333,12 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_STACK_DIR,
         help=f"config, data, pid files and logs (default {DEFAULT_STACK_DIR})",
     )
-    stack.add_argument("--prometheus-port", type=_port, default=STACK_PORTS.prometheus)
-    stack.add_argument("--alertmanager-port", type=_port, default=STACK_PORTS.alertmanager)
-    stack.add_argument("--pushgateway-port", type=_port, default=STACK_PORTS.pushgateway)
+    stack.add_argument("--prometheus-port", type=port, default=STACK_PORTS.prometheus)
+    stack.add_argument("--alertmanager-port", type=port, default=STACK_PORTS.alertmanager)
+    stack.add_argument("--pushgateway-port", type=port, default=STACK_PORTS.pushgateway)
     stack.add_argument(
         "--receiver-port",
-        type=_port,
+        type=port,
         default=DEFAULT_PORTS["receiver"],
         help="where Alertmanager posts and Prometheus scrapes the receiver "
         f"(default {DEFAULT_PORTS['receiver']})",
@@ -359,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--port",
-        type=_port,
+        type=port,
         help="port (default: "
         + ", ".join(f"{name} {port}" for name, port in DEFAULT_PORTS.items())
         + ", stream 8105)",
@@ -370,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="URL",
         help="stream: a service or load generator to pull /live/snapshot from (repeat)",
+    )
+    serve.add_argument(
+        "--receiver",
+        metavar="URL",
+        help="stream: the alert receiver whose firing alerts the message carries "
+        "(its token: --token or $LOADWATCH_RECEIVER_TOKEN)",
     )
     serve.add_argument(
         "--database-url",
@@ -386,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--token",
-        help="receiver: the bearer token Alertmanager sends (default: $LOADWATCH_RECEIVER_TOKEN)",
+        help="receiver: the bearer token Alertmanager sends; stream: the one it sends to "
+        "--receiver (default: $LOADWATCH_RECEIVER_TOKEN)",
     )
     serve.add_argument(
         "--forward-config",
@@ -399,9 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="fill the reference services' databases")
     seed.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in var/)")
     sizes = SeedSizes()
-    seed.add_argument("--users", type=_positive_int, default=sizes.users)
-    seed.add_argument("--courses", type=_positive_int, default=sizes.courses)
-    seed.add_argument("--campaigns", type=_positive_int, default=sizes.campaigns)
+    seed.add_argument("--users", type=positive_int, default=sizes.users)
+    seed.add_argument("--courses", type=positive_int, default=sizes.courses)
+    seed.add_argument("--campaigns", type=positive_int, default=sizes.campaigns)
     seed.add_argument("--reset", action="store_true", help="drop and recreate the tables first")
     seed.set_defaults(run=_cmd_seed)
 
@@ -414,33 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_loadtest_arguments(loadtest)
     loadtest.set_defaults(run=_cmd_loadtest)
 
-    history = commands.add_parser(
-        "history", help="the recorded load-test runs, each against its baseline"
-    )
-    history.add_argument(
-        "--history-url",
-        metavar="URL",
-        help="history database (default sqlite+aiosqlite:///var/history.sqlite3)",
-    )
-    history.add_argument("--scenario", help="only this scenario (name or locustfile path)")
-    history.add_argument(
-        "--last", type=_positive_int, default=20, metavar="N", help="newest N runs (default 20)"
-    )
-    history.add_argument("--json", action="store_true", help="JSON for machines")
-    history.set_defaults(run=_cmd_history)
-
-    schedule = commands.add_parser(
-        "schedule", help="run load tests on cron expressions and record them (until SIGTERM)"
-    )
-    schedule.add_argument(
-        "--config", type=Path, required=True, metavar="FILE", help="schedule YAML (docs/history.md)"
-    )
-    schedule.add_argument("--grafana-url", metavar="URL", help="annotate each run in this Grafana")
-    schedule.add_argument(
-        "--grafana-token", metavar="TOKEN", help="default: $LOADWATCH_GRAFANA_TOKEN"
-    )
-    schedule.set_defaults(run=_cmd_schedule)
-
+    runs_cmd.add_parsers(commands)
     capacity_cmd.add_parser(commands)
     return parser
 

@@ -59,7 +59,7 @@ def _services(
 ) -> list[_Service]:
     """The demo's children in start order: one more child is one more entry here. The
     receiver runs only with a stack (its only sender); the stream hub last, pulling every
-    service's and the load generator's live snapshot."""
+    service's and the load generator's live snapshot, and the receiver's firing alerts."""
     course_db = f"sqlite+aiosqlite:///{data_dir / 'course.sqlite3'}"
     campaign_db = f"sqlite+aiosqlite:///{data_dir / 'campaign.sqlite3'}"
     services = [
@@ -81,11 +81,13 @@ def _services(
         )
     measured = [s.name for s in services if s.name != "receiver"]
 
-    def hub_targets(urls: Mapping[str, str]) -> tuple[str, ...]:
+    def hub_flags(urls: Mapping[str, str]) -> tuple[str, ...]:
         targets = [urls[name] for name in measured] + [generator_live_url]
-        return tuple(flag for url in targets for flag in ("--target", url))
+        receiver = ("--receiver", urls["receiver"]) if receiver_token is not None else ()
+        return (*(flag for url in targets for flag in ("--target", url)), *receiver)
 
-    services.append(_Service(HUB, hub_targets))
+    hub_env = {} if receiver_token is None else {"LOADWATCH_RECEIVER_TOKEN": receiver_token}
+    services.append(_Service(HUB, hub_flags, hub_env))
     return services
 
 

@@ -8,6 +8,7 @@ Import-light: each submodule is imported where it is used.
 - `runs.export`: the result gauges pushed to a Pushgateway
 - `runs.schedule`, `runs.scheduler`: the schedule file and its pure plan; the loop
 - `runs.capacity`, `runs.capacity_run`: the capacity search's pure strategy; its driver
+- `runs.capacity_probe`: a probe as a load shape (ramp, then a judged hold); pure
 """
 
 __all__: list[str] = []

@@ -1,6 +1,7 @@
 """What a capacity search reports: each probe's figures, the operating point, the sizing.
 
-    figures = probe_figures(rate, result.stats, ok, percentile=0.95)
+    figures = probe_figures(rate, result.stats, ok, percentile=0.95,
+                            windows=result.verdict.windows)    # the hold's figures
     sizing = size(0.8 * max_rate, probes, throughput_rps=1000, concurrent_users=10_000,
                   think_s=0.6)
     text = probes_table(probes, percentile) + sizing_text(sizing)
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from collector.quantiles import QuantileSketch
+from loadtests.judged import JudgedWindows, restrict
 from loadtests.stats import RunStats
 
 __all__ = [
@@ -89,12 +91,28 @@ def sketch_mean_s(sketch: QuantileSketch) -> float | None:
 
 
 def probe_figures(
-    rate: float, stats: RunStats, ok: bool, *, percentile: float, note: str = ""
+    rate: float,
+    stats: RunStats,
+    ok: bool,
+    *,
+    percentile: float,
+    note: str = "",
+    windows: JudgedWindows | None = None,
 ) -> ProbeFigures:
-    """A probe's figures from its run's stats; `percentile` is the SLA's (0.95: p95)."""
-    latency = stats.sketch.quantile(percentile) if stats.sketch.count else None
+    """A probe's figures from its run's stats; `percentile` is the SLA's (0.95: p95).
+
+    With the verdict's `windows`, the figures are those the gate judged: the SLA percentile
+    and the mean over the judged windows (a staged probe's hold, saturated windows left
+    out), the achieved rate and the error ratio over every window in scope (the hold). The
+    whole run's when every window was judged or `windows` is None. O(windows x buckets)."""
+    service = in_scope = stats
+    if windows is not None and not windows.everything:
+        service = restrict(stats, windows.judged)
+        in_scope = restrict(stats, windows.scope)
+    sketch = service.sketch
+    latency = sketch.quantile(percentile) if sketch.count else None
     return ProbeFigures(
-        rate, stats.rps, latency, sketch_mean_s(stats.sketch), stats.error_rate, ok, note
+        rate, in_scope.rps, latency, sketch_mean_s(sketch), in_scope.error_rate, ok, note
     )
 
 

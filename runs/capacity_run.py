@@ -2,8 +2,11 @@
 
     code = run_capacity(options, budget)     # options: the loadtest flags (--rate is set here)
 
-Each probe is one `run_loadtest` at the search's rate for `probe_s` seconds; a probe
-passes when the gate passes (exit 0). Between probes the target rests `cooldown_s`. The
+Each probe is one staged open-model `run_loadtest` of `probe_s` seconds
+(`runs.capacity_probe`): a ramp of `ramp_s` from the highest rate that has passed so far (0
+before any) to the search's rate, then a hold at that rate; the gate judges the hold only,
+and a probe passes when it passes (exit 0). The probes' figures are the hold's. Between
+probes the target rests `cooldown_s`. The
 search stops itself before a probe would overrun `max_duration_s` (wall clock, start-up
 included), so the command takes at most about that long. Prints one line per probe, then
 the probes table, the answer and the sizing (`runs.capacity_report`); `json_path` gets
@@ -18,7 +21,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -29,6 +32,7 @@ from loadtests.result import LoadTestResult
 from loadtests.scenarios.common import mean_think_s
 from runs.capacity import CapacityResult, CapacitySearch
 from runs.capacity_chart import capacity_html
+from runs.capacity_probe import ProbeShape, default_ramp_s, probe_options, probe_shape
 from runs.capacity_report import (
     THROUGHPUT_FORMULA,
     USERS_FORMULA,
@@ -40,7 +44,7 @@ from runs.capacity_report import (
     sizing_text,
 )
 
-__all__ = ["CapacityBudget", "capacity_json", "run_capacity", "think_time_s"]
+__all__ = ["CapacityBudget", "capacity_json", "run_capacity", "shape_line", "think_time_s"]
 
 STARTUP_S = 10.0
 """Allowance per probe beyond its duration (Locust start-up, the reachability check)."""
@@ -53,6 +57,9 @@ class CapacityBudget:
     start_rps: float = 50.0
     max_rps: float = 100_000.0
     probe_s: float = 30.0
+    """A probe's whole duration, its ramp included."""
+    ramp_s: float | None = None
+    """The ramp at the start of each probe (None: `default_ramp_s(probe_s)`; 0: none)."""
     cooldown_s: float = 5.0
     max_duration_s: float = 300.0
     precision: float = 0.05
@@ -62,6 +69,11 @@ class CapacityBudget:
     """A user's mean think time for the users sizing (None: the built-in scenario's)."""
     json_path: Path | None = None
     html_path: Path | None = None
+
+    @property
+    def ramp(self) -> float:
+        """The ramp in seconds that each probe starts with."""
+        return default_ramp_s(self.probe_s) if self.ramp_s is None else self.ramp_s
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -73,13 +85,17 @@ def capacity_json(
     budget: CapacityBudget,
     probes: Sequence[ProbeFigures] = (),
     sizing: Sizing | None = None,
+    shapes: Sequence[ProbeShape] = (),
 ) -> dict[str, object]:
-    """The `--json` document: the answer, every probe's figures, the recommendation and
-    the instances with their formulas."""
+    """The `--json` document: the answer, every probe's shape and figures (the hold's), the
+    recommendation and the instances with their formulas."""
     figures = {p.rate: p for p in probes}
+    ramps = {s.rate: s for s in shapes}
 
     def probe(rate: float, ok: bool) -> dict[str, object]:
         entry: dict[str, object] = {"rate": rate, "passed": ok}
+        if (shape := ramps.get(rate)) is not None:
+            entry.update(ramp_from_rps=shape.from_rps, ramp_s=shape.ramp_s, hold_s=shape.hold_s)
         if (f := figures.get(rate)) is not None:
             entry.update(
                 achieved_rps=f.achieved_rps,
@@ -111,10 +127,23 @@ def capacity_json(
         "recommended_rate": result.recommended,
         "headroom": budget.headroom,
         "probe_s": budget.probe_s,
+        "ramp_s": budget.ramp,
+        "hold_s": budget.probe_s - budget.ramp,
         "probes": [probe(p.rate, p.ok) for p in result.probes],
         "recommendation": {"rate": result.recommended, "headroom": budget.headroom},
         "instances": instances,
     }
+
+
+def shape_line(budget: CapacityBudget) -> str:
+    """What each probe is, in one line (printed first, and on the HTML page)."""
+    hold_s = budget.probe_s - budget.ramp
+    if budget.ramp <= 0:
+        return f"each probe: {hold_s:g} s at its rate, all of it judged"
+    return (
+        f"each probe: a {budget.ramp:g} s ramp from the highest rate that passed (0 at first),"
+        f" then a {hold_s:g} s hold; the verdicts and figures are the hold's"
+    )
 
 
 def think_time_s(options: LoadTestOptions, given_s: float | None) -> float | None:
@@ -161,7 +190,9 @@ def run_capacity(
     objectives = _objectives(options)
     percentile = objectives.display_percentile
     figures: list[ProbeFigures] = []
+    shapes: list[ProbeShape] = []
     deadline = clock() + budget.max_duration_s
+    print(shape_line(budget), file=out)
     first = True
     while (rate := search.next_rate()) is not None:
         wait_s = 0.0 if first else budget.cooldown_s
@@ -171,7 +202,12 @@ def run_capacity(
         if wait_s:
             sleep(wait_s)
         first = False
-        result = probe(replace(options, rate=rate, duration_s=budget.probe_s))
+        passed = search.result().max_rate
+        shape = probe_shape(
+            rate, from_rps=passed or 0.0, probe_s=budget.probe_s, ramp_s=budget.ramp
+        )
+        shapes.append(shape)
+        result = probe(probe_options(options, shape))
         if result.code not in (ExitCode.OK, ExitCode.FAILED) or result.stats is None:
             print(
                 f"capacity: the probe at {rate:g} req/s could not run (exit {result.code})",
@@ -181,7 +217,10 @@ def run_capacity(
         ok = result.code == ExitCode.OK
         search.record(rate, ok)
         note = result.verdict.invalid if result.verdict is not None else ""
-        probed = probe_figures(rate, result.stats, ok, percentile=percentile, note=note)
+        windows = result.verdict.windows if result.verdict is not None else None
+        probed = probe_figures(
+            rate, result.stats, ok, percentile=percentile, note=note, windows=windows
+        )
         figures.append(probed)
         latency = "-" if probed.latency_s is None else f"{probed.latency_s * 1000:.1f} ms"
         print(
@@ -216,7 +255,7 @@ def run_capacity(
     for line in summary:
         print(line, file=out)
     if budget.json_path is not None:
-        document = capacity_json(answer, budget, figures, sizing)
+        document = capacity_json(answer, budget, figures, sizing, shapes)
         budget.json_path.write_text(json.dumps(document, indent=2) + "\n")
         print(f"wrote {budget.json_path}", file=out)
     if budget.html_path is not None:
@@ -228,7 +267,7 @@ def run_capacity(
             percentile=percentile,
             latency_limit_s=None if objectives.latency is None else objectives.latency.threshold_s,
             error_limit=objectives.error_rate,
-            summary=summary,
+            summary=[shape_line(budget), *summary],
         )
         budget.html_path.write_text(page)
         print(f"wrote {budget.html_path}", file=out)

@@ -69,6 +69,7 @@ function onTick(msg) {
   drawAll(t);
   renderBoard(msg);
   renderTargets(msg.targets);
+  renderAlerts(msg.alerts);
 }
 
 function drawAll(now) {
@@ -188,6 +189,28 @@ function renderTargets(targets) {
     cell(row, target.reason || "");
     body.appendChild(row);
   }
+}
+
+function renderAlerts(alerts) {
+  const table = document.getElementById("alerts");
+  table.hidden = !alerts;
+  if (!alerts) return;
+  const body = table.querySelector("tbody");
+  body.innerHTML = "";
+  for (const alert of alerts.firing) {
+    const row = document.createElement("tr");
+    row.dataset.alert = alert.name;
+    cell(row, alert.name, alert.severity || "");
+    cell(row, alert.severity || "-");
+    cell(row, alert.service || "-");
+    cell(row, new Date(alert.since_s * 1000).toLocaleString());
+    body.appendChild(row);
+  }
+  const receiver = document.getElementById("receiver");
+  const count = alerts.firing.length === 0 ? "no alert firing" : alerts.firing.length + " firing";
+  receiver.textContent = "receiver " + alerts.receiver + ": " + alerts.state
+    + (alerts.reason ? " (" + alerts.reason + "; alerts as of its last answer)" : "") + ", " + count;
+  receiver.className = alerts.state;
 }
 
 connect();

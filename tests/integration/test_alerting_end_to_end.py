@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import subprocess
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +26,9 @@ from aiohttp import web
 from alert_rules.configs import alertmanager_config, prometheus_config
 from collector import conventions as names
 from collector import promql
+from collector.sla import default_sla
+from dashboards.generate import JSON_DIR
+from livehub.server import HubSettings, serve_hub
 from promstack.components import StackPorts
 from promstack.configure import TOKEN_FILE, ensure_token, stack_addresses
 from promstack.stack import StackLayout, down, up
@@ -58,6 +62,38 @@ def _rules() -> dict[str, object]:
             }
         ]
     }
+
+
+async def _shown_firing(prometheus_port: int, urls: dict[str, str], token: str) -> None:
+    """The firing alert where a person looks: the SLA overview's firing-alerts panel (its
+    query, for the campaign row, run on Prometheus) and the stream hub's message."""
+    overview = json.loads((JSON_DIR / "loadwatch-sla-overview.json").read_text())
+    panel = next(p for p in overview["panels"] if p["title"] == "Firing alerts")
+    query = panel["targets"][0]["expr"].replace("$service", "campaign")
+    async with httpx.AsyncClient(timeout=5) as client:
+
+        async def in_panel() -> bool:
+            answer = await client.get(
+                f"http://127.0.0.1:{prometheus_port}/api/v1/query", params={"query": query}
+            )
+            series = answer.json()["data"]["result"]
+            return any(s["metric"].get("alertname") == ALERT for s in series)
+
+        what = "the alert in the dashboard's firing-alerts panel"
+        await eventually(in_panel, 30, what=what, poll_s=0.25)
+    settings = HubSettings(port=0, receiver=urls["receiver"], receiver_token=token)
+    async with serve_hub([urls["campaign"]], default_sla(), settings) as hub:
+
+        async def in_message() -> bool:
+            payload = hub.hub.latest_payload
+            alerts = None if payload is None else json.loads(payload)["alerts"]
+            return alerts is not None and any(
+                a["name"] == ALERT and a["service"] == "campaign" and a["severity"] == "page"
+                for a in alerts["firing"]
+            )
+
+        what = "the alert in the stream hub's message"
+        await eventually(in_message, 15, what=what, poll_s=0.25)
 
 
 def _write_config(layout: StackLayout, campaign: str, receiver_port: int) -> Callable[[Path], None]:
@@ -180,6 +216,7 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                         await eventually(lambda: forwarded(status), 30, what=what, poll_s=0.25)
 
                     await reached("firing")
+                    await _shown_firing(layout.ports.prometheus, urls, token)
 
                     async with httpx.AsyncClient(base_url=urls["social"], timeout=5) as social:
                         for name in DEFAULT_PLATFORMS:

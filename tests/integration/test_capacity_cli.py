@@ -33,6 +33,9 @@ def test_two_bounded_probes_answer_and_write_the_json(hello_url: str, tmp_path: 
     assert document["instances"]["for_users"] is None, "a locustfile's think time is unknown"
     assert (tmp_path / "capacity.html").read_text().count("<svg") == 3
     assert document["max_rate"] == 10.0 and document["bounded"] is False
+    # The default ramp is a fifth of the 2 s probe; the second ramps from the first's 5 req/s.
+    assert (document["ramp_s"], document["hold_s"]) == (0.4, 1.6)
+    assert [p["ramp_from_rps"] for p in document["probes"]] == [0.0, 5.0]
     assert "capacity: 10.0 req/s keeps the SLA (no probe failed" in done.stdout
 
 
@@ -40,3 +43,16 @@ def test_a_bad_duration_exits_2_naming_the_flag() -> None:
     done = loadwatch("capacity", "course", "--host", "http://h:1", "--probe", "soon", timeout_s=60)
     assert done.returncode == 2
     assert done.stderr.startswith("loadwatch capacity: --probe: expected a duration like")
+
+
+@pytest.mark.parametrize(
+    ("ramp", "expected"),
+    [("30s", "--ramp: expected less than --probe (30 s), got '30s'"), ("soon", "--ramp: ")],
+)
+def test_a_ramp_that_leaves_no_hold_exits_2_naming_the_flag(ramp: str, expected: str) -> None:
+    done = loadwatch(
+        *("capacity", "course", "--host", "http://h:1", "--probe", "30s", "--ramp", ramp),
+        timeout_s=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"loadwatch capacity: {expected}")

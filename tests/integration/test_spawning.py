@@ -56,3 +56,62 @@ def test_below_100_users_per_second_users_start_one_at_a_time() -> None:
     totals = dispatched(users=6, rate=5)
     assert totals["locust"] == [5, 6]
     assert totals["smooth"] == [1, 2, 3, 4, 5, 6]
+
+
+COUNT_SCRIPT = """
+import json
+import gevent
+from locust import User, constant, task
+from locust.env import Environment
+from locust.exception import StopUser
+from loadtests import spawning
+
+class Reader(User):
+    weight = 3
+    wait_time = constant(0.01)
+
+    @task
+    def read(self):
+        pass
+
+class Quitter(User):
+    weight = 1
+    wait_time = constant(0.01)
+
+    @task
+    def quit(self):
+        raise StopUser()
+
+def walked(runner):
+    return dict(spawning._walking_count.fget(runner))
+
+env = Environment(user_classes=[Reader, Quitter])
+runner = env.create_local_runner()
+spawning.count_users_by_class(runner)
+steps = {}
+runner.start(40, spawn_rate=1000)
+gevent.sleep(0.5)
+steps["after the ramp"] = (runner.user_classes_count, walked(runner))
+runner.start(12, spawn_rate=1000)
+gevent.sleep(0.5)
+steps["after ramping down"] = (runner.user_classes_count, walked(runner))
+runner.stop()
+steps["stopped"] = (runner.user_classes_count, walked(runner))
+print(json.dumps(steps))
+"""
+
+
+def test_counted_users_by_class_match_locusts_walk_as_users_start_quit_and_stop() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", COUNT_SCRIPT],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60 * TIMEOUT_UNIT_S,
+    )
+    steps = json.loads(result.stdout.strip().splitlines()[-1])
+    for step, (counted, walked) in steps.items():
+        assert counted == walked, step
+    assert steps["after the ramp"][0] == {"Reader": 30, "Quitter": 0}
+    assert steps["after ramping down"][0]["Reader"] == 9
+    assert steps["stopped"][0] == {"Reader": 0, "Quitter": 0}

@@ -10,7 +10,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from collector.quantiles import QuantileSketch
+from loadtests.options import LoadTestOptions
 from runs.capacity_chart import capacity_html
+from runs.capacity_probe import probe_options, probe_shape
 from runs.capacity_report import (
     ProbeFigures,
     probe_figures,
@@ -19,7 +21,7 @@ from runs.capacity_report import (
     sizing_text,
     sketch_mean_s,
 )
-from tests.run_results import make_result
+from tests.run_results import make_probe_result, make_result
 
 
 def probe(rate: float, mean_s: float | None = 0.05, ok: bool = True) -> ProbeFigures:
@@ -47,6 +49,30 @@ def test_probe_figures_come_from_the_runs_stats() -> None:
     assert figures.latency_s == pytest.approx(0.1, rel=0.01)
     assert figures.mean_s == pytest.approx(0.055, rel=0.01)
     assert figures.error_ratio == 0.0
+
+
+def test_a_staged_probe_s_figures_are_its_hold_s() -> None:
+    # 50 req/s after a 2 s ramp from 0 (50 requests, all 400 ms SLA errors), held 8 s (400
+    # requests: nine in ten take 50 ms, one in ten 100 ms); 3 answers come in after the end.
+    options = probe_options(
+        LoadTestOptions(scenario="course", host="http://127.0.0.1:8101", rate=1.0),
+        probe_shape(50.0, from_rps=0.0, probe_s=10.0, ramp_s=2.0),
+    )
+    result = make_probe_result(options, ramp_s=2.0, late=3)
+    assert result.stats is not None and result.verdict is not None
+    windows = result.verdict.windows
+    assert windows is not None and windows.scope == (1, 2, 3, 4), "not the late answers' (5)"
+    figures = probe_figures(50.0, result.stats, True, percentile=0.95, windows=windows)
+    assert figures.achieved_rps == pytest.approx(50.0), "400 requests in the 8 s hold"
+    assert len(result.stats.windows) == 6
+    assert figures.error_ratio == 0.0
+    assert figures.latency_s == pytest.approx(0.1, rel=0.01)
+    assert figures.mean_s == pytest.approx(0.055, rel=0.01)
+    # The whole run's would be another probe: the ramp's slow errors in them.
+    whole = probe_figures(50.0, result.stats, True, percentile=0.95)
+    assert whole.achieved_rps == pytest.approx(453 / 10)
+    assert whole.error_ratio == pytest.approx(50 / 453)
+    assert whole.latency_s == pytest.approx(0.4, rel=0.01)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ PURE = (
     "loadtests.stats",
     "runs.capacity",
     "runs.capacity_chart",
+    "runs.capacity_probe",
     "runs.capacity_report",
 )
 HEAVY = ("aiohttp", "prometheus_client", "psutil")

@@ -103,3 +103,15 @@ def test_each_source_also_serves_grafanalibs_own_cli(name: str) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.dashboard.uid.startswith("loadwatch-")
+
+
+def test_the_firing_alerts_panel_lists_this_rows_alerts_by_name_and_severity() -> None:
+    overview = json.loads((JSON_DIR / "loadwatch-sla-overview.json").read_text())
+    rows = [p for p in overview["panels"] if p["type"] == "row"]
+    assert [row.get("repeat") for row in rows] == ["service"]  # one row per chosen service
+    panel = _by_title(overview, "Firing alerts")
+    (target,) = panel["targets"]
+    assert target["expr"] == 'ALERTS{alertstate="firing",service="$service"}'
+    assert target["instant"] is True and target["format"] == "table"
+    shown = panel["transformations"][0]["options"]["include"]["names"]
+    assert shown == ["alertname", "severity", "slo_scope"]

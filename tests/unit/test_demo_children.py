@@ -28,6 +28,10 @@ def test_every_child_gets_the_sla_file_and_its_port(tmp_path: Path) -> None:
     hub = commands[HUB]
     targets = [hub[i + 1] for i, flag in enumerate(hub) if flag == "--target"]
     assert targets == [urls["social"], urls["course"], urls["campaign"], GENERATOR]
+    assert hub[hub.index("--receiver") + 1] == urls["receiver"]
+    hub_service = next(s for s in services if s.name == HUB)
+    assert hub_service.env == {"LOADWATCH_RECEIVER_TOKEN": "t" * 32}
+    assert "t" * 32 not in hub  # the token travels in the environment, not in `ps`
 
 
 def test_without_an_sla_file_or_a_stack(tmp_path: Path) -> None:
@@ -35,3 +39,4 @@ def test_without_an_sla_file_or_a_stack(tmp_path: Path) -> None:
     assert [s.name for s in services] == ["social", "course", "campaign", HUB]
     urls = {s.name: "http://127.0.0.1:9000" for s in services}
     assert all("--sla" not in _command(s, urls, None) for s in services)
+    assert "--receiver" not in _command(services[-1], urls, None)

@@ -33,9 +33,20 @@ def test_serve_stream_names_the_bad_sla_file(
     assert f"{sla}: objectives.latency.threshold" in capsys.readouterr().err
 
 
-def test_target_belongs_to_serve_stream_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "course", "--target", "http://127.0.0.1:1"]) == EXIT_CONFIG
-    assert "--target is for `serve stream`" in capsys.readouterr().err
+@pytest.mark.parametrize("flag", ["--target", "--receiver"])
+def test_target_and_receiver_belong_to_serve_stream_only(
+    flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "course", flag, "http://127.0.0.1:1"]) == EXIT_CONFIG
+    assert "--target and --receiver are for `serve stream`" in capsys.readouterr().err
+
+
+def test_serve_stream_names_a_receiver_that_is_not_an_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["serve", "stream", "--target", "http://127.0.0.1:1", "--receiver", "127.0.0.1:8104"]
+    assert main(args) == EXIT_CONFIG
+    assert "receiver: expected an http:// or https:// URL" in capsys.readouterr().err
 
 
 def test_serve_stream_takes_repeated_targets_and_defaults_to_loopback() -> None:

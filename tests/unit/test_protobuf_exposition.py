@@ -3,6 +3,7 @@ the sketch's buckets checked against the exact native-histogram bucket grid."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from collector.exposition import (
     CounterFamily,
+    Family,
     GaugeFamily,
     HistogramFamily,
     NativeHistogram,
@@ -25,7 +27,7 @@ from collector.protobuf_exposition import (
     wants_protobuf,
 )
 from collector.quantiles import LogMapping, QuantileSketch
-from collector.recorder import HistogramSeries
+from collector.recorder import HistogramSeries, RequestRecorder
 from tests.unit.protobuf_schema import decode_delimited
 
 PROMETHEUS_2_42_ACCEPT = (
@@ -210,3 +212,103 @@ def test_native_bucket_counts_of_any_size_decode_as_they_were(buckets: dict[int,
     )
     assert _native_buckets(family.metric[0].histogram) == buckets
     assert family.metric[0].histogram.sample_count == total
+
+
+def _native_family(hist: NativeHistogram) -> bytes:
+    return encode_families([NativeHistogramFamily("n_seconds", "N.", ("s",), 6, [(("a",), hist)])])
+
+
+@pytest.mark.parametrize(
+    "deltas",
+    [
+        [5000, 63, -63, 64, -64, 1, -65],  # the edges of one-byte zigzag varints
+        [10_000, 2047, -2047, 2048, -2048, 1, -2049],  # the edges of the lookup table
+        [2**41, 4095, 1, -4096, 4096, -4095, 2**40, -(2**40)],  # lengths 2, 3, 6 and 7
+    ],
+)
+def test_deltas_at_every_varint_length_boundary_decode_exactly(deltas: list[int]) -> None:
+    counts = list(itertools.accumulate(deltas))
+    assert min(counts) > 0
+    buckets = dict(enumerate(counts, start=-3))
+    (family,) = decode_delimited(_native_family(NativeHistogram(sum(counts), 1.0, 0, buckets)))
+    h = family.metric[0].histogram
+    assert list(h.positive_delta) == deltas
+    assert [(s.offset, s.length) for s in h.positive_span] == [(-3, len(deltas))]
+    assert h.sample_count == sum(counts)
+
+
+@pytest.mark.parametrize("total", [0, 1, 127, 128, 4095, 4096, 16383, 16384, 2**63 - 1])
+def test_classic_counts_at_every_varint_length_boundary_decode_exactly(total: int) -> None:
+    series = HistogramSeries(("course",), 2)
+    series.counts[:] = [total, 0, 0] if total else [0, 0, 1]
+    (family,) = decode_delimited(
+        encode_families([HistogramFamily("d_seconds", "D.", ("service",), (0.1, 1.0), [series])])
+    )
+    h = family.metric[0].histogram
+    first = total if total else 0
+    assert [b.cumulative_count for b in h.bucket] == [first, first]
+    assert h.sample_count == sum(series.counts)
+
+
+def test_a_series_encodes_afresh_once_a_fold_changes_its_count() -> None:
+    recorder = RequestRecorder("svc", (0.1, 1.0))
+    route = recorder.series("/r", "GET")
+    route.record(200, 0.05)
+    recorder.fold()
+    first = route.native_histogram()
+    assert route.native_histogram() is first, "unchanged: the same snapshot, its cache kept"
+    families: list[Family] = [
+        NativeHistogramFamily("n_seconds", "N.", ("s",), 6, [(("a",), first)]),
+        HistogramFamily("d_seconds", "D.", ("service", "route", "method"), (0.1, 1.0), [route]),
+    ]
+    before = encode_families(families)
+    assert encode_families(families) == before
+    route.record(200, 0.5)
+    recorder.fold()
+    second = route.native_histogram()
+    assert second is not first
+    families[0] = NativeHistogramFamily("n_seconds", "N.", ("s",), 6, [(("a",), second)])
+    native, classic = decode_delimited(encode_families(families))
+    assert native.metric[0].histogram.sample_count == 2
+    assert _native_buckets(native.metric[0].histogram) == {
+        LogMapping(0.01).key(0.05): 1,
+        LogMapping(0.01).key(0.5): 1,
+    }
+    assert [b.cumulative_count for b in classic.metric[0].histogram.bucket] == [1, 2]
+
+
+def test_a_classic_series_whose_counts_move_but_total_stays_is_encoded_afresh() -> None:
+    series = HistogramSeries(("course",), 2)
+    series.counts[:] = [1, 0, 0]
+    family = HistogramFamily("d_seconds", "D.", ("service",), (0.1, 1.0), [series])
+    encode_families([family])
+    series.counts[:] = [0, 1, 0]
+    (decoded,) = decode_delimited(encode_families([family]))
+    assert [b.cumulative_count for b in decoded.metric[0].histogram.bucket] == [0, 1]
+
+
+@given(
+    st.dictionaries(
+        st.integers(min_value=-3000, max_value=3000),
+        st.integers(min_value=1, max_value=2**40),
+        max_size=200,
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_cached_and_fresh_encodings_are_the_same_bytes(buckets: dict[int, int], zeros: int) -> None:
+    series = HistogramSeries(("course",), 2)
+    series.counts[:] = [zeros, len(buckets), 1]
+    hist = NativeHistogram(sum(buckets.values()) + zeros, 2.5, zeros, buckets)
+    families: list[Family] = [
+        NativeHistogramFamily("n_seconds", "N.", ("s",), 6, [(("a",), hist)]),
+        HistogramFamily("d_seconds", "D.", ("s",), (0.1, 1.0), [series]),
+    ]
+    fresh = encode_families(families)
+    assert series.protobuf_cache is not None
+    assert (hist.protobuf_cache is not None) == (hist.count > 0), "an empty one is left out"
+    assert encode_families(families) == fresh
+    hist.protobuf_cache = series.protobuf_cache = None
+    assert encode_families(families) == fresh
+    if hist.count:
+        (native, _) = decode_delimited(fresh)
+        assert _native_buckets(native.metric[0].histogram) == buckets
