@@ -34,6 +34,7 @@ __all__ = [
     "ROOT",
     "UNSEEDED_ENV",
     "hello_service",
+    "json_from_script",
     "loadtest",
     "loadwatch",
     "loadwatch_command",
@@ -160,6 +161,20 @@ def seed_sqlite(folder: Path, counts: Mapping[str, int | str]) -> str:
     result = loadwatch("seed", "--database-url", database, *flags)
     assert result.returncode == 0, result.stderr
     return database
+
+
+def json_from_script(script: str, *args: str, timeout_s: float = 60) -> Any:
+    """Run `python -c script args...` and parse its last line of output as JSON: for code
+    that must not run in the test process (importing locust patches it with gevent).
+    CalledProcessError if the script fails."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout_s * TIMEOUT_UNIT_S,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def summary_of(path: Path) -> dict[str, Any]:
