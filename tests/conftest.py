@@ -63,19 +63,21 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
+def _server_url(variable: str, default: str, default_port: int, server: str) -> str:
+    """The URL in environment `variable` (or `default`), once its server answers."""
+    url = os.environ.get(variable, default)
+    if not _reachable(url, default_port):
+        missing_component(f"{server} is not reachable at {url}")
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """SQLAlchemy URL of the real PostgreSQL test database (LOADWATCH_TEST_DATABASE_URL)."""
-    url = os.environ.get("LOADWATCH_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
-    if not _reachable(url, 5432):
-        missing_component(f"PostgreSQL is not reachable at {url}")
-    return url
+    return _server_url("LOADWATCH_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL, 5432, "PostgreSQL")
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """URL of the real Redis server (LOADWATCH_TEST_REDIS_URL); tests use unique key prefixes."""
-    url = os.environ.get("LOADWATCH_TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
-    if not _reachable(url, 6379):
-        missing_component(f"Redis is not reachable at {url}")
-    return url
+    return _server_url("LOADWATCH_TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL, 6379, "Redis")

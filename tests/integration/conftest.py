@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 
 import pytest
 
+from reference_services.cache import TwoLevelCache
 from reference_services.campaign import app as campaign_app
 from reference_services.ratelimit import LocalRateLimiter
+from tests.integration.loadtest_helpers import hello_service
+from tests.integration.outages import cache_on_unreachable_redis
 
 
 class ManualClock:
@@ -30,3 +34,17 @@ def limiter_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     clock = ManualClock()
     monkeypatch.setattr(campaign_app, "LocalRateLimiter", partial(LocalRateLimiter, clock=clock))
     return clock
+
+
+@pytest.fixture(scope="module")
+def hello_url() -> Iterator[str]:
+    """The base URL of examples/hello_service.py in a child process, one per test module."""
+    with hello_service() as url:
+        yield url
+
+
+@pytest.fixture
+async def cache_without_redis() -> AsyncIterator[TwoLevelCache]:
+    """A two-level cache whose Redis refuses every connection (see outages.py)."""
+    async with cache_on_unreachable_redis() as cache:
+        yield cache

@@ -28,7 +28,8 @@ from collector import conventions as names
 from collector.middleware import instrument
 from collector.sla import default_sla
 from runtime.ports import free_port
-from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.conftest import require_tool
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -106,16 +107,18 @@ async def query(client: httpx.AsyncClient, url: str, expr: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-async def eventually(client: httpx.AsyncClient, url: str, expr: str, timeout_s: float) -> float:
+async def first_value(client: httpx.AsyncClient, url: str, expr: str, timeout_s: float) -> float:
     """The query's value once it returns a finite number (polled; scaled deadline)."""
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while True:
+    found: list[float] = []
+
+    async def finite() -> bool:
         value = await query(client, url, expr)
         if value is not None and math.isfinite(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{expr} gave no value within {timeout_s * TIMEOUT_UNIT_S} s")
-        await asyncio.sleep(0.2)
+            found.append(value)
+        return bool(found)
+
+    await eventually(finite, timeout_s, what=f"{expr} giving a value", poll_s=0.2)
+    return found[0]
 
 
 async def send_batch(server: TestServer) -> None:
@@ -132,25 +135,26 @@ async def test_recorded_slis_match_what_the_server_answered(
         # first sample is its baseline, not an increase.
         await send_batch(server)
         fail_series = f'{names.HTTP_REQUESTS}_total{{code="503",service="{SERVICE}"}}'
-        await eventually(client, prometheus, fail_series, 60)
+        await first_value(client, prometheus, fail_series, 60)
         await send_batch(server)
         await send_batch(server)
         total = 3 * sum(BATCH.values())
         requests = f"{names.HTTP_REQUESTS}_total{selector}"
-        deadline = time.monotonic() + 30 * TIMEOUT_UNIT_S
-        while await query(client, prometheus, f"sum({requests})") != total:
-            assert time.monotonic() < deadline, "Prometheus never scraped the last batches"
-            await asyncio.sleep(0.2)
-        scraped_at = await eventually(client, prometheus, f"max(timestamp({requests}))", 30)
+
+        async def scraped_all() -> bool:
+            return await query(client, prometheus, f"sum({requests})") == total
+
+        await eventually(scraped_all, 30, what="Prometheus scraping the last batches", poll_s=0.2)
+        scraped_at = await first_value(client, prometheus, f"max(timestamp({requests}))", 30)
         values = {}
         for rule in (names.rule_error_ratio, names.rule_latency_ratio, names.rule_slow_ratio):
             recorded = rule("5m") + selector
             # Wait for an evaluation after the last scrape: it has read the last batch.
             fresh = f"{recorded} and timestamp({recorded}) > {scraped_at}"
-            values[rule] = await eventually(client, prometheus, fresh, 30)
+            values[rule] = await first_value(client, prometheus, fresh, 30)
         p95 = names.rule_latency_quantile("5m") + f'{{service="{SERVICE}",quantile="0.95"}}'
         fresh = f"{p95} and timestamp({p95}) > {scraped_at}"
-        recorded_p95 = await eventually(client, prometheus, fresh, 30)
+        recorded_p95 = await first_value(client, prometheus, fresh, 30)
     error = values[names.rule_error_ratio]
     latency = values[names.rule_latency_ratio]
     slow = values[names.rule_slow_ratio]

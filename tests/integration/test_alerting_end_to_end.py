@@ -14,8 +14,7 @@ import itertools
 import json
 import os
 import subprocess
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from reference_services.social import DEFAULT_PLATFORMS
 from runtime.ports import free_port
 from runtime.processes import Output, ProcessGroup, python_command
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +79,8 @@ async def _shown_firing(prometheus_port: int, urls: dict[str, str], token: str) 
             series = answer.json()["data"]["result"]
             return any(s["metric"].get("alertname") == ALERT for s in series)
 
-        await _wait_for("the alert in the dashboard's firing-alerts panel", in_panel, 30)
+        what = "the alert in the dashboard's firing-alerts panel"
+        await eventually(in_panel, 30, what=what, poll_s=0.25)
     settings = HubSettings(port=0, receiver=urls["receiver"], receiver_token=token)
     async with serve_hub([urls["campaign"]], default_sla(), settings) as hub:
 
@@ -91,7 +92,8 @@ async def _shown_firing(prometheus_port: int, urls: dict[str, str], token: str) 
                 for a in alerts["firing"]
             )
 
-        await _wait_for("the alert in the stream hub's message", in_message, 15)
+        what = "the alert in the stream hub's message"
+        await eventually(in_message, 15, what=what, poll_s=0.25)
 
 
 def _write_config(layout: StackLayout, campaign: str, receiver_port: int) -> Callable[[Path], None]:
@@ -142,14 +144,6 @@ async def _traffic(campaign: str) -> None:
                     headers={"Idempotency-Key": f"e2e-{n}"},
                 )
             await asyncio.sleep(0.02)
-
-
-async def _wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s * TIMEOUT_UNIT_S:g} s")
-        await asyncio.sleep(0.25)
 
 
 async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_path: Path) -> None:
@@ -215,9 +209,14 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                             for m in received
                         )
 
-                    await _wait_for("the alert stored as firing", lambda: stored("firing"), 60)
+                    async def reached(status: str) -> None:
+                        what = f"the alert {status}"
+                        await eventually(lambda: stored(status), 60, what=what, poll_s=0.25)
+                        what = f"the {status} alert forwarded"
+                        await eventually(lambda: forwarded(status), 30, what=what, poll_s=0.25)
+
+                    await reached("firing")
                     await _shown_firing(layout.ports.prometheus, urls, token)
-                    await _wait_for("the firing alert forwarded", lambda: forwarded("firing"), 30)
 
                     async with httpx.AsyncClient(base_url=urls["social"], timeout=5) as social:
                         for name in DEFAULT_PLATFORMS:
@@ -225,8 +224,7 @@ async def test_a_failing_service_pages_through_the_receiver_and_resolves(tmp_pat
                                 f"/platforms/{name}/behaviour", json={"error_rate": 0}
                             )
                             assert recovered.status_code == 200, recovered.text
-                    await _wait_for("the alert resolved", lambda: stored("resolved"), 60)
-                    await _wait_for("the resolution forwarded", lambda: forwarded("resolved"), 30)
+                    await reached("resolved")
             finally:
                 traffic.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

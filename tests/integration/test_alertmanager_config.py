@@ -7,10 +7,8 @@ back a lower burn-rate alert of the same service while the page fires.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +22,12 @@ from alert_rules.configs import StackAddresses
 from alert_rules.generate import ALERTMANAGER_FILE
 from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 GENERATED = Path(__file__).resolve().parents[2] / "alert_rules" / "generated"
 TOKEN = "test-token-0123456789abcdef"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {timeout_s * TIMEOUT_UNIT_S} s"
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture
@@ -111,9 +103,9 @@ async def test_pages_reach_the_receiver_with_the_token_and_lower_burns_are_inhib
                 found = await states()
                 return found.get("AvailabilityBudgetBurn1d") == "suppressed"
 
-            await eventually(posted, 30)
-            await eventually(inhibited, 30)
-            await eventually(delivered, 60)
+            await eventually(posted, 30, what="the alerts posted", poll_s=0.2)
+            await eventually(inhibited, 30, what="the ticket inhibited", poll_s=0.2)
+            await eventually(delivered, 60, what="a notification delivered", poll_s=0.2)
             final = await states()
     finally:
         manager.terminate()

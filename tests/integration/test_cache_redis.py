@@ -14,6 +14,7 @@ from collector.cache_metrics import CacheCounters, CacheResult
 from reference_services.cache import CacheSource, LRUCache, RedisLayer, TwoLevelCache
 from reference_services.course.content import content_key, invalidation_patterns, progress_key
 from tests.conftest import TIMEOUT_UNIT_S
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -80,48 +81,37 @@ async def test_an_invalidation_reaches_the_l1_of_another_instance(client: aiored
         await reader.get_or_load(key, lambda: value_of(b"doc"))
         assert reader.l1.get(key, time.monotonic()) == b"doc"
         await writer.invalidate(invalidation_patterns(user))
-        deadline = time.monotonic() + 5 * TIMEOUT_UNIT_S
-        while reader.l1.get(key, time.monotonic()) is not None:
-            assert time.monotonic() < deadline, "the other instance kept its stale L1 entry"
-            await asyncio.sleep(0.02)
+        await eventually(
+            lambda: reader.l1.get(key, time.monotonic()) is None,
+            5,
+            what="the other instance's stale L1 entry dropped",
+        )
     finally:
         await reader.close()
         await client.delete(key)
 
 
-async def test_an_unreachable_redis_is_skipped_and_counted() -> None:
-    dead = aioredis.Redis.from_url(
-        "redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2
-    )
-    counters = CacheCounters()
-    cache = TwoLevelCache(LRUCache(10), RedisLayer(dead), counters, ttl_s=60)
-    try:
-        value, source = await cache.get_or_load("k", lambda: value_of(b"from-db"))
-        assert (value, source) == (b"from-db", CacheSource.MISS)
-        assert counters.counts[("l2", CacheResult.ERROR)] >= 1
-        assert await cache.get_or_load("k", lambda: value_of(b"x")) == (b"from-db", CacheSource.L1)
-        await cache.invalidate(["k"])
-        assert cache.l1.get("k", time.monotonic()) is None
-    finally:
-        await dead.aclose()
+async def test_an_unreachable_redis_is_skipped_and_counted(
+    cache_without_redis: TwoLevelCache,
+) -> None:
+    cache, counters = cache_without_redis, cache_without_redis.counters
+    value, source = await cache.get_or_load("k", lambda: value_of(b"from-db"))
+    assert (value, source) == (b"from-db", CacheSource.MISS)
+    assert counters.counts[("l2", CacheResult.ERROR)] >= 1
+    assert await cache.get_or_load("k", lambda: value_of(b"x")) == (b"from-db", CacheSource.L1)
+    await cache.invalidate(["k"])
+    assert cache.l1.get("k", time.monotonic()) is None
 
 
 async def test_a_subscriber_without_redis_never_reports_itself_subscribed(
-    caplog: pytest.LogCaptureFixture,
+    cache_without_redis: TwoLevelCache, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dead = aioredis.Redis.from_url(
-        "redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2
-    )
-    counters = CacheCounters()
-    cache = TwoLevelCache(LRUCache(10), RedisLayer(dead), counters, ttl_s=60)
+    cache = cache_without_redis
     caplog.set_level("WARNING")
     await cache.start()
-    try:
-        deadline = time.monotonic() + 30 * TIMEOUT_UNIT_S
-        while not any("redis subscribe failed" in r.getMessage() for r in caplog.records):
-            assert time.monotonic() < deadline, "the failed subscription was not reported"
-            await asyncio.sleep(0.02)
-        assert not cache.subscribed.is_set()
-    finally:
-        await cache.close()
-        await dead.aclose()
+    await eventually(
+        lambda: any("redis subscribe failed" in r.getMessage() for r in caplog.records),
+        30,
+        what="the failed subscription reported",
+    )
+    assert not cache.subscribed.is_set()

@@ -31,6 +31,7 @@ from reference_services.social import PlatformBehaviour
 from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
 from tests.integration.conftest import ManualClock
+from tests.integration.outages import wait_for_status
 from tests.integration.test_campaign_service import (
     PLATFORMS,
     campaign_client,
@@ -150,17 +151,6 @@ async def test_concurrent_workers_never_claim_the_same_job(settings: ServiceSett
         for db in databases:
             await db.close()
     assert len(claimed) == len(set(claimed)) == 40  # every job claimed exactly once
-
-
-async def wait_for_status(client: TestClient, path: str, status: int) -> None:
-    deadline = asyncio.get_running_loop().time() + 10.0 * TIMEOUT_UNIT_S
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = (await client.get(path)).status
-        if last == status:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path}: expected {status}, last saw {last}")
 
 
 async def test_a_database_outage_gives_503_and_the_worker_drains_again_after_it(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -40,6 +39,7 @@ from reference_services.social import PlatformBehaviour, make_social_app
 from runtime.database import Database, make_engine
 from tests.conftest import TIMEOUT_UNIT_S
 from tests.integration.conftest import ManualClock
+from tests.waiting import eventually
 
 PLATFORMS = list(DEFAULT_CAMPAIGN_PLATFORMS)
 FAST = {name: PlatformBehaviour(name, 0.002, 0.005) for name in PLATFORMS}
@@ -86,14 +86,14 @@ async def create_campaign(client: TestClient, **fields: Any) -> int:
 
 async def wait_for_job(client: TestClient, job_id: int, timeout_s: float = 10.0) -> dict[str, Any]:
     """Poll GET /jobs/{job_id} until it is no longer pending."""
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
     job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = await (await client.get(f"/jobs/{job_id}")).json()
-        if job["status"] != JobStatus.PENDING:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} still pending after {timeout_s} s: {job}")
+
+    async def settled() -> bool:
+        job.update(await (await client.get(f"/jobs/{job_id}")).json())
+        return job["status"] != JobStatus.PENDING
+
+    await eventually(settled, timeout_s, what=f"job {job_id} no longer pending", poll_s=0.05)
+    return job
 
 
 async def social_stats(server: TestServer) -> dict[str, Any]:

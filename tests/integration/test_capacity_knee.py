@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import io
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from loadtests.runner import run_loadtest
 from runs.capacity_probe import default_ramp_s
 from runs.capacity_run import CapacityBudget, run_capacity
 from runtime.ports import free_port
+from tests.integration.threaded_server import serving_in_a_thread
 
 pytestmark = pytest.mark.integration
 
@@ -96,21 +96,8 @@ class KneeServer:
 @pytest.fixture
 def server() -> Iterator[KneeServer]:
     knee = KneeServer(free_port())
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(knee.app(), access_log=None)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", knee.port).start()
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
-    yield knee
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
+    with serving_in_a_thread(knee.app(), knee.port):
+        yield knee
 
 
 def test_the_search_finds_the_computed_knee_within_15_percent(

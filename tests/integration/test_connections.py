@@ -9,11 +9,7 @@ process: importing locust patches the standard library with gevent.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import json_from_script
 
 SCRIPT = """
 import json, sys, time
@@ -93,14 +89,7 @@ print(json.dumps({
 
 
 def run(variant: str) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, variant],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120 * TIMEOUT_UNIT_S,
-    )
-    report: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    report: dict[str, object] = json_from_script(SCRIPT, variant, timeout_s=120)
     return report
 
 

@@ -19,7 +19,7 @@ from reference_services.course.queries import PROGRESS_OF_USER
 from reference_services.seed import seed_course
 from reference_services.settings import ServiceSettings
 from runtime.database import Database, make_engine
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.outages import wait_for_status
 from tests.tcp_proxy import TcpProxy
 
 
@@ -50,18 +50,6 @@ async def test_the_progress_query_uses_the_guides_index(seeded: str) -> None:
         assert "idx_course_enrollments_user_course" in plan, plan
     finally:
         await engine.dispose()
-
-
-async def wait_for_status(client: TestClient, path: str, status: int, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    last = None
-    while time.monotonic() < deadline:
-        response = await client.get(path, headers={"Cache-Control": "no-cache"})
-        last = response.status
-        if last == status:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{path}: expected {status}, last saw {last}")
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ must parse, and each panel whose metrics the load exercises must return data."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from alert_rules.configs import StackAddresses
@@ -27,6 +24,7 @@ from examples.hello_service import make_app
 from runtime.ports import free_port
 from runtime.processes import Output, ProcessGroup
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.integration.threaded_server import serving_in_a_thread
 
 pytestmark = pytest.mark.integration
 
@@ -39,22 +37,9 @@ among them: whether an alert fires depends on the alert state, not on the load."
 @pytest.fixture
 def service_port() -> Iterator[int]:
     port = free_port()
-    loop = asyncio.new_event_loop()
     app = make_app(service=SERVICE, sla=default_sla(), registry=CollectorRegistry())
-    runner = web.AppRunner(app, access_log=None)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30 * TIMEOUT_UNIT_S)
-    yield port
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30 * TIMEOUT_UNIT_S)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
+    with serving_in_a_thread(app, port):
+        yield port
 
 
 def _query(url: str, expr: str) -> dict[str, Any]:

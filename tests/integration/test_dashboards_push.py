@@ -3,9 +3,7 @@ the shape of its requests (Grafana itself cannot run here)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from dashboards.generate import JSON_DIR
 from dashboards.push import PushError, push_dashboards
 from loadwatch.cli import main
 from runtime.ports import free_port
+from tests.integration.threaded_server import serving_in_a_thread
 
 pytestmark = pytest.mark.integration
 
@@ -89,21 +88,8 @@ class FakeGrafana:
 @pytest.fixture
 def grafana() -> Iterator[FakeGrafana]:
     fake = FakeGrafana(free_port())
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(fake.app(), access_log=None)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", fake.port).start()
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
-    yield fake
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
+    with serving_in_a_thread(fake.app(), fake.port):
+        yield fake
 
 
 def _files() -> list[Path]:

@@ -6,25 +6,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import loadwatch
 
 _STACK_BINARIES = ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway")
 
 
 def test_the_demo_runs_the_whole_loop_and_leaves_nothing_running(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "loadwatch", "demo", "--duration", "6", "--rate", "40"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=180 * TIMEOUT_UNIT_S,
-    )
+    result = loadwatch("demo", "--duration", "6", "--rate", "40", cwd=tmp_path, timeout_s=180)
     # 0 or 1 is the verdict of a real run; whether a machine shared with the rest of the
     # suite meets the latency objectives is a measurement (make bench), not this test's.
     assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
@@ -66,11 +58,6 @@ def test_the_demo_runs_the_whole_loop_and_leaves_nothing_running(tmp_path: Path)
 
 
 def test_the_demo_rejects_bad_flags_with_exit_2() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "loadwatch", "demo", "--rate", "-5"],
-        capture_output=True,
-        text=True,
-        timeout=30 * TIMEOUT_UNIT_S,
-    )
+    result = loadwatch("demo", "--rate", "-5", timeout_s=30)
     assert result.returncode == 2
     assert "--rate: expected a number > 0" in result.stderr

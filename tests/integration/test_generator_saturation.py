@@ -4,16 +4,12 @@ against the example service; the assertions are on the verdict's reasons, not on
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from loadtests.worker_count import choose_workers, usable_cores
-from tests.integration.test_loadtest import free_port, stop, wait_until_answering
-from tests.integration.test_own_locustfile import ROOT, loadtest, summary_of
+from tests.integration.loadtest_helpers import loadtest, summary_of
 
 pytestmark = pytest.mark.integration
 
@@ -42,23 +38,6 @@ class Calm(HttpUser):
     def hello(self):
         self.client.get("/hello")
 """
-
-
-@pytest.fixture(scope="module")
-def hello_url() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(f"{url}/hello", process, timeout_s=30)
-        yield url
-    finally:
-        stop(process)
 
 
 @pytest.mark.parametrize("workers", ["0", "1"])

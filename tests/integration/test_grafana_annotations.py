@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +18,13 @@ from loadtests.record_options import GRAFANA_TOKEN_ENV
 from runs.annotate import AnnotateError, annotate_run
 from runs.record import after_run
 from runtime.ports import free_port
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import EXAMPLE_LOCUSTFILE, loadwatch
+from tests.integration.threaded_server import serving_in_a_thread
 from tests.run_results import STARTED_S, make_result
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "glsa_annotations"
-ROOT = Path(__file__).resolve().parents[2]
 _FIELDS = {"time", "timeEnd", "tags", "text", "dashboardUID", "panelId"}
 
 
@@ -79,21 +75,8 @@ class FakeGrafana:
 @pytest.fixture
 def grafana() -> Iterator[FakeGrafana]:
     fake = FakeGrafana(free_port())
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(fake.app(), access_log=None)
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", fake.port).start()
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
-    yield fake
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
-    loop.close()
+    with serving_in_a_thread(fake.app(), fake.port):
+        yield fake
 
 
 def test_a_recorded_run_is_annotated_with_its_span_and_tags(
@@ -158,39 +141,19 @@ def test_a_wrong_path_and_no_grafana_are_clear_errors(grafana: FakeGrafana) -> N
 
 
 def test_loadwatch_loadtest_annotates_with_the_token_from_the_environment(
-    grafana: FakeGrafana, tmp_path: Path
+    hello_url: str, grafana: FakeGrafana, tmp_path: Path
 ) -> None:
     """The path `loadwatch schedule` takes: the URL on the command line, the token in the
     environment; a real Locust run against the example service."""
-    from tests.integration.test_own_locustfile import stop, wait_until_answering
-
-    port = free_port()
-    service = subprocess.Popen(
-        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    host = f"http://127.0.0.1:{port}"
+    host = hello_url
     (tmp_path / "sla.yaml").write_text("version: 1\nobjectives:\n  error_rate: 50%\n")
-    try:
-        wait_until_answering(f"{host}/hello", service, timeout_s=30)
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "loadwatch", "loadtest"),
-                str(ROOT / "examples" / "hello_locustfile.py"),
-                *("--host", host, "--users", "2", "--spawn-rate", "2", "--duration", "2s"),
-                *("--grafana-url", grafana.url),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**os.environ, GRAFANA_TOKEN_ENV: TOKEN},
-            timeout=120 * TIMEOUT_UNIT_S,
-            check=False,
-        )
-    finally:
-        stop(service)
+    done = loadwatch(
+        *("loadtest", str(EXAMPLE_LOCUSTFILE)),
+        *("--host", host, "--users", "2", "--spawn-rate", "2", "--duration", "2s"),
+        *("--grafana-url", grafana.url),
+        cwd=tmp_path,
+        env={**os.environ, GRAFANA_TOKEN_ENV: TOKEN},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"annotated Grafana at {grafana.url} (id 1)" in done.stdout
     (note,) = grafana.annotations

@@ -5,25 +5,17 @@ malformed URL, absurd durations."""
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import loadwatch
 
 
 def run(*args: str, cwd: Path) -> tuple[int, list[str]]:
     """Run `python -m loadwatch args` in `cwd`: (exit code, stderr lines)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "loadwatch", *args],
-        capture_output=True,
-        text=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-        cwd=cwd,
-    )
+    result = loadwatch(*args, cwd=cwd, timeout_s=60)
     return result.returncode, result.stderr.strip().splitlines()
 
 

@@ -8,13 +8,9 @@ locust patches the standard library with gevent.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import json_from_script
 
 SCRIPT = """
 from gevent import monkey
@@ -56,14 +52,7 @@ print(json.dumps({"patched": patched, "connections": len(created), "lowest_fd": 
 
 
 def run(variant: str) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, variant],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
-    report: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    report: dict[str, object] = json_from_script(SCRIPT, variant, timeout_s=60)
     return report
 
 

@@ -4,25 +4,17 @@ in a child process on a free port. Assertions are on counts and order, never on 
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import TIMEOUT_UNIT_S
-from tests.integration.test_loadtest import free_port, stop, wait_until_answering
+from tests.integration import loadtest_helpers
+from tests.integration.loadtest_helpers import EXAMPLE_LOCUSTFILE, summary_of
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "hello_locustfile.py"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("LOADWATCH_SEED_")}
 
 ONE_REQUEST = """
 from locust import FastHttpUser, constant, task
@@ -56,36 +48,12 @@ class TwoSteps(LoadTestShape):
 """
 
 
-@pytest.fixture(scope="module")
-def hello_url() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(f"{url}/hello", process, timeout_s=30)
-        yield url
-    finally:
-        stop(process)
-
-
 def loadtest(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """A run that completed (passed or failed) and the JSON summary it wrote."""
     report = tmp / "run.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "loadtests.runner", *args, "--json", str(report)],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        cwd=tmp,
-        timeout=90 * TIMEOUT_UNIT_S,
-    )
+    result = loadtest_helpers.loadtest(tmp, *args, "--json", str(report))
     assert result.returncode in (0, 1), result.stdout + result.stderr
-    summary: dict[str, Any] = json.loads(report.read_text())
-    return result, summary
+    return result, summary_of(report)
 
 
 @pytest.mark.parametrize("workers", [0, 1])
@@ -95,7 +63,7 @@ def test_closed_model_stages_ramp_hold_and_step_down_the_users(
     page = tmp_path / "run.html"
     result, summary = loadtest(
         tmp_path,
-        str(EXAMPLE),
+        str(EXAMPLE_LOCUSTFILE),
         "--host",
         hello_url,
         "--stages",
@@ -175,21 +143,8 @@ def test_a_locustfiles_own_load_shape_cannot_be_combined_with_stages_or_rate(
         (["--stages", "2s:3"], "--stages cannot be combined with it"),
         (["--rate", "5"], "it cannot run with --rate"),
     ):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "loadtests.runner",
-                str(locustfile),
-                "--host",
-                hello_url,
-                *flags,
-            ],
-            capture_output=True,
-            text=True,
-            env=ENV,
-            cwd=tmp_path,
-            timeout=60 * TIMEOUT_UNIT_S,
+        result = loadtest_helpers.loadtest(
+            tmp_path, str(locustfile), "--host", hello_url, *flags, timeout_s=60
         )
         assert result.returncode == 2, result.stdout + result.stderr
         assert "its LoadTestShape TwoSteps sets the users" in result.stderr, result.stderr

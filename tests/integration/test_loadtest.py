@@ -8,7 +8,6 @@ open-model case uses a tiny aiohttp server in a child process that blocks its ev
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import subprocess
@@ -25,6 +24,8 @@ from benchmarks.prometheus_server import scraping_prometheus
 from collector.sla import DEFAULT_SLA_YAML
 from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.integration import loadtest_helpers
+from tests.integration.loadtest_helpers import seed_sqlite, stop, summary_of, wait_until_answering
 
 pytestmark = pytest.mark.integration
 
@@ -56,36 +57,9 @@ web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 """
 
 
-def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited during start-up"
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing answered at {url} within {timeout_s} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def loadtest(tmp: Path, *args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loadtests.runner", *args],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        cwd=tmp,
-        timeout=timeout_s * TIMEOUT_UNIT_S,
-    )
+    """A run whose built-in scenarios know the seeded id ranges."""
+    return loadtest_helpers.loadtest(tmp, *args, timeout_s=timeout_s, env=ENV)
 
 
 def sla_file(tmp: Path, text: str = DEFAULT_SLA_YAML) -> str:
@@ -97,13 +71,7 @@ def sla_file(tmp: Path, text: str = DEFAULT_SLA_YAML) -> str:
 @pytest.fixture(scope="module")
 def course_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The course service, seeded small, on a free port."""
-    folder = tmp_path_factory.mktemp("course")
-    database = f"sqlite+aiosqlite:///{folder / 'c.sqlite3'}"
-    seed = [sys.executable, "-m", "loadwatch", "seed", "--database-url", database]
-    for name, count in SEED.items():
-        seed += [f"--{name}", count]
-    result = subprocess.run(seed, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
-    assert result.returncode == 0, result.stderr
+    database = seed_sqlite(tmp_path_factory.mktemp("course"), SEED)
     port = free_port()
     serve = [sys.executable, "-m", "loadwatch", "serve", "course", "--port", str(port)]
     process = subprocess.Popen(
@@ -159,7 +127,7 @@ def test_a_ten_second_closed_run_writes_a_json_summary_of_every_threshold(
     assert result.returncode in (0, 1), result.stderr  # 1 only if the service is too slow
     assert re.search(r"^\s+\d+s\s+users 10\s+[\d,.]+ req/s\s+p95 ", result.stdout, re.M)
     assert "RESULT" in result.stdout and "THRESHOLD" in result.stdout
-    summary = json.loads(out.read_text())
+    summary = summary_of(out)
     assert summary["scenario"] == "course" and summary["model"] == "closed"
     assert summary["users"] == 10 and summary["workers"] == 0
     assert summary["requests"] > 0 and summary["failures"] == 0
@@ -198,7 +166,7 @@ def test_an_impossible_threshold_stops_the_run_early_and_exits_1(
     )
     assert result.returncode == 1, result.stderr
     assert "aborting: latency p95 <" in result.stdout
-    summary = json.loads(out.read_text())
+    summary = summary_of(out)
     assert summary["passed"] is False and summary["duration_s"] < 20
     latency = next(
         t for t in summary["thresholds"] if t["metric"] == "latency" and " on " not in t["name"]
@@ -274,7 +242,7 @@ def test_two_workers_merge_into_exactly_the_sum_of_their_requests(
     assert first > 0 and second > 0
     assert first + second == total
     assert total + after_stop == locust  # every Locust request is either recorded or late
-    summary = json.loads(out.read_text())
+    summary = summary_of(out)
     assert summary["requests"] == total and summary["workers"] == 2
 
 
@@ -310,7 +278,7 @@ def test_an_open_model_run_counts_a_server_stall_from_the_intended_start(tmp_pat
         stop(server)
     assert result.returncode in (0, 1), result.stderr
     assert re.search(r"^\s+\d+s\s+in flight \d+\s", result.stdout, re.M)
-    summary = json.loads(out.read_text())
+    summary = summary_of(out)
     assert summary["model"] == "open" and summary["target_rate"] == 100
     assert summary["failures"] == 0
     assert_counts_add_up(summary)
@@ -354,7 +322,7 @@ def test_the_server_side_figures_of_the_run_come_from_prometheus(
     )
     assert result.returncode in (0, 1), result.stdout + result.stderr
     assert "server side (Prometheus)" in result.stdout
-    summary = json.loads(out.read_text())
+    summary = summary_of(out)
     server = summary["server"]
     assert server is not None and server["p95_ms"] is not None
     # increase() extrapolates from 1 s scrapes, which a loaded machine delays: only the
@@ -471,7 +439,7 @@ def test_the_generator_serves_its_own_live_snapshot(course_url: str, tmp_path: P
     for earlier, later in itertools.pairwise(seen):
         assert later.latency_60s.count - earlier.latency_60s.count >= later.requests
     assert all(s.latency_1s.count == s.requests for s in seen)
-    total = json.loads((tmp_path / "run.json").read_text())["requests"]
+    total = summary_of(tmp_path / "run.json")["requests"]
     assert seen[-1].latency_60s.count <= total
 
 

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from loadtests.locustfile import check_locustfile
 from loadtests.scenarios import SCENARIOS
-from tests.conftest import TIMEOUT_UNIT_S
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.loadtest_helpers import ROOT, run_module
 
 
 def classes_of(path: Path) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "loadtests.locustfile", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
+    result = run_module("loadtests.locustfile", str(path), cwd=ROOT, timeout_s=60)
     assert result.returncode == 0, result.stderr
     names: list[str] = json.loads(result.stdout)["classes"]
     return names
@@ -91,13 +81,7 @@ def test_a_locustfiles_own_load_shape_is_found_and_a_second_one_is_refused(
 ) -> None:
     path = tmp_path / "shaped.py"
     path.write_text(SHAPED)
-    result = subprocess.run(
-        [sys.executable, "-m", "loadtests.locustfile", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
+    result = run_module("loadtests.locustfile", str(path), cwd=ROOT, timeout_s=60)
     assert json.loads(result.stdout) == {"classes": ["Reader"], "shape": "Ramp"}
     path.write_text(SHAPED + "\nclass Spike(Base):\n    def tick(self):\n        return None\n")
     assert check_locustfile(path) == (

@@ -7,13 +7,10 @@ Runs in a child process: importing locust patches the standard library with geve
 from __future__ import annotations
 
 import itertools
-import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import json_from_script
 
 SCRIPT = """
 import json, sys, time
@@ -50,14 +47,7 @@ print(json.dumps([start - began for start in loop.starts[:wanted]]))
 def starts(late_s: float, wanted: int) -> list[float]:
     """When the loop meant to start its first `wanted` requests, in seconds after it was
     spawned (the intended times: they depend on the schedule, not on how fast it ran)."""
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(late_s), str(wanted)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
-    offsets: list[float] = json.loads(result.stdout.strip().splitlines()[-1])
+    offsets: list[float] = json_from_script(SCRIPT, str(late_s), str(wanted), timeout_s=60)
     return offsets
 
 

@@ -4,24 +4,14 @@ service (examples/hello_service.py) in a child process on a free port."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import TIMEOUT_UNIT_S
-from tests.integration.test_loadtest import free_port, stop, wait_until_answering
+from runtime.ports import free_port
+from tests.integration.loadtest_helpers import EXAMPLE_LOCUSTFILE, loadtest, summary_of
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "hello_locustfile.py"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("LOADWATCH_SEED_")}
 
 FAILING = """
 from locust import FastHttpUser, HttpUser, constant, task
@@ -61,48 +51,13 @@ class Slow(FastHttpUser):
 """
 
 
-@pytest.fixture(scope="module")
-def hello_url() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(f"{url}/hello", process, timeout_s=30)
-        yield url
-    finally:
-        stop(process)
-
-
-def loadtest(
-    tmp: Path, *args: str, timeout_s: float = 90, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loadtests.runner", *args],
-        capture_output=True,
-        text=True,
-        env=ENV if env is None else env,
-        cwd=tmp,
-        timeout=timeout_s * TIMEOUT_UNIT_S,
-    )
-
-
-def summary_of(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
 def test_the_example_locustfile_runs_end_to_end_grouped_by_locust_names(
     hello_url: str, tmp_path: Path
 ) -> None:
     report = tmp_path / "run.json"
     result = loadtest(
         tmp_path,
-        str(EXAMPLE),
+        str(EXAMPLE_LOCUSTFILE),
         "--host",
         hello_url,
         "--users",
@@ -118,7 +73,7 @@ def test_the_example_locustfile_runs_end_to_end_grouped_by_locust_names(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     summary = summary_of(report)
-    assert summary["scenario"] == str(EXAMPLE)
+    assert summary["scenario"] == str(EXAMPLE_LOCUSTFILE)
     assert set(summary["endpoints"]) == {"GET /hello", "GET /items/{item_id}", "GET /slow"}
     assert summary["failures"] == summary["scenario_failures"] == 0
     accepted = summary["accepted_by_reason"]

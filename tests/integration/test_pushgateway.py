@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,9 @@ from loadtests.regression import Regression, RegressionReport
 from runs.export import JOB, PushError, push_result
 from runtime.ports import free_port, listening
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.integration.loadtest_helpers import EXAMPLE_LOCUSTFILE, loadwatch, summary_of
 from tests.run_results import STARTED_S, make_result
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,11 +40,12 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
         cwd=tmp_path,
     )
     try:
-        deadline = time.monotonic() + 10 * TIMEOUT_UNIT_S
-        while not listening(port):
+
+        def started() -> bool:
             assert process.poll() is None, f"pushgateway exited with {process.returncode}"
-            assert time.monotonic() < deadline, "pushgateway did not start listening"
-            time.sleep(0.05)
+            return listening(port)
+
+        wait_until(started, 10, what="pushgateway listening", poll_s=0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -118,47 +119,26 @@ def test_an_unreachable_pushgateway_is_a_push_error_naming_the_flag() -> None:
         push_result(url, make_result())
 
 
-ROOT = Path(__file__).resolve().parents[2]
 LENIENT_SLA = "version: 1\nobjectives:\n  error_rate: 50%\n"
 """Judges only the error rate, loosely: the run passes however loaded the machine is."""
 
 
 def test_loadwatch_loadtest_records_then_pushes_a_real_run(
-    pushgateway: str, tmp_path: Path
+    hello_url: str, pushgateway: str, tmp_path: Path
 ) -> None:
     """`loadwatch loadtest --record --pushgateway` end to end: Locust against the example
     service, the run in a SQLite history, its gauges in the Pushgateway."""
-    from tests.integration.test_own_locustfile import stop, wait_until_answering
-
-    port = free_port()
-    service = subprocess.Popen(
-        [sys.executable, "-m", "examples.hello_service", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    host = f"http://127.0.0.1:{port}"
+    host = hello_url
     history = f"sqlite+aiosqlite:///{tmp_path / 'history.sqlite3'}"
     (tmp_path / "sla.yaml").write_text(LENIENT_SLA)
-    try:
-        wait_until_answering(f"{host}/hello", service, timeout_s=30)
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "loadwatch", "loadtest"),
-                str(ROOT / "examples" / "hello_locustfile.py"),
-                *("--host", host, "--users", "4", "--spawn-rate", "4", "--duration", "3s"),
-                *("--json", str(tmp_path / "run.json")),
-                *("--record", "--history-url", history, "--label", "ci=yes"),
-                *("--pushgateway", pushgateway, "--schedule-interval", "30m"),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=120 * TIMEOUT_UNIT_S,
-            check=False,
-        )
-    finally:
-        stop(service)
+    done = loadwatch(
+        *("loadtest", str(EXAMPLE_LOCUSTFILE)),
+        *("--host", host, "--users", "4", "--spawn-rate", "4", "--duration", "3s"),
+        *("--json", str(tmp_path / "run.json")),
+        *("--record", "--history-url", history, "--label", "ci=yes"),
+        *("--pushgateway", pushgateway, "--schedule-interval", "30m"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "error rate < 50%" in done.stdout
     assert f"wrote {tmp_path / 'run.json'}" in done.stdout
@@ -166,16 +146,11 @@ def test_loadwatch_loadtest_records_then_pushes_a_real_run(
     assert "regression: no baseline yet (0 earlier passing runs" in done.stdout
     assert f"pushed the result to {pushgateway}" in done.stdout
 
-    listed = subprocess.run(
-        [sys.executable, "-m", "loadwatch", "history", "--history-url", history, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-        check=True,
-    )
+    listed = loadwatch("history", "--history-url", history, "--json", timeout_s=60)
+    assert listed.returncode == 0, listed.stderr
     (run,) = json.loads(listed.stdout)
     assert run["labels"] == {"ci": "yes"}
-    assert run["summary"] == json.loads((tmp_path / "run.json").read_text())
+    assert run["summary"] == summary_of(tmp_path / "run.json")
 
     with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
         text = response.read().decode()

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 from tests.integration.test_receiver_service import (
     AUTH,
@@ -20,7 +21,6 @@ from tests.integration.test_receiver_service import (
     database_url,
     receiver_client,
 )
-from tests.integration.test_serve_cli import free_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration

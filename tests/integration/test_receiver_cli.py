@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from receiver.settings import TOKEN_ENV
+from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import loadwatch, loadwatch_command, wait_until_serving
 from tests.integration.test_receiver_service import AUTH, TOKEN, alert, notification
-from tests.integration.test_serve_cli import free_port, loadwatch, wait_until_serving
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ def test_the_receiver_serves_with_the_token_from_the_environment(tmp_path: Path)
     port = free_port()
     url = f"sqlite+aiosqlite:///{tmp_path / 'receiver.sqlite3'}"
     process = subprocess.Popen(
-        loadwatch("serve", "receiver", "--port", str(port), "--database-url", url),
+        loadwatch_command("serve", "receiver", "--port", str(port), "--database-url", url),
         env=_env(**{TOKEN_ENV: TOKEN}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -52,13 +53,7 @@ def test_the_receiver_serves_with_the_token_from_the_environment(tmp_path: Path)
 
 def _serve_receiver_until_exit(*flags: str) -> subprocess.CompletedProcess[str]:
     """`loadwatch serve receiver FLAGS` run to its exit, output captured as text."""
-    return subprocess.run(
-        loadwatch("serve", "receiver", *flags),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
+    return loadwatch("serve", "receiver", *flags, env=_env(), timeout_s=60)
 
 
 def test_without_a_token_it_exits_2_saying_how_to_give_one() -> None:

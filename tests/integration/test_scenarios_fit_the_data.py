@@ -12,9 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TIMEOUT_UNIT_S
-from tests.integration.test_loadtest import free_port, stop, wait_until_answering
-from tests.integration.test_own_locustfile import loadtest, summary_of
+from runtime.ports import free_port
+from tests.integration.loadtest_helpers import (
+    loadtest,
+    seed_sqlite,
+    stop,
+    summary_of,
+    wait_until_answering,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +29,7 @@ SMALL = {"users": 300, "courses": 5, "campaigns": 50}
 @pytest.fixture(scope="module")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Course, campaign and the fake social platforms, seeded small, on free ports."""
-    folder = tmp_path_factory.mktemp("small")
-    database = f"sqlite+aiosqlite:///{folder / 'small.sqlite3'}"
-    seed = [sys.executable, "-m", "loadwatch", "seed", "--database-url", database]
-    for name, count in SMALL.items():
-        seed += [f"--{name}", str(count)]
-    result = subprocess.run(seed, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
-    assert result.returncode == 0, result.stderr
+    database = seed_sqlite(tmp_path_factory.mktemp("small"), SMALL)
     ports = {name: free_port() for name in ("course", "campaign", "social")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     extra = {

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import loadwatch
 
 pytestmark = pytest.mark.integration
 
@@ -47,13 +48,7 @@ def test_sigterm_stops_the_scheduler_cleanly_with_exit_0(tmp_path: Path) -> None
 def test_a_bad_schedule_file_exits_2_naming_file_field_and_value(tmp_path: Path) -> None:
     config = tmp_path / "schedule.yaml"
     config.write_text(CONFIG.replace("0 0 1 1 *", "0 0 32 1 *"))
-    done = subprocess.run(
-        [sys.executable, "-m", "loadwatch", "schedule", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-        check=False,
-    )
+    done = loadwatch("schedule", "--config", str(config), timeout_s=60)
     assert done.returncode == 2
     assert done.stderr.startswith(
         f"loadwatch schedule: {config}: jobs[0].cron: expected a cron expression"

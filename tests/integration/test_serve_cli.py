@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -14,18 +12,8 @@ import pytest
 
 from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
-
-
-def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s * TIMEOUT_UNIT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the service exited during start-up"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing served on port {port} within {timeout_s} s")
+from tests.integration.loadtest_helpers import loadwatch, loadwatch_command, wait_until_serving
+from tests.waiting import wait_until
 
 
 def somaxconn() -> int:
@@ -41,32 +29,21 @@ def listen_backlog(port: int) -> int:
     return int(out.split()[2])
 
 
-def loadwatch(*args: str) -> list[str]:
-    return [sys.executable, "-m", "loadwatch", *args]
-
-
 def test_seed_fills_sqlite_and_refuses_to_seed_twice(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'both.sqlite3'}"
-    args = loadwatch(
-        "seed", "--database-url", url, "--users", "300", "--courses", "10", "--campaigns", "50"
-    )
-    first = subprocess.run(args, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
+    args = ("seed", "--database-url", url, "--users", "300", "--courses", "10", "--campaigns", "50")
+    first = loadwatch(*args)
     assert first.returncode == 0, first.stderr
     assert "inserting" in first.stdout and "300 users" in first.stdout
-    again = subprocess.run(args, capture_output=True, text=True, timeout=120 * TIMEOUT_UNIT_S)
+    again = loadwatch(*args)
     assert again.returncode == 2
     assert "already has 300 users; use --reset" in again.stderr
-    reset = subprocess.run([*args, "--reset"], capture_output=True, text=True, timeout=120)
+    reset = loadwatch(*args, "--reset")
     assert reset.returncode == 0, reset.stderr
 
 
 def test_serve_rejects_a_bad_database_url_with_exit_2() -> None:
-    result = subprocess.run(
-        loadwatch("serve", "course", "--database-url", "mysql://x"),
-        capture_output=True,
-        text=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
+    result = loadwatch("serve", "course", "--database-url", "mysql://x", timeout_s=60)
     assert result.returncode == 2
     assert "database_url: expected a URL starting with sqlite+aiosqlite" in result.stderr
 
@@ -75,7 +52,7 @@ def test_the_course_service_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) 
     port = free_port()
     url = f"sqlite+aiosqlite:///{tmp_path / 'course.sqlite3'}"
     process = subprocess.Popen(
-        loadwatch("serve", "course", "--port", str(port), "--database-url", url),
+        loadwatch_command("serve", "course", "--port", str(port), "--database-url", url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -94,7 +71,9 @@ def test_the_course_service_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) 
 def test_sigterm_drains_a_request_in_flight() -> None:
     port = free_port()
     process = subprocess.Popen(
-        loadwatch("serve", "social", "--port", str(port), "--platform", "slowpoke:800ms:0%:900ms"),
+        loadwatch_command(
+            "serve", "social", "--port", str(port), "--platform", "slowpoke:800ms:0%:900ms"
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -113,11 +92,12 @@ def test_sigterm_drains_a_request_in_flight() -> None:
 
         thread = threading.Thread(target=post)
         thread.start()
-        deadline = time.monotonic() + 5 * TIMEOUT_UNIT_S
         in_flight = 'loadwatch_http_requests_in_flight{service="social"} 1'
-        while in_flight not in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text:
-            assert time.monotonic() < deadline, "the slow request never started"
-            time.sleep(0.02)
+        wait_until(
+            lambda: in_flight in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text,
+            5,
+            what="the slow request started",
+        )
         process.send_signal(signal.SIGTERM)
         thread.join(timeout=10)
         assert outcome.get("status") == 201, "the in-flight request was cut instead of drained"
@@ -131,6 +111,6 @@ def test_sigterm_drains_a_request_in_flight() -> None:
 
 @pytest.mark.parametrize("bad", [["--users", "0"], ["--courses", "many"]])
 def test_seed_flags_are_validated(bad: list[str]) -> None:
-    result = subprocess.run(loadwatch("seed", *bad), capture_output=True, text=True, timeout=60)
+    result = loadwatch("seed", *bad, timeout_s=60)
     assert result.returncode == 2
     assert "expected a whole number" in result.stderr

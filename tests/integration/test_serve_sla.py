@@ -13,7 +13,7 @@ from collector import conventions as names
 from collector import promql
 from runtime.ports import free_port
 from tests.conftest import TIMEOUT_UNIT_S
-from tests.integration.test_serve_cli import loadwatch, wait_until_serving
+from tests.integration.loadtest_helpers import loadwatch, loadwatch_command, wait_until_serving
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ _TIMED_ROUTE = {"social": "/platforms/stats", "course": "/"}
 def _buckets_of(service: str, tmp_path: Path, *flags: str) -> str:
     port = free_port()
     extra = ["--database-url", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"]
-    args = loadwatch("serve", service, "--port", str(port), *flags)
+    args = loadwatch_command("serve", service, "--port", str(port), *flags)
     process = subprocess.Popen(
         args + (extra if service == "course" else []),
         cwd=tmp_path,
@@ -59,11 +59,6 @@ def test_the_sla_file_sets_the_buckets(service: str, tmp_path: Path) -> None:
 
 
 def test_a_bad_sla_file_is_exit_2_naming_the_file(tmp_path: Path) -> None:
-    result = subprocess.run(
-        loadwatch("serve", "social", "--sla", str(tmp_path / "absent.yaml")),
-        capture_output=True,
-        text=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
+    result = loadwatch("serve", "social", "--sla", str(tmp_path / "absent.yaml"), timeout_s=60)
     assert result.returncode == 2
     assert "absent.yaml" in result.stderr and "no such file" in result.stderr

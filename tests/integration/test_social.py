@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -20,7 +19,7 @@ from reference_services.social import (
     make_social_app,
     parse_platform_spec,
 )
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -235,10 +234,8 @@ async def test_a_hung_post_is_stored_so_a_retry_after_the_client_timeout_is_dedu
     hang = RecordingSleep(block_from_s=30.0)
     client = await make_client({"x": PlatformBehaviour("x", timeout_rate=1.0)}, sleep=hang)
     hung = asyncio.create_task(post(client, "x", "k"))
-    deadline = time.monotonic() + 5 * TIMEOUT_UNIT_S
-    while not hang.delays_s:  # the post reached the platform, which now never answers
-        assert time.monotonic() < deadline, "the post never reached the platform"
-        await asyncio.sleep(0.01)
+    # the post reached the platform, which now never answers
+    await eventually(lambda: hang.delays_s, 5, what="the post reaching the platform", poll_s=0.01)
     hung.cancel()  # the client gives up, as its timeout would, whenever that is
     with pytest.raises(asyncio.CancelledError):
         await hung

@@ -5,11 +5,7 @@ Runs in a child process: importing locust patches the standard library with geve
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from tests.conftest import TIMEOUT_UNIT_S
+from tests.integration.loadtest_helpers import json_from_script
 
 SCRIPT = """
 import json, sys
@@ -35,14 +31,7 @@ print(json.dumps({
 
 
 def dispatched(users: int, rate: float) -> dict[str, list[int]]:
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(users), str(rate)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
-    totals: dict[str, list[int]] = json.loads(result.stdout.strip().splitlines()[-1])
+    totals: dict[str, list[int]] = json_from_script(SCRIPT, str(users), str(rate), timeout_s=60)
     return totals
 
 
@@ -102,14 +91,7 @@ print(json.dumps(steps))
 
 
 def test_counted_users_by_class_match_locusts_walk_as_users_start_quit_and_stop() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", COUNT_SCRIPT],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60 * TIMEOUT_UNIT_S,
-    )
-    steps = json.loads(result.stdout.strip().splitlines()[-1])
+    steps = json_from_script(COUNT_SCRIPT, timeout_s=60)
     for step, (counted, walked) in steps.items():
         assert counted == walked, step
     assert steps["after the ramp"][0] == {"Reader": 30, "Quitter": 0}

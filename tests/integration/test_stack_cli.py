@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,9 @@ import yaml
 
 from collector.exit_codes import ExitCode
 from runtime.ports import free_port
-from tests.conftest import TIMEOUT_UNIT_S, require_tool
+from tests.conftest import require_tool
+from tests.integration.loadtest_helpers import loadwatch
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +24,7 @@ def _stack(
     action: str, root: Path, ports: dict[str, int], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     flags = [f"--{name}-port={port}" for name, port in ports.items()]
-    return subprocess.run(
-        [sys.executable, "-m", "loadwatch", "stack", action, "--dir", str(root), *flags],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=90 * TIMEOUT_UNIT_S,
-    )
+    return loadwatch("stack", action, "--dir", str(root), *flags, env=env, timeout_s=90)
 
 
 @pytest.fixture
@@ -72,11 +66,14 @@ def test_up_status_down_with_the_generated_configuration(
     assert again.returncode == ExitCode.OK
     assert again.stdout.count("already up") == 3, again.stdout
 
-    deadline = time.monotonic() + 30 * TIMEOUT_UNIT_S
-    status = _stack("status", root, ports)
-    while "scrape targets:" not in status.stdout and time.monotonic() < deadline:
-        time.sleep(0.5)  # Prometheus lists its targets after its first discovery sync
-        status = _stack("status", root, ports)
+    statuses = []
+
+    def targets_listed() -> bool:  # Prometheus lists them after its first discovery sync
+        statuses.append(_stack("status", root, ports))
+        return "scrape targets:" in statuses[-1].stdout
+
+    wait_until(targets_listed, 30, what="the scrape targets listed", poll_s=0.5)
+    status = statuses[-1]
     assert status.returncode == ExitCode.OK, status.stdout
     assert status.stdout.count("healthy") == 3
     assert "scrape targets:" in status.stdout
