@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from runtime.ports import free_port
 from runtime.processes import Output, ProcessGroup
 from tests.conftest import TIMEOUT_UNIT_S, require_tool
 from tests.integration.threaded_server import serving_in_a_thread
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +90,9 @@ def test_every_panel_query_parses_and_exercised_panels_return_data(
         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--log.level=warn",
+        # as `loadwatch stack` runs it: the display quantiles read the native histogram,
+        # which Prometheus only scrapes (over protobuf) with the feature on
+        "--enable-feature=native-histograms",
     ]
     with ProcessGroup(grace_s=30.0) as group:
         prometheus = group.start("prometheus", command, output=Output.DISCARD)
@@ -103,15 +106,13 @@ def test_every_panel_query_parses_and_exercised_panels_return_data(
                 return False
 
         group.wait_ready(prometheus, 60 * TIMEOUT_UNIT_S, ready=recorded)
-        deadline = time.monotonic() + 30 * TIMEOUT_UNIT_S
-        while (
-            time.monotonic() < deadline
-            and not _query(url, f'{names.rule_latency_quantile("5m")}{{service="{SERVICE}"}}')[
-                "data"
-            ]["result"]
-        ):
+        quantile = f'{names.rule_latency_quantile("5m")}{{service="{SERVICE}"}}'
+
+        def quantile_recorded() -> bool:
             _load(service_port, 10)
-            time.sleep(0.5)
+            return bool(_query(url, quantile)["data"]["result"])
+
+        wait_until(quantile_recorded, 30, what=f"{quantile} recorded", poll_s=0.5)
         present = {
             series["metric"]["__name__"]
             for series in _query(url, "count by (__name__) ({__name__=~'.+'})")["data"]["result"]
@@ -131,4 +132,5 @@ def test_every_panel_query_parses_and_exercised_panels_return_data(
                     failures.append(f"{uid} / {title}: no data for {expr}")
     assert not failures, "\n".join(failures)
     assert exercised >= 12, f"only {exercised} panel queries were exercised"
+    assert names.HTTP_REQUEST_DURATION_NATIVE in present, "the native histogram was not scraped"
     assert empty == 0
