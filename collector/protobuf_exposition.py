@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from prometheus_client.metrics_core import Metric
 
-from collector import classic_batch, native_batch
+from collector import classic_batch, native_incremental
 from collector.exposition import (
     CounterFamily,
     Family,
@@ -41,6 +41,7 @@ from collector.exposition import (
     HistogramFamily,
     NativeHistogramFamily,
 )
+from collector.native_incremental import Encoded
 from collector.recorder import HistogramSeries, NativeHistogram
 
 __all__ = [
@@ -306,16 +307,16 @@ _SCHEMA_AND_ZERO_THRESHOLD = {
 
 def _cached_native(schema: int, labels: bytes, hist: NativeHistogram) -> bytes | None:
     cache = hist.protobuf_cache
-    if isinstance(cache, tuple) and cache[0] == schema and cache[1] == labels:
-        cached: bytes = cache[2]
-        return cached
+    if isinstance(cache, Encoded) and cache.schema == schema and cache.labels == labels:
+        return cache.metric
     return None
 
 
 def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
     """The family's Metric fields. Each is cached on its `NativeHistogram` (which
     `RouteSeries` hands out again while its count is unchanged, so an idle series costs a
-    lookup); the changed ones have their spans and deltas encoded together, vectorized."""
+    lookup); a changed one has its last spans and deltas patched where its buckets changed
+    (`native_incremental`), or else they are encoded afresh with the others, vectorized."""
     schema, names = family.schema, family.label_names
     rows = [(_labels(names, values), hist) for values, hist in family.rows if hist.count]
     found = [_cached_native(schema, labels, hist) for labels, hist in rows]
@@ -324,19 +325,12 @@ def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
         for (_, hist), metric in zip(rows, found, strict=True)
         if metric is None and hist.buckets
     ]
-    encoded = iter(
-        native_batch.spans_and_deltas(
-            [hist.buckets for hist in fresh],
-            _MAX_GAP,
-            largest_count=max(hist.count for hist in fresh),
-        )
-        if fresh
-        else ()
-    )
+    encoded = iter(native_incremental.span_and_delta_fields(fresh, _MAX_GAP) if fresh else ())
     head = _SCHEMA_AND_ZERO_THRESHOLD[schema]
     metrics = []
     for (labels, hist), metric in zip(rows, found, strict=True):
         if metric is None:
+            fields, state = next(encoded) if hist.buckets else (_NO_OP_SPAN, None)
             body = b"".join(
                 (
                     b"\x08",  # count (1)
@@ -346,12 +340,13 @@ def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
                     head,
                     b"\x38",  # zero_count (7)
                     _varint(hist.zero_count),
-                    next(encoded) if hist.buckets else _NO_OP_SPAN,
+                    fields,
                 )
             )
             inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
             metric = b"\x22" + _varint(len(inner)) + inner
-            hist.protobuf_cache = (schema, labels, metric)
+            version = state.version if state is not None else 0
+            hist.protobuf_cache = Encoded(schema, labels, metric, state, version)
         metrics.append(metric)
     return metrics
 
