@@ -203,8 +203,10 @@ def _classic_key(family: HistogramFamily, series: HistogramSeries) -> tuple[obje
     )
 
 
-def _classic_metric(family: HistogramFamily, series: HistogramSeries, buckets: bytes) -> bytes:
-    body = _uint_field(1, sum(series.counts)) + _double_field(2, series.sum_s) + buckets
+def _classic_metric(
+    family: HistogramFamily, series: HistogramSeries, buckets: bytes, count: int
+) -> bytes:
+    body = _uint_field(1, count) + _double_field(2, series.sum_s) + buckets
     labels = _labels(family.label_names, series.label_values)
     return _metric_field(labels + _len_field(7, body))
 
@@ -213,7 +215,7 @@ def _classic_histogram(family: HistogramFamily, series: HistogramSeries) -> byte
     """The series' Metric field, bucket by bucket (the reference for `classic_batch`)."""
     cumulative = list(itertools.accumulate(series.counts))
     buckets = _classic_buckets(cumulative[:-1], _bound_fields(family.bounds_s))
-    return _classic_metric(family, series, buckets)
+    return _classic_metric(family, series, buckets, cumulative[-1])
 
 
 _BATCH_FROM = 16
@@ -239,10 +241,12 @@ def _classic_histograms(family: HistogramFamily) -> list[bytes]:
             metrics.append(None)
     if len(fresh) >= _BATCH_FROM and family.bounds_s:
         counts = np.array([s.counts for _, s, _ in fresh], dtype=np.int64)
-        cumulative = np.cumsum(counts, axis=1)[:, :-1]
-        buckets = classic_batch.bucket_fields(cumulative, _bound_fields(family.bounds_s))
+        cumulative = np.cumsum(counts, axis=1)
+        buckets = classic_batch.bucket_fields(cumulative[:, :-1], _bound_fields(family.bounds_s))
+        totals = cumulative[:, -1].tolist()
         encoded = [
-            _classic_metric(family, s, b) for (_, s, _), b in zip(fresh, buckets, strict=True)
+            _classic_metric(family, s, b, n)
+            for (_, s, _), b, n in zip(fresh, buckets, totals, strict=True)
         ]
     else:
         encoded = [_classic_histogram(family, s) for _, s, _ in fresh]
