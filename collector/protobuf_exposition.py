@@ -309,49 +309,47 @@ _SCHEMA_AND_ZERO_THRESHOLD = {
 }
 
 
-def _cached_native(schema: int, labels: bytes, hist: NativeHistogram) -> bytes | None:
-    cache = hist.protobuf_cache
-    if isinstance(cache, Encoded) and cache.schema == schema and cache.labels == labels:
-        return cache.metric
-    return None
-
-
 def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
     """The family's Metric fields. Each is cached on its `NativeHistogram` (which
     `RouteSeries` hands out again while its count is unchanged, so an idle series costs a
     lookup); a changed one has its last spans and deltas patched where its buckets changed
     (`native_incremental`), or else they are encoded afresh with the others, vectorized."""
     schema, names = family.schema, family.label_names
-    rows = [(_labels(names, values), hist) for values, hist in family.rows if hist.count]
-    found = [_cached_native(schema, labels, hist) for labels, hist in rows]
-    fresh = [
-        hist
-        for (_, hist), metric in zip(rows, found, strict=True)
-        if metric is None and hist.buckets
-    ]
-    encoded = iter(native_incremental.span_and_delta_fields(fresh, _MAX_GAP) if fresh else ())
+    metrics: list[bytes] = []
+    fresh: list[tuple[int, bytes, NativeHistogram]] = []
+    for values, hist in family.rows:
+        if not hist.count:
+            continue
+        labels = _labels(names, values)
+        cache = hist.protobuf_cache
+        if isinstance(cache, Encoded) and cache.schema == schema and cache.labels == labels:
+            metrics.append(cache.metric)
+        else:
+            fresh.append((len(metrics), labels, hist))
+            metrics.append(b"")
+    if not fresh:
+        return metrics
+    with_buckets = [hist for _, _, hist in fresh if hist.buckets]
+    encoded = iter(native_incremental.span_and_delta_fields(with_buckets, _MAX_GAP))
     head = _SCHEMA_AND_ZERO_THRESHOLD[schema]
-    metrics = []
-    for (labels, hist), metric in zip(rows, found, strict=True):
-        if metric is None:
-            fields, state = next(encoded) if hist.buckets else (_NO_OP_SPAN, None)
-            body = b"".join(
-                (
-                    b"\x08",  # count (1)
-                    _varint(hist.count),
-                    b"\x11",  # sum (2)
-                    _pack_double(hist.sum_s),
-                    head,
-                    b"\x38",  # zero_count (7)
-                    _varint(hist.zero_count),
-                    fields,
-                )
+    for at, labels, hist in fresh:
+        fields, state = next(encoded) if hist.buckets else (_NO_OP_SPAN, None)
+        body = b"".join(
+            (
+                b"\x08",  # count (1)
+                _varint(hist.count),
+                b"\x11",  # sum (2)
+                _pack_double(hist.sum_s),
+                head,
+                b"\x38",  # zero_count (7)
+                _varint(hist.zero_count),
+                fields,
             )
-            inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
-            metric = b"\x22" + _varint(len(inner)) + inner
-            version = state.version if state is not None else 0
-            hist.protobuf_cache = Encoded(schema, labels, metric, state, version)
-        metrics.append(metric)
+        )
+        inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
+        metric = metrics[at] = b"\x22" + _varint(len(inner)) + inner
+        version = state.version if state is not None else 0
+        hist.protobuf_cache = Encoded(schema, labels, metric, state, version)
     return metrics
 
 
