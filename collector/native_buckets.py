@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 __all__ = ["MAX_CHANGES", "DenseBuckets"]
 
 MAX_CHANGES = 1024
-"""Changed indices kept between two `take_changes`; past it, an encoder starts afresh."""
+"""Changed indices kept between two reads of `changes`; past it, an encoder starts afresh."""
 
 _MARGIN = 32
 """Buckets added beyond a new extreme on each side when the range grows, so that a
@@ -38,14 +38,9 @@ class DenseBuckets(Mapping[int, int]):
         self.counts: array[int] = counts if counts is not None else array("q")
         """Signed 64-bit counts (typecode "q"), one a bucket from `low` on."""
         self.changes: list[int] | None = []
-        """Bucket indices `add` changed since the last `take_changes` (repeats possible),
-        or None once more than `MAX_CHANGES` piled up."""
-
-    def take_changes(self) -> list[int] | None:
-        """The indices changed since the last call (None: too many to list), then forget
-        them: what lets an encoder patch its last encoding instead of redoing it."""
-        changes, self.changes = self.changes, []
-        return changes
+        """Bucket indices `add` changed since the reader last swapped in an empty list
+        (repeats possible), or None once more than `MAX_CHANGES` piled up: what lets an
+        encoder patch its last encoding instead of redoing it."""
 
     def add(self, bins: Mapping[int, int]) -> None:
         """Add `bins` (bucket index -> count, counts > 0) in place; grows the range when an

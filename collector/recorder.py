@@ -161,29 +161,21 @@ class RouteSeries(HistogramSeries):
         count = self.count
         snapshot = self.native_snapshot
         if snapshot is None or snapshot.count != count:
-            changes = self.native_buckets.take_changes()
-            base, changed = _since_encoded(snapshot, changes)
-            buckets = self.native_buckets.copy()
+            live = self.native_buckets
+            changes, live.changes = live.changes, []
+            base: object = None
+            changed: Sequence[int] = ()
+            if snapshot is None or changes is None:
+                pass
+            elif snapshot.protobuf_cache is not None:  # relative to the last encoded one
+                base, changed = snapshot.protobuf_cache, changes
+            elif snapshot.base is not None and len(snapshot.changed) < MAX_CHANGES:
+                base, changed = snapshot.base, [*snapshot.changed, *changes]  # text scrapes
             snapshot = NativeHistogram(
-                count, self.sum_s, self.native_zero, buckets, base=base, changed=changed
+                count, self.sum_s, self.native_zero, live.copy(), None, base, changed
             )
             self.native_snapshot = snapshot
         return snapshot
-
-
-def _since_encoded(
-    previous: NativeHistogram | None, changes: list[int] | None
-) -> tuple[object, Sequence[int]]:
-    """(`base`, `changed`) of the snapshot after `previous`: relative to `previous` once
-    encoded, else to what `previous` was relative to (a text scrape encodes nothing), while
-    the changed indices stay few."""
-    if previous is None or changes is None:
-        return None, ()
-    if previous.protobuf_cache is not None:
-        return previous.protobuf_cache, changes
-    if previous.base is None or len(previous.changed) + len(changes) > MAX_CHANGES:
-        return None, ()
-    return previous.base, [*previous.changed, *changes]
 
 
 @dataclass(slots=True)
