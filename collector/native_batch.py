@@ -3,11 +3,12 @@
 A native histogram's buckets travel as spans of consecutive bucket indices and one zigzag
 varint delta per covered bucket: hundreds of numbers a series at schema 6, against the
 twenty or so of a classic histogram. Encoding them one Python call per number costs about
-50 us a series; here every histogram that changed since the last scrape is encoded in one
-pass of numpy array operations over their dense bucket arrays laid end to end
-(`DenseBuckets`, kept by the fold: in bucket order already, so no sort and no per-bucket
-Python): non-zero positions, gaps, the covered buckets, deltas, zigzag, varint bytes, then
-cut back into one `bytes` per histogram. The output is exactly the spans and deltas of
+50 us a series; here every histogram to encode afresh (`native_incremental` patches the
+others) is encoded in one pass of numpy array operations over their dense bucket arrays
+laid end to end (`DenseBuckets`, kept by the fold: in bucket order already, so no sort and
+no per-bucket Python): non-zero positions, gaps, the covered buckets, deltas, zigzag,
+varint bytes, then cut back into one `bytes` per histogram, with the `Layout` a later
+patch starts from. The output is exactly the spans and deltas of
 `protobuf_exposition.native_spans`, as fields 12 and 13 of the `Histogram` message (the
 tests decode it against the schema and compare).
 """
@@ -28,7 +29,6 @@ __all__ = [
     "Layout",
     "dense_block",
     "packed_varints",
-    "spans_and_deltas",
     "spans_deltas_and_layouts",
 ]
 
@@ -119,16 +119,6 @@ def dense_block(buckets: Mapping[int, int]) -> tuple[int, Int64s]:
     counts = np.zeros(int(keys.max()) - low + 1, dtype=np.int64)
     counts[keys - low] = np.fromiter(buckets.values(), dtype=np.int64, count=len(buckets))
     return low, counts
-
-
-def spans_and_deltas(
-    histograms: Sequence[Mapping[int, int]],
-    max_gap: int,
-    largest_count: int = 2**62,
-) -> list[bytes]:
-    """Each histogram's `positive_span` fields (12) then its `positive_delta` field (13);
-    see `spans_deltas_and_layouts`."""
-    return spans_deltas_and_layouts(histograms, max_gap, largest_count)[0]
 
 
 @dataclass(slots=True)

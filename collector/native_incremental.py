@@ -8,9 +8,10 @@ snapshot that names its changed buckets (`NativeHistogram.base` and `changed`) i
 rewriting, in place, the varints of the deltas at each changed bucket and the next one
 (a delta is a count minus the previous covered bucket's): about 1 us a changed bucket.
 
-A patch applies only when the layout cannot have moved: every changed bucket lies inside a
-span (a bucket inside a span that fills up changes no span, as counts only grow), the
-dense range is the same, and each new varint has its old length. Otherwise that series is
+A changed bucket inside a span changes no span (counts only grow); one outside every span
+(a latency not seen before) grows the neighbouring span within `max_gap`, merges two, or
+becomes a span of its own, spliced into the bytes while every varint is one byte. When a
+varint would change length, or the layout moves with multi-byte varints, that series is
 encoded afresh with the others in one `native_batch` pass; the output is the same bytes
 either way (the tests compare after random folds and scrapes).
 """

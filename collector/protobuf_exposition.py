@@ -14,10 +14,10 @@ Cost (`benchmarks/bench_scrape.py`, docs/native-histograms.md#cost): each series
 Metric is cached on it (the classic one on `HistogramSeries` while its counts and sum are
 the same, the native one on the `NativeHistogram` that `RouteSeries` hands out again while
 its count is unchanged), so a series idle since the last scrape costs a comparison and the
-scrape is cheaper than the text render. A changed series is encoded afresh: label pairs
-and bucket bounds come from caches, and the changed series are encoded together, vectorized
-(`native_batch` over the dense native buckets the fold keeps, `classic_batch` for the
-classic buckets), about the text render's cost when every series changed.
+scrape is cheaper than the text render. A changed native series has its last spans and
+deltas patched where its buckets changed (`native_incremental`, else `native_batch` over
+the dense buckets the fold keeps); changed classic series are encoded together
+(`classic_batch`): below the text render's cost when every series changed.
 """
 
 from __future__ import annotations
