@@ -169,7 +169,7 @@ class RouteSeries(HistogramSeries):
                 pass
             elif snapshot.protobuf_cache is not None:  # relative to the last encoded one
                 base, changed = snapshot.protobuf_cache, changes
-            elif snapshot.base is not None and len(snapshot.changed) < MAX_CHANGES:
+            elif snapshot.base is not None and len(snapshot.changed) + len(changes) <= MAX_CHANGES:
                 base, changed = snapshot.base, [*snapshot.changed, *changes]  # text scrapes
             snapshot = NativeHistogram(
                 count, self.sum_s, self.native_zero, live.copy(), None, base, changed
