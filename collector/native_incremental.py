@@ -35,7 +35,10 @@ class NativeEncoding:
     """One series' spans and deltas as last encoded, patched in place by the next snapshot.
 
     `version` goes up at every patch, so an `Encoded` of an older snapshot no longer
-    matches it (a stale snapshot is encoded afresh, never patched from a newer state)."""
+    matches it (a stale snapshot is encoded afresh, never patched from a newer state).
+    Memory: a byte or so a covered bucket, plus 8 a bucket once deltas take more than one
+    byte (about 0.5-6 KB a series at schema 6). Patch under the recorder's lock, as the
+    scrape encodes: the state is shared with the previous snapshot's cache."""
 
     __slots__ = (
         "covered_before",
