@@ -2,9 +2,9 @@
 
 A changed classic series costs about 5 us to encode bucket by bucket in Python (a table
 lookup and a concatenation a bucket); here the cumulative counts of every series that
-changed since the last scrape go through numpy together: varints (`packed_varints`), then
-each Bucket's tag, length and `cumulative_count` tag, the varint and the series' constant
-`upper_bound` field scattered into one byte array, cut into one `bytes` a series. The output
+changed since the last scrape go through numpy together: each Bucket's tag, length,
+`cumulative_count` tag, varint groups and the constant `upper_bound` field laid out in
+fixed-size cells, the unused varint groups dropped, cut into one `bytes` a series. The output
 is exactly what `protobuf_exposition` encodes one series at a time (the tests compare).
 """
 
@@ -15,8 +15,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from collector.native_batch import packed_varints
-
 __all__ = ["bucket_fields"]
 
 _BUCKET_TAG, _COUNT_TAG = 3 << 3 | 2, 1 << 3
@@ -26,26 +24,34 @@ _BUCKET_TAG, _COUNT_TAG = 3 << 3 | 2, 1 << 3
 def bucket_fields(cumulative: npt.NDArray[np.int64], bound_fields: Sequence[bytes]) -> list[bytes]:
     """Each row's `bucket` fields: row i of `cumulative` (series x buckets, counts >= 0)
     with `bound_fields[j]` (an encoded `upper_bound` field, 9 bytes) as bucket j's bound.
-    Costs a dozen numpy passes over series x buckets and one slice a series."""
+
+    Every Bucket is laid out in a fixed-size cell (tag, length, count tag, the widest
+    varint's groups, the bound) and the unused varint groups are dropped in one pass: a
+    dozen numpy passes over series x buckets and one slice a series."""
     rows, width = cumulative.shape
     bounds = np.frombuffer(b"".join(bound_fields), dtype=np.uint8).reshape(width, -1)
     bound_size = bounds.shape[1]
-    packed, offsets = packed_varints(cumulative.ravel().view(np.uint64))
-    lengths = np.diff(offsets)  # each count's varint length
-    sizes = lengths + 3 + bound_size
-    starts = np.zeros(rows * width + 1, dtype=np.int64)
-    np.cumsum(sizes, out=starts[1:])
-    out = np.empty(int(starts[-1]), dtype=np.uint8)
-    heads = starts[:-1]
-    out[heads] = _BUCKET_TAG
-    out[heads + 1] = (sizes - 2).astype(np.uint8)
-    out[heads + 2] = _COUNT_TAG
-    owner = np.repeat(np.arange(rows * width, dtype=np.int64), lengths)
-    out[np.arange(len(packed), dtype=np.int64) - offsets[owner] + heads[owner] + 3] = np.frombuffer(
-        packed, dtype=np.uint8
-    )
-    bound_at = (heads + 3 + lengths)[:, None] + np.arange(bound_size, dtype=np.int64)
-    out[bound_at] = np.tile(bounds, (rows, 1))
-    body = out.tobytes()
-    cuts = starts[::width].tolist()
+    values = cumulative.astype(np.uint64)
+    top = int(values.max()) if values.size else 0
+    groups = max(1, (top.bit_length() + 6) // 7)
+    lengths = np.ones(values.shape, dtype=np.uint8)  # each count's varint length
+    for shift in range(7, 7 * groups, 7):
+        lengths += values >= np.uint64(1 << shift)
+    cell = 3 + groups + bound_size
+    cells = np.empty((rows, width, cell), dtype=np.uint8)
+    cells[..., 0] = _BUCKET_TAG
+    cells[..., 1] = lengths + np.uint8(1 + bound_size)
+    cells[..., 2] = _COUNT_TAG
+    kept = np.ones((rows, width, cell), dtype=np.bool_)
+    for group in range(groups):
+        seven = (values >> np.uint64(7 * group)) & np.uint64(0x7F)
+        cells[..., 3 + group] = seven
+        if group:
+            np.less(group, lengths, out=kept[..., 3 + group])
+        if group + 1 < groups:
+            cells[..., 3 + group] |= (lengths > group + 1).view(np.uint8) << np.uint8(7)
+    cells[..., 3 + groups :] = bounds
+    body = cells[kept].tobytes()
+    sizes = lengths.sum(axis=1, dtype=np.int64) + width * (3 + bound_size)
+    cuts = [0, *np.cumsum(sizes).tolist()]
     return [body[cuts[i] : cuts[i + 1]] for i in range(rows)]

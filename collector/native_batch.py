@@ -3,11 +3,12 @@
 A native histogram's buckets travel as spans of consecutive bucket indices and one zigzag
 varint delta per covered bucket: hundreds of numbers a series at schema 6, against the
 twenty or so of a classic histogram. Encoding them one Python call per number costs about
-50 us a series; here every histogram that changed since the last scrape is encoded in one
-pass of numpy array operations over their dense bucket arrays laid end to end
-(`DenseBuckets`, kept by the fold: in bucket order already, so no sort and no per-bucket
-Python): non-zero positions, gaps, the covered buckets, deltas, zigzag, varint bytes, then
-cut back into one `bytes` per histogram. The output is exactly the spans and deltas of
+50 us a series; here every histogram to encode afresh (`native_incremental` patches the
+others) is encoded in one pass of numpy array operations over their dense bucket arrays
+laid end to end (`DenseBuckets`, kept by the fold: in bucket order already, so no sort and
+no per-bucket Python): non-zero positions, gaps, the covered buckets, deltas, zigzag,
+varint bytes, then cut back into one `bytes` per histogram, with the `Layout` a later
+patch starts from. The output is exactly the spans and deltas of
 `protobuf_exposition.native_spans`, as fields 12 and 13 of the `Histogram` message (the
 tests decode it against the schema and compare).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,12 @@ import numpy.typing as npt
 
 from collector.native_buckets import DenseBuckets
 
-__all__ = ["dense_block", "packed_varints", "spans_and_deltas"]
+__all__ = [
+    "Layout",
+    "dense_block",
+    "packed_varints",
+    "spans_deltas_and_layouts",
+]
 
 Int64s = npt.NDArray[np.int64]
 
@@ -114,12 +121,33 @@ def dense_block(buckets: Mapping[int, int]) -> tuple[int, Int64s]:
     return low, counts
 
 
-def spans_and_deltas(
+@dataclass(slots=True)
+class Layout:
+    """Where one histogram's encoding came from, for patching it later
+    (`native_incremental`): its spans and where each delta's varint sits."""
+
+    span_firsts: list[int]
+    """Bucket index of each span's first bucket."""
+    span_lasts: list[int]
+    """Bucket index of each span's last bucket."""
+    covered_before: list[int]
+    """Covered buckets (deltas) before each span."""
+    spans: bytes
+    """The `positive_span` fields."""
+    packed: bytes
+    """The deltas' zigzag varints, concatenated."""
+    delta_offsets: bytes
+    """Each delta's byte offset in `packed` and the total length, as int64 bytes; empty
+    when every varint is one byte (offset = delta position)."""
+
+
+def spans_deltas_and_layouts(
     histograms: Sequence[Mapping[int, int]],
     max_gap: int,
     largest_count: int = 2**62,
-) -> list[bytes]:
-    """Each histogram's `positive_span` fields (12) then its `positive_delta` field (13).
+) -> tuple[list[bytes], list[Layout]]:
+    """Each histogram's `positive_span` fields (12) then its `positive_delta` field (13),
+    and each one's `Layout`.
 
     Histograms must have at least one non-zero count, counts below 2**62 (a zero count is an
     empty bucket) and indices within +-2**31. A span runs across up to `max_gap` empty
@@ -171,6 +199,13 @@ def spans_and_deltas(
     deltas[series_first_covered] = counts[series_first_covered]
     packed, byte_offsets = packed_varints(_zigzag(deltas))
     delta_cuts = [*byte_offsets[series_first_covered].tolist(), len(packed)]
+    covered_bounds = [*series_first_covered.tolist(), covered]
+    delta_offsets = [  # taken now: `byte_offsets` lives in the workspace
+        b""
+        if delta_cuts[i + 1] - delta_cuts[i] == covered_bounds[i + 1] - covered_bounds[i]
+        else (byte_offsets[covered_bounds[i] : covered_bounds[i + 1] + 1] - delta_cuts[i]).tobytes()
+        for i in range(len(blocks))
+    ]
 
     span_offsets = np.empty(len(starts), dtype=np.int64)
     span_offsets[1:] = firsts[1:] - lasts[:-1] - 1
@@ -178,7 +213,7 @@ def spans_and_deltas(
     spans, span_bytes = _span_fields(span_offsets, span_lengths.astype(np.int64))
     span_cuts = span_bytes[np.append(series_spans, len(starts))].tolist()
     sizes = [delta_cuts[i + 1] - delta_cuts[i] for i in range(len(blocks))]
-    return [
+    fields = [
         b"".join(
             (
                 spans[span_cuts[i] : span_cuts[i + 1]],
@@ -189,6 +224,26 @@ def spans_and_deltas(
         )
         for i, size in enumerate(sizes)
     ]
+    span_owner = np.repeat(np.arange(len(blocks)), np.diff(np.append(series_spans, len(starts))))
+    shift = lows - begins[:-1]
+    first_indices = (firsts + shift[span_owner]).tolist()
+    last_indices = (lasts + shift[span_owner]).tolist()
+    before = covered_begins.tolist()
+    span_bounds = [*series_spans.tolist(), len(starts)]
+    layouts = []
+    for i in range(len(blocks)):
+        a, b = span_bounds[i], span_bounds[i + 1]
+        layouts.append(
+            Layout(
+                first_indices[a:b],
+                last_indices[a:b],
+                [n - before[a] for n in before[a:b]],
+                spans[span_cuts[i] : span_cuts[i + 1]],
+                packed[delta_cuts[i] : delta_cuts[i + 1]],
+                delta_offsets[i],
+            )
+        )
+    return fields, layouts
 
 
 def _varint(value: int) -> bytes:

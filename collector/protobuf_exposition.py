@@ -14,10 +14,10 @@ Cost (`benchmarks/bench_scrape.py`, docs/native-histograms.md#cost): each series
 Metric is cached on it (the classic one on `HistogramSeries` while its counts and sum are
 the same, the native one on the `NativeHistogram` that `RouteSeries` hands out again while
 its count is unchanged), so a series idle since the last scrape costs a comparison and the
-scrape is cheaper than the text render. A changed series is encoded afresh: label pairs
-and bucket bounds come from caches, and the changed series are encoded together, vectorized
-(`native_batch` over the dense native buckets the fold keeps, `classic_batch` for the
-classic buckets), about the text render's cost when every series changed.
+scrape is cheaper than the text render. A changed native series has its last spans and
+deltas patched where its buckets changed (`native_incremental`, else `native_batch` over
+the dense buckets the fold keeps); changed classic series are encoded together
+(`classic_batch`): below the text render's cost when every series changed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from prometheus_client.metrics_core import Metric
 
-from collector import classic_batch, native_batch
+from collector import classic_batch, native_incremental
 from collector.exposition import (
     CounterFamily,
     Family,
@@ -41,6 +41,7 @@ from collector.exposition import (
     HistogramFamily,
     NativeHistogramFamily,
 )
+from collector.native_incremental import Encoded
 from collector.recorder import HistogramSeries, NativeHistogram
 
 __all__ = [
@@ -202,8 +203,10 @@ def _classic_key(family: HistogramFamily, series: HistogramSeries) -> tuple[obje
     )
 
 
-def _classic_metric(family: HistogramFamily, series: HistogramSeries, buckets: bytes) -> bytes:
-    body = _uint_field(1, sum(series.counts)) + _double_field(2, series.sum_s) + buckets
+def _classic_metric(
+    family: HistogramFamily, series: HistogramSeries, buckets: bytes, count: int
+) -> bytes:
+    body = _uint_field(1, count) + _double_field(2, series.sum_s) + buckets
     labels = _labels(family.label_names, series.label_values)
     return _metric_field(labels + _len_field(7, body))
 
@@ -212,7 +215,7 @@ def _classic_histogram(family: HistogramFamily, series: HistogramSeries) -> byte
     """The series' Metric field, bucket by bucket (the reference for `classic_batch`)."""
     cumulative = list(itertools.accumulate(series.counts))
     buckets = _classic_buckets(cumulative[:-1], _bound_fields(family.bounds_s))
-    return _classic_metric(family, series, buckets)
+    return _classic_metric(family, series, buckets, cumulative[-1])
 
 
 _BATCH_FROM = 16
@@ -238,10 +241,12 @@ def _classic_histograms(family: HistogramFamily) -> list[bytes]:
             metrics.append(None)
     if len(fresh) >= _BATCH_FROM and family.bounds_s:
         counts = np.array([s.counts for _, s, _ in fresh], dtype=np.int64)
-        cumulative = np.cumsum(counts, axis=1)[:, :-1]
-        buckets = classic_batch.bucket_fields(cumulative, _bound_fields(family.bounds_s))
+        cumulative = np.cumsum(counts, axis=1)
+        buckets = classic_batch.bucket_fields(cumulative[:, :-1], _bound_fields(family.bounds_s))
+        totals = cumulative[:, -1].tolist()
         encoded = [
-            _classic_metric(family, s, b) for (_, s, _), b in zip(fresh, buckets, strict=True)
+            _classic_metric(family, s, b, n)
+            for (_, s, _), b, n in zip(fresh, buckets, totals, strict=True)
         ]
     else:
         encoded = [_classic_histogram(family, s) for _, s, _ in fresh]
@@ -304,55 +309,47 @@ _SCHEMA_AND_ZERO_THRESHOLD = {
 }
 
 
-def _cached_native(schema: int, labels: bytes, hist: NativeHistogram) -> bytes | None:
-    cache = hist.protobuf_cache
-    if isinstance(cache, tuple) and cache[0] == schema and cache[1] == labels:
-        cached: bytes = cache[2]
-        return cached
-    return None
-
-
 def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
     """The family's Metric fields. Each is cached on its `NativeHistogram` (which
     `RouteSeries` hands out again while its count is unchanged, so an idle series costs a
-    lookup); the changed ones have their spans and deltas encoded together, vectorized."""
+    lookup); a changed one has its last spans and deltas patched where its buckets changed
+    (`native_incremental`), or else they are encoded afresh with the others, vectorized."""
     schema, names = family.schema, family.label_names
-    rows = [(_labels(names, values), hist) for values, hist in family.rows if hist.count]
-    found = [_cached_native(schema, labels, hist) for labels, hist in rows]
-    fresh = [
-        hist
-        for (_, hist), metric in zip(rows, found, strict=True)
-        if metric is None and hist.buckets
-    ]
-    encoded = iter(
-        native_batch.spans_and_deltas(
-            [hist.buckets for hist in fresh],
-            _MAX_GAP,
-            largest_count=max(hist.count for hist in fresh),
-        )
-        if fresh
-        else ()
-    )
+    metrics: list[bytes] = []
+    fresh: list[tuple[int, bytes, NativeHistogram]] = []
+    for values, hist in family.rows:
+        if not hist.count:
+            continue
+        labels = _labels(names, values)
+        cache = hist.protobuf_cache
+        if isinstance(cache, Encoded) and cache.schema == schema and cache.labels == labels:
+            metrics.append(cache.metric)
+        else:
+            fresh.append((len(metrics), labels, hist))
+            metrics.append(b"")
+    if not fresh:
+        return metrics
+    with_buckets = [hist for _, _, hist in fresh if hist.buckets]
+    encoded = iter(native_incremental.span_and_delta_fields(with_buckets, _MAX_GAP))
     head = _SCHEMA_AND_ZERO_THRESHOLD[schema]
-    metrics = []
-    for (labels, hist), metric in zip(rows, found, strict=True):
-        if metric is None:
-            body = b"".join(
-                (
-                    b"\x08",  # count (1)
-                    _varint(hist.count),
-                    b"\x11",  # sum (2)
-                    _pack_double(hist.sum_s),
-                    head,
-                    b"\x38",  # zero_count (7)
-                    _varint(hist.zero_count),
-                    next(encoded) if hist.buckets else _NO_OP_SPAN,
-                )
+    for at, labels, hist in fresh:
+        fields, state = next(encoded) if hist.buckets else (_NO_OP_SPAN, None)
+        body = b"".join(
+            (
+                b"\x08",  # count (1)
+                _varint(hist.count),
+                b"\x11",  # sum (2)
+                _pack_double(hist.sum_s),
+                head,
+                b"\x38",  # zero_count (7)
+                _varint(hist.zero_count),
+                fields,
             )
-            inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
-            metric = b"\x22" + _varint(len(inner)) + inner
-            hist.protobuf_cache = (schema, labels, metric)
-        metrics.append(metric)
+        )
+        inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
+        metric = metrics[at] = b"\x22" + _varint(len(inner)) + inner
+        version = state.version if state is not None else 0
+        hist.protobuf_cache = Encoded(schema, labels, metric, state, version)
     return metrics
 
 

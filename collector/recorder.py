@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from math import floor
@@ -29,7 +29,7 @@ from math import floor
 import numpy as np
 
 from collector.conventions import CLIENT_CLOSED_CODE, NON_SLA_ROUTES, is_sla_error
-from collector.native_buckets import DenseBuckets
+from collector.native_buckets import MAX_CHANGES, DenseBuckets
 from collector.quantiles import LogMapping, QuantileSketch, WindowedSketch
 
 __all__ = [
@@ -60,6 +60,11 @@ class NativeHistogram:
     encoder takes it as a bound on every bucket count (to work on int32 below 2**31).
     Treat it as immutable: `protobuf_cache` (the encoder's last encoding of it, with what
     else that depended on) stays valid only while the fields do not change.
+
+    `base` is the `protobuf_cache` of an earlier snapshot of the same series and `changed`
+    lists every bucket index whose count may differ from that snapshot's (repeats allowed):
+    the encoder then patches that encoding (`native_incremental`) instead of redoing it.
+    Counts never decrease. None (the default) promises nothing.
     """
 
     count: int
@@ -67,6 +72,8 @@ class NativeHistogram:
     zero_count: int
     buckets: Mapping[int, int]
     protobuf_cache: object = field(default=None, repr=False, compare=False)
+    base: object = field(default=None, repr=False, compare=False)
+    changed: Sequence[int] = field(default=(), repr=False, compare=False)
 
 
 class HistogramSeries:
@@ -148,13 +155,25 @@ class RouteSeries(HistogramSeries):
 
         The same object comes back while the count is unchanged (every fold that changes
         the buckets, sum or zero count adds requests), so encoders may cache on it; a new
-        one copies the dense bucket array (a memcpy of 8 bytes a bucket in its range).
+        one copies the dense bucket array (a memcpy of 8 bytes a bucket in its range) and
+        names the buckets changed since the last encoded snapshot (`NativeHistogram.base`).
         """
         count = self.count
         snapshot = self.native_snapshot
         if snapshot is None or snapshot.count != count:
-            buckets = self.native_buckets.copy()
-            snapshot = NativeHistogram(count, self.sum_s, self.native_zero, buckets)
+            live = self.native_buckets
+            changes, live.changes = live.changes, []
+            base: object = None
+            changed: Sequence[int] = ()
+            if snapshot is None or changes is None:
+                pass
+            elif snapshot.protobuf_cache is not None:  # relative to the last encoded one
+                base, changed = snapshot.protobuf_cache, changes
+            elif snapshot.base is not None and len(snapshot.changed) + len(changes) <= MAX_CHANGES:
+                base, changed = snapshot.base, [*snapshot.changed, *changes]  # text scrapes
+            snapshot = NativeHistogram(
+                count, self.sum_s, self.native_zero, live.copy(), None, base, changed
+            )
             self.native_snapshot = snapshot
         return snapshot
 
