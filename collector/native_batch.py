@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from collector.native_buckets import DenseBuckets
+from collector.varint import varint
 
 __all__ = [
     "Layout",
@@ -218,7 +219,7 @@ def spans_deltas_and_layouts(
             (
                 spans[span_cuts[i] : span_cuts[i + 1]],
                 _DELTA_TAG,
-                _VARINTS[size] if size < _TABLE else _varint(size),
+                varint(size),
                 packed[delta_cuts[i] : delta_cuts[i + 1]],
             )
         )
@@ -246,18 +247,6 @@ def spans_deltas_and_layouts(
     return fields, layouts
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-_TABLE = 1 << 12
-_VARINTS = [_varint(v) for v in range(_TABLE)]
-"""Encoded varints of 0..4095 (most deltas' lengths): a lookup, not a loop."""
 _DELTA_TAG = bytes((13 << 3 | 2,))
 """`Histogram.positive_delta` (field 13, packed sint64s: length-delimited)."""
 

@@ -27,6 +27,7 @@ from typing import NamedTuple
 from collector.native_batch import Layout, spans_deltas_and_layouts
 from collector.native_buckets import DenseBuckets
 from collector.recorder import NativeHistogram
+from collector.varint import varint
 
 __all__ = ["Encoded", "NativeEncoding", "span_and_delta_fields"]
 
@@ -70,7 +71,7 @@ class NativeEncoding:
     def fields(self) -> bytes:
         """The `positive_span` fields, then the `positive_delta` field."""
         size = len(self.packed)
-        return b"".join((self.spans, _DELTA_TAG, _varint(size), self.packed))
+        return b"".join((self.spans, _DELTA_TAG, varint(size), self.packed))
 
     def patch(self, buckets: DenseBuckets, changed: Sequence[int]) -> bool:
         """Rewrite the deltas that `changed` (bucket indices) can have moved, reading the
@@ -165,11 +166,11 @@ class NativeEncoding:
                 return False
             self.packed[position] = zigzag
             return True
-        varint = _varint(zigzag)
+        encoded = varint(zigzag)
         start = offsets[position]
-        if offsets[position + 1] - start != len(varint):
+        if offsets[position + 1] - start != len(encoded):
             return False
-        self.packed[start : start + len(varint)] = varint
+        self.packed[start : start + len(encoded)] = encoded
         return True
 
 
@@ -225,23 +226,6 @@ def span_and_delta_fields(
     return out
 
 
-def _varint_slow(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-_TABLE = 1 << 12
-_VARINTS = [_varint_slow(v) for v in range(_TABLE)]
-
-
-def _varint(value: int) -> bytes:
-    return _VARINTS[value] if value < _TABLE else _varint_slow(value)
-
-
 def _length(first: int, last: int) -> int:
     return last - first + 1
 
@@ -253,10 +237,8 @@ def _span_fields(firsts: list[int], lasts: list[int]) -> bytes:
     previous_end = 0
     for first, last in zip(firsts, lasts, strict=True):
         offset = first - previous_end
-        body = (
-            b"\x08" + _varint((offset << 1) ^ (offset >> 63)) + b"\x10" + _varint(last - first + 1)
-        )
-        out.append(b"\x62" + _varint(len(body)) + body)
+        body = b"\x08" + varint((offset << 1) ^ (offset >> 63)) + b"\x10" + varint(last - first + 1)
+        out.append(b"\x62" + varint(len(body)) + body)
         previous_end = last + 1
     return b"".join(out)
 

@@ -43,6 +43,7 @@ from collector.exposition import (
 )
 from collector.native_incremental import Encoded
 from collector.recorder import HistogramSeries, NativeHistogram
+from collector.varint import TABLE_SIZE, VARINTS, varint
 
 __all__ = [
     "CONTENT_TYPE_PROTOBUF",
@@ -80,38 +81,12 @@ def wants_protobuf(accept_header: str | None) -> bool:
     return False
 
 
-def _varint_slow(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-_TABLE = 1 << 12
-_VARINTS = [_varint_slow(v) for v in range(_TABLE)]
-"""Encoded varints of 0..4095 (field tags, lengths, most counts): a lookup, not a loop."""
-
-
-def _varint(value: int) -> bytes:
-    """A non-negative int as a protobuf varint (uint64): a lookup below 4096, no loop below
-    2**21 (cumulative counts of a busy series)."""
-    if value < _TABLE:
-        return _VARINTS[value]
-    if value < 1 << 14:
-        return bytes((value & 0x7F | 0x80, value >> 7))
-    if value < 1 << 21:
-        return bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))
-    return _varint_slow(value)
-
-
 def _zigzag(value: int) -> int:
     return (value << 1) ^ (value >> 63)
 
 
 def _len_field(field: int, payload: bytes) -> bytes:
-    return _VARINTS[field << 3 | 2] + _varint(len(payload)) + payload
+    return VARINTS[field << 3 | 2] + varint(len(payload)) + payload
 
 
 def _str_field(field: int, text: str) -> bytes:
@@ -119,16 +94,16 @@ def _str_field(field: int, text: str) -> bytes:
 
 
 def _uint_field(field: int, value: int) -> bytes:
-    return _VARINTS[field << 3] + _varint(value)
+    return VARINTS[field << 3] + varint(value)
 
 
 def _double_field(field: int, value: float) -> bytes:
-    return _VARINTS[field << 3 | 1] + _pack_double(value)
+    return VARINTS[field << 3 | 1] + _pack_double(value)
 
 
 def _metric_field(metric: bytes) -> bytes:
     """A Metric as `MetricFamily.metric` (field 4)."""
-    return b"\x22" + _varint(len(metric)) + metric
+    return b"\x22" + varint(len(metric)) + metric
 
 
 @functools.lru_cache(maxsize=8192)
@@ -149,7 +124,7 @@ def _family_head(name: str, help_text: str, kind: int) -> bytes:
 def _family(name: str, help_text: str, kind: int, metric_fields: list[bytes]) -> bytes:
     """A delimited MetricFamily; `metric_fields` are already `_metric_field`s."""
     body = _family_head(name, help_text, kind) + b"".join(metric_fields)
-    return _varint(len(body)) + body
+    return varint(len(body)) + body
 
 
 _SCALAR_HEADS = {field: bytes((field << 3 | 2, 9, 0x09)) for field in (2, 3, 5)}
@@ -158,7 +133,7 @@ _SCALAR_HEADS = {field: bytes((field << 3 | 2, 9, 0x09)) for field in (2, 3, 5)}
 
 def _scalar(field: int, labels: bytes, value: float) -> bytes:
     """A Metric field with `labels` and a Counter/Gauge/Untyped (field 3/2/5) of `value`."""
-    return b"\x22" + _varint(len(labels) + 11) + labels + _SCALAR_HEADS[field] + _pack_double(value)
+    return b"\x22" + varint(len(labels) + 11) + labels + _SCALAR_HEADS[field] + _pack_double(value)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -177,11 +152,11 @@ def _bucket_head(count: int) -> bytes:
     """A `bucket` field (3) up to its bound: tag, length, `cumulative_count` (1).
 
     A Bucket is (count, bound) in any field order; its length (at most 20) is one byte."""
-    count_field = b"\x08" + _varint(count)
+    count_field = b"\x08" + varint(count)
     return bytes((0x1A, len(count_field) + 9)) + count_field
 
 
-_BUCKET_HEADS = [_bucket_head(v) for v in range(_TABLE)]
+_BUCKET_HEADS = [_bucket_head(v) for v in range(TABLE_SIZE)]
 
 
 def _classic_buckets(cumulative: list[int], bound_fields: tuple[bytes, ...]) -> bytes:
@@ -337,17 +312,17 @@ def _native_histograms(family: NativeHistogramFamily) -> list[bytes]:
         body = b"".join(
             (
                 b"\x08",  # count (1)
-                _varint(hist.count),
+                varint(hist.count),
                 b"\x11",  # sum (2)
                 _pack_double(hist.sum_s),
                 head,
                 b"\x38",  # zero_count (7)
-                _varint(hist.zero_count),
+                varint(hist.zero_count),
                 fields,
             )
         )
-        inner = labels + b"\x3a" + _varint(len(body)) + body  # histogram (7)
-        metric = metrics[at] = b"\x22" + _varint(len(inner)) + inner
+        inner = labels + b"\x3a" + varint(len(body)) + body  # histogram (7)
+        metric = metrics[at] = b"\x22" + varint(len(inner)) + inner
         version = state.version if state is not None else 0
         hist.protobuf_cache = Encoded(schema, labels, metric, state, version)
     return metrics
@@ -374,7 +349,7 @@ def encode_families(families: Iterable[Family]) -> bytes:
         if metrics:
             name = f"{family.name}_total" if isinstance(family, CounterFamily) else family.name
             head = _family_head(name, family.help, kind)  # joined once, below: no copies
-            out += (_varint(len(head) + sum(map(len, metrics))), head)
+            out += (varint(len(head) + sum(map(len, metrics))), head)
             out += metrics
     return b"".join(out)
 
