@@ -16,7 +16,8 @@ with gevent on import, so only the Locust processes import `loadtests.process` (
   `loadtests.thresholds`, the judged windows in `loadtests.judged`, ``--abort-on-fail`` in
   `loadtests.early_abort`), `loadtests.progress`: pure statistics, SLA verdict and the
   progress line
-- `loadtests.report` (HTML page, SVG charts in `loadtests.charts`), `loadtests.summary`
+- `loadtests.report` (HTML page, SVG charts in `loadtests.charts`, their axes in
+  `loadtests.chart_axes`, shared with the capacity report), `loadtests.summary`
   (the JSON summary), both of a `loadtests.run_info.RunInfo`: the run's reports (pure)
 - `loadtests.worker_count`: ``--workers auto``, one worker per core to spare
 - `loadtests.scenarios`: a built-in scenario by name (`SCENARIOS`, locustfiles shipped in

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from loadtests.chart_axes import axis_steps, tick_label
 from loadtests.gate import ThresholdResult
 from loadtests.stats import RunStats
 
@@ -23,24 +24,6 @@ _W, _WIDE = 520, 1040  # widths of a time chart and of the histogram (px)
 _PLOT_H = _H - _T - _B
 
 
-def _nice(top: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^k at or above `top` (> 0)."""
-    if top <= 0:
-        return 1.0
-    scale = 10.0 ** math.floor(math.log10(top))
-    return next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= top * (1 - 1e-12))
-
-
-def _steps(top: float, about: int) -> tuple[float, int]:
-    """A round step and the number of steps covering 0..top in about `about` steps."""
-    step = _nice(top / about) if top > 0 else 1.0
-    return step, max(1, math.ceil(top / step - 1e-9))
-
-
-def _tick(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
 def _frame(
     title: str, unit: str, width: int, y_max: float, x_ticks: Sequence[tuple[float, str]]
 ) -> tuple[str, float]:
@@ -48,7 +31,7 @@ def _frame(
 
     Returns the markup (without </svg>) and the y value of the plot's top edge.
     """
-    step, count = _steps(y_max, 4)
+    step, count = axis_steps(y_max, 4)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {_H}" role="img" aria-label="{escape(title)}">',
         f'<text x="{_L}" y="18" class="title">{escape(title)} <tspan class="unit">({escape(unit)})'
@@ -58,7 +41,7 @@ def _frame(
         y = _T + _PLOT_H * (1 - i / count)
         parts.append(
             f'<line x1="{_L}" x2="{width - _R}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{_L - 6}" y="{y + 4:.1f}" class="ytick">{_tick(step * i)}</text>'
+            f'<text x="{_L - 6}" y="{y + 4:.1f}" class="ytick">{tick_label(step * i)}</text>'
         )
     for fraction, label in x_ticks:
         x = _L + (width - _L - _R) * fraction
@@ -80,7 +63,7 @@ def line_chart(
     A load shape's `target` series is drawn dashed behind it, labelled "target"."""
     known = [y for _, y in [*series, *target] if y is not None]
     end_s = max(end_s, 1e-9)
-    step, count = _steps(end_s, 6)
+    step, count = axis_steps(end_s, 6)
     ticks = [(k * step / end_s, f"{k * step:g}s") for k in range(count + 1) if k * step <= end_s]
     frame, y_top = _frame(title, unit, _W, max([*known, threshold or 0.0]) * 1.05, ticks)
     parts = [frame]
@@ -92,7 +75,7 @@ def line_chart(
         y = _T + _PLOT_H * (1 - threshold / y_top)
         parts.append(
             f'<line x1="{_L}" x2="{_W - _R}" y1="{y:.1f}" y2="{y:.1f}" class="limit"/>'
-            f'<text x="{_W - _R}" y="{y - 4:.1f}" class="limitlabel">SLA {_tick(threshold)} '
+            f'<text x="{_W - _R}" y="{y - 4:.1f}" class="limitlabel">SLA {tick_label(threshold)} '
             f"{escape(unit)}</text>"
         )
     if not known:

@@ -11,9 +11,9 @@ Self-contained: no script, no font or stylesheet from another host. Pure; O(prob
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Sequence
 
+from loadtests.chart_axes import axis_steps, nice_ceiling, tick_label
 from runs.capacity_report import ProbeFigures
 
 __all__ = ["capacity_html"]
@@ -21,24 +21,6 @@ __all__ = ["capacity_html"]
 _W, _H = 560, 260  # one chart (px)
 _L, _R, _T, _B = 64, 16, 34, 40  # margins (px)
 _PASS, _FAIL, _LINE = "#1a7f37", "#cf222e", "#0969da"
-
-
-def _nice(top: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^k at or above `top` (1 when top <= 0)."""
-    if top <= 0:
-        return 1.0
-    scale = 10.0 ** math.floor(math.log10(top))
-    return next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= top * (1 - 1e-12))
-
-
-def _axis(top: float, about: int = 4) -> tuple[float, int]:
-    """A round step and how many of them cover 0..top (> 0) in about `about` steps."""
-    step = _nice(top / about)
-    return step, max(1, math.ceil(top / step - 1e-9))
-
-
-def _tick(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _e(text: object) -> str:
@@ -60,9 +42,11 @@ def _chart(
     `marks` as labelled vertical lines, and y = x when `diagonal`."""
     points = [(p.rate, value(p), p.ok) for p in sorted(probes, key=lambda p: p.rate)]
     known = [y for _, y, _ in points if y is not None]
-    y_step, y_count = _axis(max([*known, limit or 0.0, x_top if diagonal else 0.0, 1e-9]) * 1.08)
+    y_step, y_count = axis_steps(
+        max([*known, limit or 0.0, x_top if diagonal else 0.0, 1e-9]) * 1.08
+    )
     y_top = y_step * y_count
-    x_step, x_count = _axis(x_top, 5)
+    x_step, x_count = axis_steps(x_top, 5)
     plot_w, plot_h = _W - _L - _R, _H - _T - _B
 
     def x_of(rate: float) -> float:
@@ -80,13 +64,14 @@ def _chart(
         y = y_of(y_step * i)
         parts.append(
             f'<line x1="{_L}" x2="{_W - _R}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{_L - 6}" y="{y + 4:.1f}" class="ytick">{_tick(y_step * i)}</text>'
+            f'<text x="{_L - 6}" y="{y + 4:.1f}" class="ytick">{tick_label(y_step * i)}</text>'
         )
     for i in range(x_count + 1):
         if x_step * i <= x_top * (1 + 1e-9):
             x = x_of(x_step * i)
             parts.append(
-                f'<text x="{x:.1f}" y="{_H - _B + 16}" class="xtick">{_tick(x_step * i)}</text>'
+                f'<text x="{x:.1f}" y="{_H - _B + 16}" class="xtick">'
+                f"{tick_label(x_step * i)}</text>"
             )
     parts.append(
         f'<text x="{_L + plot_w / 2}" y="{_H - 6}" class="xtick">offered rate (req/s)</text>'
@@ -106,7 +91,7 @@ def _chart(
         y = y_of(limit)
         parts.append(
             f'<line x1="{_L}" x2="{_W - _R}" y1="{y:.1f}" y2="{y:.1f}" class="limit"/>'
-            f'<text x="{_W - _R}" y="{y - 4:.1f}" class="limitlabel">SLA {_tick(limit)}'
+            f'<text x="{_W - _R}" y="{y - 4:.1f}" class="limitlabel">SLA {tick_label(limit)}'
             f" {_e(unit)}</text>"
         )
     line = [(x_of(rate), y_of(v)) for rate, v, _ in points if v is not None]
@@ -118,7 +103,7 @@ def _chart(
             color = _PASS if ok else _FAIL
             parts.append(
                 f'<circle cx="{x_of(rate):.1f}" cy="{y_of(v):.1f}" r="4" fill="{color}">'
-                f"<title>{rate:,.1f} req/s: {_tick(v)} {_e(unit)},"
+                f"<title>{rate:,.1f} req/s: {tick_label(v)} {_e(unit)},"
                 f" {'pass' if ok else 'FAIL'}</title></circle>"
             )
     if not known:
@@ -171,7 +156,7 @@ def capacity_html(
     summary: Sequence[str] = (),
 ) -> str:
     """The whole page; `summary` lines (the answer, the sizing) are shown above the charts."""
-    x_top = _nice(max((p.rate for p in probes), default=1.0) * 1.05)
+    x_top = nice_ceiling(max((p.rate for p in probes), default=1.0) * 1.05)
     marks = []
     if max_rate is not None:
         marks.append((max_rate, f"max {max_rate:,.0f}"))
