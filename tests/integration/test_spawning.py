@@ -49,6 +49,7 @@ def test_below_100_users_per_second_users_start_one_at_a_time() -> None:
 
 COUNT_SCRIPT = """
 import json
+import time
 import gevent
 from locust import User, constant, task
 from locust.env import Environment
@@ -74,15 +75,25 @@ class Quitter(User):
 def walked(runner):
     return dict(spawning._walking_count.fget(runner))
 
+def settle(runner):
+    # the ramp has ended, every Quitter has quit, and gevent has run the ended greenlets'
+    # links (which take them out of the group): nothing is left in flight to count
+    runner.spawning_greenlet.join(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (
+        walked(runner).get("Quitter", 0) or any(g.dead for g in list(runner.user_greenlets))
+    ):
+        gevent.sleep(0.01)
+
 env = Environment(user_classes=[Reader, Quitter])
 runner = env.create_local_runner()
 spawning.count_users_by_class(runner)
 steps = {}
 runner.start(40, spawn_rate=1000)
-gevent.sleep(0.5)
+settle(runner)
 steps["after the ramp"] = (runner.user_classes_count, walked(runner))
 runner.start(12, spawn_rate=1000)
-gevent.sleep(0.5)
+settle(runner)
 steps["after ramping down"] = (runner.user_classes_count, walked(runner))
 runner.stop()
 steps["stopped"] = (runner.user_classes_count, walked(runner))
