@@ -4,7 +4,9 @@ against the example service; the assertions are on the verdict's reasons, not on
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,32 +96,26 @@ def test_a_starved_generator_makes_the_run_invalid_and_never_fails_the_latency(
     )
 
 
-def test_workers_auto_chooses_a_count_says_why_and_records_it(
-    hello_url: str, tmp_path: Path
-) -> None:
+def _calm_run(
+    tmp_path: Path, hello_url: str, users: int, duration: str, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """A run of the CALM locustfile (`users`, all started at once): the process, the summary."""
     locustfile = tmp_path / "calm.py"
     locustfile.write_text(CALM)
     report = tmp_path / "run.json"
-    result = loadtest(
-        tmp_path,
-        str(locustfile),
-        "--host",
-        hello_url,
-        "--users",
-        "2",
-        "--spawn-rate",
-        "2",
-        "--duration",
-        "3s",
-        "--workers",
-        "auto",
-        "--json",
-        str(report),
-    )
+    flags = ["--host", hello_url, "--users", str(users), "--spawn-rate", str(users)]
+    flags += ["--duration", duration, *extra, "--json", str(report)]
+    result = loadtest(tmp_path, str(locustfile), *flags)
+    return result, summary_of(report)
+
+
+def test_workers_auto_chooses_a_count_says_why_and_records_it(
+    hello_url: str, tmp_path: Path
+) -> None:
+    result, summary = _calm_run(tmp_path, hello_url, 2, "3s", "--workers", "auto")
     out = result.stdout + result.stderr
     chosen = choose_workers(usable_cores(), service="127.0.0.1")
     assert f"loadwatch loadtest: {chosen.line}" in result.stdout.splitlines(), out
-    summary = summary_of(report)
     assert summary["workers"] == chosen.workers and summary["workers_auto"] == chosen.to_dict()
     assert len(summary["generator"]["processes"]) == chosen.workers, out
 
@@ -127,24 +123,7 @@ def test_workers_auto_chooses_a_count_says_why_and_records_it(
 def test_a_calm_generator_is_judged_and_reported_as_keeping_up(
     hello_url: str, tmp_path: Path
 ) -> None:
-    locustfile = tmp_path / "calm.py"
-    locustfile.write_text(CALM)
-    report = tmp_path / "run.json"
-    result = loadtest(
-        tmp_path,
-        str(locustfile),
-        "--host",
-        hello_url,
-        "--users",
-        "3",
-        "--spawn-rate",
-        "3",
-        "--duration",
-        "4s",
-        "--json",
-        str(report),
-    )
-    summary = summary_of(report)
+    result, summary = _calm_run(tmp_path, hello_url, 3, "4s")
     generator = [t for t in summary["thresholds"] if t["metric"] == "generator"]
     assert [t["ok"] for t in generator] == [True], result.stdout + result.stderr
     assert summary["invalid"] == "" and not summary["generator"]["saturated"]
